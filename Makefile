@@ -1,0 +1,112 @@
+# KubePlus in TypeScript. `make` (or `make help`) lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+TOOLS_DIR ?= $(or $(KUBEPLUS_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubeplus/tools)
+export KUBEPLUS_TOOLS_DIR := $(TOOLS_DIR)
+PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
+# pnpm from PATH when it is the pinned version, otherwise a private copy under the tools cache.
+PNPM := $(shell command -v pnpm >/dev/null 2>&1 && [ "$$(pnpm --version 2>/dev/null)" = "$(PNPM_VERSION)" ] \
+	&& echo pnpm || echo $(TOOLS_DIR)/pnpm-$(PNPM_VERSION)/node_modules/.bin/pnpm)
+DEV := node hack/dev/dist/cli.js
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} \
+		/^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+$(TOOLS_DIR)/pnpm-$(PNPM_VERSION)/node_modules/.bin/pnpm:
+	@echo "[make] pnpm $(PNPM_VERSION) not found on PATH; installing a private copy under $(TOOLS_DIR)"
+	@mkdir -p $(TOOLS_DIR)/pnpm-$(PNPM_VERSION)
+	@npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/pnpm-$(PNPM_VERSION) pnpm@$(PNPM_VERSION)
+
+.PHONY: pnpm
+pnpm: $(if $(filter pnpm,$(PNPM)),,$(PNPM)) ## Install the pinned pnpm if it is missing.
+
+node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wildcard */*/package.json) e2e/package.json
+	@$(MAKE) pnpm
+	$(PNPM) install --frozen-lockfile
+	@touch $@
+
+.PHONY: install
+install: node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
+
+.PHONY: tools
+tools: ## Build the pinned Kubernetes, etcd, kwok, helm and nats-server binaries (cached outside the repo).
+	hack/tools/ensure-tools.sh
+
+.PHONY: build
+build: install ## Compile every package (tsc -b, project references).
+	$(PNPM) exec tsc -b
+
+.PHONY: typecheck
+typecheck: build ## Type-check the workspace (same as build: tsc -b).
+
+.PHONY: lint
+lint: install ## ESLint (type-aware) and Prettier check.
+	$(PNPM) exec eslint --max-warnings 0 .
+	$(PNPM) exec prettier --check . --log-level warn
+
+.PHONY: fmt
+fmt: install ## Format everything with Prettier.
+	$(PNPM) exec prettier --write . --log-level warn
+
+.PHONY: generate
+generate: build ## Regenerate code from its sources of truth (schemas).
+	hack/generate.sh
+
+.PHONY: verify-generated
+verify-generated: build ## Fail when generated files differ from what `make generate` writes.
+	hack/verify-generated.sh
+
+##@ Local control plane
+
+.PHONY: cluster-up
+cluster-up: tools build ## Start etcd, kube-apiserver, controllers, scheduler, kwok nodes and nats-server locally.
+	$(DEV) up
+
+.PHONY: cluster-down
+cluster-down: ## Stop every process cluster-up started.
+	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
+
+.PHONY: cluster-status
+cluster-status: ## Show the local control plane's components and endpoints.
+	$(DEV) status
+
+##@ Test
+
+.PHONY: test
+test: ## Everything CI runs: generated files, lint, typecheck, unit, integration and e2e tests.
+	@start=$$SECONDS; \
+	$(MAKE) verify-generated lint typecheck test-unit; \
+	$(MAKE) test-int; \
+	echo "[make] make test passed in $$((SECONDS - start))s"
+
+.PHONY: test-unit
+test-unit: build ## Unit tests (no cluster).
+	$(PNPM) exec vitest run --project unit
+
+.PHONY: test-int
+test-int: tools build ## Integration and e2e tests; starts the local control plane and always stops it.
+	@status=0; $(DEV) up || status=$$?; \
+	if [ $$status -eq 0 ]; then $(PNPM) exec vitest run --project int --project e2e || status=$$?; fi; \
+	$(DEV) down || true; exit $$status
+
+.PHONY: test-e2e
+test-e2e: tools build ## Only the e2e journeys (reuses a running control plane, or starts one).
+	$(PNPM) exec vitest run --project e2e
+
+##@ Cleanup
+
+.PHONY: clean
+clean: cluster-down ## Remove build output and the local run folder (keeps the tools cache).
+	rm -rf .run coverage reports bin
+	find . -name dist -type d -prune -not -path './node_modules/*' -exec rm -rf {} +
+	find . -name '*.tsbuildinfo' -not -path './node_modules/*' -delete

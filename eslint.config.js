@@ -1,0 +1,87 @@
+// ESLint flat config: type-aware typescript-eslint rules, module boundaries, and the process.env rule.
+import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+/** Module boundaries (docs/style: services never import each other; the test harness stays in tests). */
+export const boundaryRules = {
+  "no-restricted-imports": [
+    "error",
+    {
+      patterns: [
+        {
+          group: ["**/services/*", "**/services/**", "@kubeplus/crd-hook", "@kubeplus/helmer"],
+          message: "Services never import each other; talk through @kubeplus/contracts.",
+        },
+        {
+          group: ["@kubeplus/*/src/*", "@kubeplus/*/dist/*"],
+          message: "Import a package by its name, not past its exports.",
+        },
+        {
+          group: ["@kubeplus/testing", "@kubeplus/testing/*"],
+          message: "@kubeplus/testing is for test files only.",
+        },
+      ],
+    },
+  ],
+};
+
+export default tseslint.config(
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "**/src/generated/**",
+      "**/coverage/**",
+      ".run/**",
+      "bin/**",
+      "hack/tools/**",
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  ...tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: {
+      globals: { ...globals.node },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/explicit-module-boundary-types": "error",
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      complexity: ["error", 12],
+      "max-depth": ["error", 3],
+      "max-params": ["error", 4],
+      ...boundaryRules,
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "process",
+          property: "env",
+          message: "Read the environment only in main.ts or config.ts.",
+        },
+      ],
+    },
+  },
+  {
+    // Entry points and configuration modules may read the environment.
+    files: ["**/main.ts", "**/config.ts", "**/cli.ts", "**/global-setup.ts"],
+    rules: { "no-restricted-properties": "off" },
+  },
+  {
+    // Tests may use the harness, and may be longer and looser than production code.
+    files: ["**/*.test.ts", "libs/testing/**", "e2e/**"],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "max-params": "off",
+    },
+  },
+  {
+    files: ["**/*.js", "**/*.config.ts"],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  prettier,
+);

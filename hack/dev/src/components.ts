@@ -1,0 +1,222 @@
+import { join } from "node:path";
+import type { Pki } from "./pki.js";
+import type { RunLayout } from "./paths.js";
+
+/** Loopback ports of one control plane. */
+export interface Ports {
+  readonly etcd: number;
+  readonly etcdPeer: number;
+  readonly apiServer: number;
+  readonly controllerManager: number;
+  readonly scheduler: number;
+  readonly kwok: number;
+  readonly nats: number;
+  readonly natsMonitor: number;
+}
+
+export const PORT_NAMES = [
+  "etcd",
+  "etcdPeer",
+  "apiServer",
+  "controllerManager",
+  "scheduler",
+  "kwok",
+  "nats",
+  "natsMonitor",
+] as const satisfies readonly (keyof Ports)[];
+
+/** Paths of the pinned binaries (hack/tools/ensure-tools.sh --env). */
+export interface ToolPaths {
+  readonly etcd: string;
+  readonly kubeApiServer: string;
+  readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
+  readonly kubectl: string;
+  readonly kwok: string;
+  readonly helm: string;
+  readonly natsServer: string;
+}
+
+export interface ComponentContext {
+  readonly ports: Ports;
+  readonly pki: Pki;
+  readonly layout: RunLayout;
+  readonly kubeconfigs: { readonly controllerManager: string; readonly scheduler: string; readonly kwok: string };
+  /** Directory holding our kwok Stage configuration files. */
+  readonly kwokConfigDir: string;
+}
+
+/** How to start one component, and how to know it is ready. */
+export interface ComponentSpec {
+  readonly name: string;
+  readonly binary: keyof ToolPaths;
+  readonly args: readonly string[];
+}
+
+const loopback = "127.0.0.1";
+
+export function etcdSpec({ ports, layout }: ComponentContext): ComponentSpec {
+  const client = `http://${loopback}:${ports.etcd}`;
+  const peer = `http://${loopback}:${ports.etcdPeer}`;
+  return {
+    name: "etcd",
+    binary: "etcd",
+    args: [
+      "--name=kubeplus-dev",
+      `--data-dir=${layout.etcdData}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=kubeplus-dev=${peer}`,
+      "--unsafe-no-fsync=true",
+      "--auto-compaction-retention=1",
+      "--quota-backend-bytes=8589934592",
+      "--log-level=warn",
+    ],
+  };
+}
+
+/** The admission plugins the product relies on (all in the default set; named here so that nobody drops one). */
+export const ADMISSION_PLUGINS = [
+  "NamespaceLifecycle",
+  "LimitRanger",
+  "ServiceAccount",
+  "PodSecurity",
+  "NodeRestriction",
+  "ResourceQuota",
+  "MutatingAdmissionWebhook",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionWebhook",
+];
+
+export function apiServerSpec({ ports, pki }: ComponentContext): ComponentSpec {
+  return {
+    name: "kube-apiserver",
+    binary: "kubeApiServer",
+    args: [
+      `--etcd-servers=http://${loopback}:${ports.etcd}`,
+      `--bind-address=${loopback}`,
+      `--advertise-address=${loopback}`,
+      `--secure-port=${ports.apiServer}`,
+      `--cert-dir=${pki.dir}`,
+      `--tls-cert-file=${pki.cert("apiserver")}`,
+      `--tls-private-key-file=${pki.key("apiserver")}`,
+      `--client-ca-file=${pki.caCert}`,
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      "--service-cluster-ip-range=10.96.0.0/16",
+      "--authorization-mode=Node,RBAC",
+      `--enable-admission-plugins=${ADMISSION_PLUGINS.join(",")}`,
+      "--allow-privileged=true",
+      "--endpoint-reconciler-type=none",
+      `--kubelet-certificate-authority=${pki.caCert}`,
+      `--kubelet-client-certificate=${pki.cert("apiserver-kubelet-client")}`,
+      `--kubelet-client-key=${pki.key("apiserver-kubelet-client")}`,
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
+      `--requestheader-client-ca-file=${pki.frontProxyCaCert}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+      `--proxy-client-cert-file=${pki.cert("front-proxy-client")}`,
+      `--proxy-client-key-file=${pki.key("front-proxy-client")}`,
+      "--profiling=false",
+      "--v=1",
+    ],
+  };
+}
+
+export function controllerManagerSpec({ ports, pki, kubeconfigs, layout }: ComponentContext): ComponentSpec {
+  const kc = kubeconfigs.controllerManager;
+  return {
+    name: "kube-controller-manager",
+    binary: "kubeControllerManager",
+    args: [
+      `--kubeconfig=${kc}`,
+      `--authentication-kubeconfig=${kc}`,
+      `--authorization-kubeconfig=${kc}`,
+      `--bind-address=${loopback}`,
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${join(layout.root, "controller-manager")}`,
+      "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+      "--leader-elect=false",
+      "--use-service-account-credentials=true",
+      `--service-account-private-key-file=${pki.serviceAccountKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      "--controllers=*",
+      // kwok renews node leases; give fake nodes the same grace as real ones.
+      "--node-monitor-grace-period=50s",
+      "--profiling=false",
+      "--v=1",
+    ],
+  };
+}
+
+export function schedulerSpec({ ports, kubeconfigs, layout }: ComponentContext): ComponentSpec {
+  const kc = kubeconfigs.scheduler;
+  return {
+    name: "kube-scheduler",
+    binary: "kubeScheduler",
+    args: [
+      `--kubeconfig=${kc}`,
+      `--authentication-kubeconfig=${kc}`,
+      `--authorization-kubeconfig=${kc}`,
+      `--bind-address=${loopback}`,
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${join(layout.root, "scheduler")}`,
+      "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+      "--leader-elect=false",
+      "--profiling=false",
+      "--v=1",
+    ],
+  };
+}
+
+/** Annotation that hands a Node to our kwok controller (and to no other). */
+export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
+
+export function kwokSpec({ ports, pki, kubeconfigs, kwokConfigDir }: ComponentContext): ComponentSpec {
+  return {
+    name: "kwok",
+    binary: "kwok",
+    args: [
+      `--kubeconfig=${kubeconfigs.kwok}`,
+      "--manage-all-nodes=false",
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      "--manage-nodes-with-label-selector=",
+      "--manage-single-node=",
+      "--cidr=10.244.0.0/16",
+      `--node-ip=${loopback}`,
+      `--node-port=${ports.kwok}`,
+      `--server-address=${loopback}:${ports.kwok}`,
+      `--tls-cert-file=${pki.cert("kwok")}`,
+      `--tls-private-key-file=${pki.key("kwok")}`,
+      "--node-lease-duration-seconds=40",
+      `--config=${join(kwokConfigDir, "stages.yaml")}`,
+    ],
+  };
+}
+
+export function natsSpec({ ports, layout }: ComponentContext): ComponentSpec {
+  return {
+    name: "nats-server",
+    binary: "natsServer",
+    args: [
+      "--addr",
+      loopback,
+      "--port",
+      String(ports.nats),
+      "--http_port",
+      String(ports.natsMonitor),
+      "--jetstream",
+      "--store_dir",
+      layout.natsData,
+      "--server_name",
+      "kubeplus-dev",
+    ],
+  };
+}

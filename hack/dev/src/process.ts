@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** A process the control plane started: enough to find it again, check it and stop exactly it. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly binary: string;
+  readonly log: string;
+}
+
+export interface StartOptions {
+  readonly name: string;
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly logDir: string;
+  readonly pidDir: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a component detached from this process (it outlives `up`), logging to its own file, and records its PID. */
+export function startProcess(options: StartOptions): ManagedProcess {
+  const log = join(options.logDir, `${options.name}.log`);
+  const fd = openSync(log, "a");
+  try {
+    const child = spawn(options.binary, [...options.args], {
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: options.env,
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${options.binary}`);
+    child.unref();
+    writeFileSync(join(options.pidDir, `${options.name}.pid`), `${child.pid}\n`);
+    return { name: options.name, pid: child.pid, binary: options.binary, log };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when the PID is alive and still runs the same binary (a recycled PID is not ours). */
+export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary">): boolean {
+  try {
+    process.kill(proc.pid, 0);
+  } catch {
+    return false;
+  }
+  const cmdline = `/proc/${proc.pid}/cmdline`;
+  if (!existsSync(cmdline)) return true;
+  const argv0 = readFileSync(cmdline, "utf8").split("\0")[0] ?? "";
+  return argv0 === proc.binary;
+}
+
+/** Stops one process by its PID: SIGTERM, then SIGKILL after `graceMs`. Returns how it ended. */
+export async function stopProcess(
+  proc: ManagedProcess,
+  pidDir: string,
+  graceMs = 10_000,
+): Promise<"stopped" | "killed" | "not-running"> {
+  let outcome: "stopped" | "killed" | "not-running" = "not-running";
+  if (isRunning(proc)) {
+    process.kill(proc.pid, "SIGTERM");
+    outcome = "stopped";
+    const deadline = Date.now() + graceMs;
+    while (isRunning(proc) && Date.now() < deadline) await sleep(100);
+    if (isRunning(proc)) {
+      process.kill(proc.pid, "SIGKILL");
+      outcome = "killed";
+      while (isRunning(proc)) await sleep(50);
+    }
+  }
+  await rm(join(pidDir, `${proc.name}.pid`), { force: true });
+  return outcome;
+}
+
+/** The last `lines` lines of a log file, for error messages. */
+export function tailFile(path: string, lines = 20): string {
+  if (!existsSync(path)) return "(no log)";
+  const text = readFileSync(path, "utf8").trimEnd().split("\n");
+  return text.slice(-lines).join("\n");
+}

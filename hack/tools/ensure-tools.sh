@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Builds the pinned tool binaries (Kubernetes, etcd, kwok, helm, nats-server) from the Go module proxy into a
+# version-keyed cache outside the repo, and rebuilds only what is missing. Each binary is checked by running it
+# for its version.
+#
+#   hack/tools/ensure-tools.sh            build what is missing, print progress
+#   hack/tools/ensure-tools.sh --env      also print KEY=path lines for every binary (for eval or the dev CLI)
+#   hack/tools/ensure-tools.sh --check    build nothing; exit 1 and say what is missing
+#
+# Overrides: point any of KUBE_APISERVER_BIN, KUBE_CONTROLLER_MANAGER_BIN, KUBE_SCHEDULER_BIN, KUBECTL_BIN,
+# ETCD_BIN, KWOK_BIN, HELM_BIN, NATS_SERVER_BIN at an existing binary to skip building it.
+# Cache: $KUBEPLUS_TOOLS_DIR, default ${XDG_CACHE_HOME:-$HOME/.cache}/kubeplus/tools.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+. "$here/versions.env"
+
+tools_dir="${KUBEPLUS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeplus/tools}"
+log_dir="$tools_dir/logs"
+mode="build"
+case "${1:-}" in
+  --env) mode="env" ;;
+  --check) mode="check" ;;
+  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "ensure-tools: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+say() { printf '[tools] %s\n' "$*" >&2; }
+die() { printf '[tools] error: %s\n' "$*" >&2; exit 1; }
+
+k8s_minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
+
+# name | version | binaries | tools module | go packages | version command | expected version text
+components=(
+  "etcd|$ETCD_VERSION|etcd|etcd|go.etcd.io/etcd/server/v3|etcd --version|etcd Version: ${ETCD_VERSION#v}"
+  "kwok|$KWOK_VERSION|kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|kwok --version|${KWOK_VERSION#v}"
+  "helm|$HELM_VERSION|helm|helm|helm.sh/helm/v4/cmd/helm|helm version --short|$HELM_VERSION"
+  "nats-server|$NATS_SERVER_VERSION|nats-server|nats|github.com/nats-io/nats-server/v2|nats-server --version|${NATS_SERVER_VERSION#v}"
+  "kubernetes|$KUBERNETES_VERSION|kube-apiserver kube-controller-manager kube-scheduler kubectl|k8s|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl|kube-apiserver --version|Kubernetes $KUBERNETES_VERSION"
+)
+
+env_name() { echo "$1" | tr 'a-z-' 'A-Z_' | sed 's/$/_BIN/'; }
+
+ldflags_for() {
+  case "$1" in
+    kubernetes)
+      local v="$KUBERNETES_VERSION" x=""
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        x="$x -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor -X $pkg.gitTreeState=clean"
+        x="$x -X $pkg.buildDate=1970-01-01T00:00:00Z"
+      done
+      echo "-s -w$x" ;;
+    helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
+    *) echo "-s -w" ;;
+  esac
+}
+
+preflight() {
+  command -v go >/dev/null 2>&1 ||
+    die "Go is not installed or not on PATH. Install Go >= 1.26 (https://go.dev/dl), or point the *_BIN variables at existing binaries (see --help)."
+  local goversion; goversion="$(GOTOOLCHAIN=local go env GOVERSION)"
+  case "$goversion" in
+    go1.2[6-9]* | go1.[3-9]*) ;;
+    *) die "Go $goversion is too old: the pinned tools need Go >= 1.26. Install a newer Go, or set the *_BIN variables." ;;
+  esac
+  mkdir -p "$tools_dir" "$log_dir"
+  local need_kb=$((6 * 1024 * 1024)) free_kb
+  free_kb="$(df -Pk "$tools_dir" | awk 'NR==2 {print $4}')"
+  if [ "$free_kb" -lt "$need_kb" ]; then
+    die "only $((free_kb / 1024)) MiB free under $tools_dir; a cold build needs about 6 GiB (module cache, build cache and binaries). Free some disk, or set KUBEPLUS_TOOLS_DIR, GOMODCACHE and GOCACHE to a larger disk."
+  fi
+}
+
+# Runs "$@" in the background, printing the component and the elapsed time every 15 s, and the log tail on failure.
+run_with_progress() {
+  local label="$1" log="$2"; shift 2
+  local start=$SECONDS
+  "$@" >>"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ $(((SECONDS - start) % 15)) -eq 0 ]; then say "$label: building... $((SECONDS - start))s elapsed (log: $log)"; fi
+  done
+  if ! wait "$pid"; then
+    say "$label: build failed after $((SECONDS - start))s; last lines of $log:"
+    tail -n 25 "$log" >&2
+    if grep -qE 'proxy.golang.org|dial tcp|i/o timeout|no such host|403 Forbidden|404 Not Found' "$log"; then
+      die "$label: the Go module proxy could not be reached or refused a module. Check GOPROXY ($(go env GOPROXY)) and network access to it, then re-run."
+    fi
+    if grep -qE 'no space left on device' "$log"; then
+      die "$label: the disk is full. Free space, or move GOCACHE/GOMODCACHE/KUBEPLUS_TOOLS_DIR to a larger disk."
+    fi
+    die "$label: go build failed; see $log."
+  fi
+  say "$label: built in $((SECONDS - start))s"
+}
+
+check_version() { # binary-path version-args expected
+  local bin="$1" args="$2" expected="$3" out
+  # shellcheck disable=SC2086
+  out="$("$bin" $args 2>&1 | head -n 3)" || true
+  if ! grep -qF -- "$expected" <<<"$out"; then
+    echo "$bin reports '$(head -n 1 <<<"$out")', expected '$expected'"
+    return 1
+  fi
+}
+
+ensure_component() {
+  local spec="$1"
+  local name version bins module pkgs vcmd expected
+  IFS='|' read -r name version bins module pkgs vcmd expected <<<"$spec"
+  local dir="$tools_dir/$name-$version"
+  local first_bin="${bins%% *}" vargs="${vcmd#* }"
+  local missing=""
+  for b in $bins; do
+    local override; override="$(env_name "$b")"
+    if [ -n "${!override:-}" ]; then
+      [ -x "${!override}" ] || die "$override=${!override} is not an executable file."
+      continue
+    fi
+    [ -x "$dir/$b" ] || missing="$missing $b"
+  done
+  if [ -n "$missing" ]; then
+    [ "$mode" = "check" ] && { say "$name $version: missing$missing (run make tools)"; return 1; }
+    preflight
+    local log="$log_dir/$name-$version.log"
+    : >"$log"
+    say "$name $version: building$missing from the Go module proxy (cold builds take minutes)"
+    local tmp="$dir.tmp.$$"
+    mkdir -p "$tmp"
+    # One go build per binary with an explicit output name (a /v3 module would otherwise be named "v3" or "server").
+    local -a bin_list pkg_list
+    read -r -a bin_list <<<"$bins"
+    read -r -a pkg_list <<<"$pkgs"
+    local i
+    for i in "${!bin_list[@]}"; do
+      (cd "$here/$module" && GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 \
+        run_with_progress "$name/${bin_list[$i]}" "$log" \
+        go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/${bin_list[$i]}" "${pkg_list[$i]}")
+    done
+    mkdir -p "$dir"
+    for b in $bins; do mv -f "$tmp/$b" "$dir/$b"; done
+    rmdir "$tmp" 2>/dev/null || rm -rf "$tmp"
+  fi
+  local bin_path="$dir/$first_bin" override; override="$(env_name "$first_bin")"
+  [ -n "${!override:-}" ] && bin_path="${!override}"
+  local problem
+  if ! problem="$(check_version "$bin_path" "$vargs" "$expected")"; then
+    die "$name: $problem. Delete $dir to rebuild, or fix the *_BIN override."
+  fi
+}
+
+status=0
+for spec in "${components[@]}"; do ensure_component "$spec" || status=1; done
+[ "$status" -eq 0 ] || exit "$status"
+
+if [ "$mode" = "env" ]; then
+  for spec in "${components[@]}"; do
+    IFS='|' read -r name version bins _ <<<"$spec"
+    for b in $bins; do
+      var="$(env_name "$b")"
+      echo "$var=${!var:-$tools_dir/$name-$version/$b}"
+    done
+  done
+  echo "KWOK_VERSION=$KWOK_VERSION"
+  echo "KUBERNETES_VERSION=$KUBERNETES_VERSION"
+fi

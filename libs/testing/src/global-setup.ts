@@ -1,0 +1,24 @@
+import type { TestProject } from "vitest/node";
+import { defaultRunDir, down, up, type ClusterState } from "@kubeplus/dev";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    cluster: ClusterState;
+  }
+}
+
+/**
+ * Vitest global setup for integration and e2e projects: reuses a healthy control plane (for example the one
+ * `make test-int` or `make cluster-up` started) or starts one, once per run, and stops it only if it started it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runDir = defaultRunDir(process.env);
+  const report = (line: string): void => {
+    process.stderr.write(`[dev] ${line}\n`);
+  };
+  const { state, reused } = await up({ runDir, nodes: 3, maxPods: 110, env: process.env, report });
+  project.provide("cluster", state);
+  return async () => {
+    if (!reused) await down(runDir, report);
+  };
+}

@@ -1,0 +1,4 @@
+export { clusterState, kubeConfigFromFile, TestCluster, TEST_LABEL } from "./cluster.js";
+export type { KubectlResult } from "./cluster.js";
+export { waitFor, WaitTimeoutError } from "./wait.js";
+export type { WaitOptions } from "./wait.js";

@@ -1,0 +1,47 @@
+import { defineConfig } from "vitest/config";
+
+// One runner for the whole workspace, three projects:
+//   unit: *.test.ts beside the code; no cluster, no broker.
+//   int:  *.int.test.ts; a real local control plane (started once per run by the global setup).
+//   e2e:  e2e/specs/*.e2e.test.ts; user journeys against the same control plane.
+const shared = {
+  resolve: { conditions: ["@kubeplus/source"] },
+};
+const clusterSetup = "./libs/testing/src/global-setup.ts";
+
+export default defineConfig({
+  ...shared,
+  test: {
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: "unit",
+          include: ["{libs,services,hack}/**/src/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**", "**/dist/**"],
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: "int",
+          include: ["{libs,services,hack}/**/src/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          globalSetup: [clusterSetup],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: "e2e",
+          include: ["e2e/specs/**/*.e2e.test.ts"],
+          globalSetup: [clusterSetup],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
