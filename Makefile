@@ -60,11 +60,11 @@ fmt: install ## Format everything with Prettier.
 
 .PHONY: generate
 generate: build ## Regenerate code from its sources of truth (schemas).
-	hack/generate.sh
+	PNPM=$(PNPM) hack/generate.sh
 
 .PHONY: verify-generated
 verify-generated: build ## Fail when generated files differ from what `make generate` writes.
-	hack/verify-generated.sh
+	PNPM=$(PNPM) hack/verify-generated.sh
 
 ##@ Local control plane
 

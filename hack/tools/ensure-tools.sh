@@ -79,9 +79,13 @@ run_with_progress() {
   local start=$SECONDS
   "$@" >>"$log" 2>&1 &
   local pid=$!
+  local next=$((start + 15))
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
-    if [ $(((SECONDS - start) % 15)) -eq 0 ]; then say "$label: building... $((SECONDS - start))s elapsed (log: $log)"; fi
+    if [ "$SECONDS" -ge "$next" ]; then
+      say "$label: building... $((SECONDS - start))s elapsed (log: $log)"
+      next=$((next + 15))
+    fi
   done
   if ! wait "$pid"; then
     say "$label: build failed after $((SECONDS - start))s; last lines of $log:"

@@ -62,13 +62,58 @@ async function status(runDir: string): Promise<number> {
     return 1;
   }
   const rows = componentStatus(state).map(
-    (c) => `${c.name.padEnd(26)}${String(c.pid).padEnd(9)}${(c.running ? "Running" : "Stopped").padEnd(10)}${c.log}`,
+    (c) =>
+      `${c.name.padEnd(26)}${String(c.pid).padEnd(9)}${(c.running ? "Running" : "Stopped").padEnd(10)}${c.log}`,
   );
-  process.stdout.write(`${"COMPONENT".padEnd(26)}${"PID".padEnd(9)}${"STATUS".padEnd(10)}LOG\n${rows.join("\n")}\n`);
+  process.stdout.write(
+    `${"COMPONENT".padEnd(26)}${"PID".padEnd(9)}${"STATUS".padEnd(10)}LOG\n${rows.join("\n")}\n`,
+  );
   const healthy = await isHealthy(state);
   process.stdout.write(`\nAPI server ${state.apiServerUrl}: ${healthy ? "ready" : "NOT ready"}\n`);
   process.stdout.write(`Kubeconfig: ${state.kubeconfig}\nNATS: ${state.natsUrl}\n`);
   return healthy ? 0 : 1;
+}
+
+interface CliValues {
+  readonly nodes: string;
+  readonly "max-pods": string;
+  readonly group?: string[];
+}
+
+async function upCommand(runDir: string, values: CliValues): Promise<number> {
+  const nodes = Number(values.nodes);
+  const maxPods = Number(values["max-pods"]);
+  if (!Number.isInteger(nodes) || nodes < 1) throw new Error("--nodes must be a whole number >= 1");
+  if (!Number.isInteger(maxPods) || maxPods < 1)
+    throw new Error("--max-pods must be a whole number >= 1");
+  const { state, reused } = await up({ runDir, nodes, maxPods, env: process.env, report });
+  if (reused) report("already running; reusing it");
+  printUsage(state);
+  return 0;
+}
+
+async function downCommand(runDir: string): Promise<number> {
+  if (!(await down(runDir, report))) report(`nothing to stop in ${runDir}`);
+  return 0;
+}
+
+function envCommand(runDir: string): number {
+  const env = clusterEnvironment(requireState(runDir));
+  process.stdout.write(
+    Object.entries(env)
+      .map(([k, v]) => `export ${k}=${v}\n`)
+      .join(""),
+  );
+  return 0;
+}
+
+async function identityCommand(runDir: string, rest: string[], values: CliValues): Promise<number> {
+  const [user] = rest;
+  if (!user)
+    throw new Error("identity needs a user name: kubeplus-dev identity <user> [--group G]");
+  const path = await mintIdentity(requireState(runDir), { user, groups: values.group ?? [] });
+  process.stdout.write(`${path}\n`);
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -89,37 +134,19 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const runDir = values["run-dir"] ?? defaultRunDir(process.env);
-  switch (command) {
-    case "up": {
-      const nodes = Number(values.nodes);
-      const maxPods = Number(values["max-pods"]);
-      if (!Number.isInteger(nodes) || nodes < 1) throw new Error("--nodes must be a whole number >= 1");
-      if (!Number.isInteger(maxPods) || maxPods < 1) throw new Error("--max-pods must be a whole number >= 1");
-      const { state, reused } = await up({ runDir, nodes, maxPods, env: process.env, report });
-      if (reused) report("already running; reusing it");
-      printUsage(state);
-      return 0;
-    }
-    case "down":
-      if (!(await down(runDir, report))) report(`nothing to stop in ${runDir}`);
-      return 0;
-    case "status":
-      return status(runDir);
-    case "env": {
-      const env = clusterEnvironment(requireState(runDir));
-      process.stdout.write(Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join(""));
-      return 0;
-    }
-    case "identity": {
-      const [user] = rest;
-      if (!user) throw new Error("identity needs a user name: kubeplus-dev identity <user> [--group G]");
-      process.stdout.write(`${await mintIdentity(requireState(runDir), { user, groups: values.group ?? [] })}\n`);
-      return 0;
-    }
-    default:
-      process.stderr.write(`kubeplus-dev: unknown command '${command}'\n\n${HELP}\n`);
-      return 2;
+  const commands: Record<string, () => Promise<number> | number> = {
+    up: () => upCommand(runDir, values),
+    down: () => downCommand(runDir),
+    status: () => status(runDir),
+    env: () => envCommand(runDir),
+    identity: () => identityCommand(runDir, rest, values),
+  };
+  const handler = commands[command];
+  if (!handler) {
+    process.stderr.write(`kubeplus-dev: unknown command '${command}'\n\n${HELP}\n`);
+    return 2;
   }
+  return handler();
 }
 
 main(process.argv.slice(2)).then(

@@ -77,9 +77,14 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (!isRunning(proc)) throw new ComponentFailedError(proc.name, proc.log, "exited during start");
+    if (!isRunning(proc))
+      throw new ComponentFailedError(proc.name, proc.log, "exited during start");
     if (Date.now() > deadline) {
-      throw new ComponentFailedError(proc.name, proc.log, `was not ${what} after ${timeoutMs / 1000}s`);
+      throw new ComponentFailedError(
+        proc.name,
+        proc.log,
+        `was not ${what} after ${timeoutMs / 1000}s`,
+      );
     }
     await sleep(100);
   }
@@ -135,7 +140,11 @@ async function startStorageAndBroker(l: Launcher, ctx: ComponentContext): Promis
   const etcd = l.start(etcdSpec(ctx));
   const nats = l.start(natsSpec(ctx));
   await Promise.all([
-    waitFor(etcd, "healthy", async () => (await probe(`http://127.0.0.1:${ctx.ports.etcd}/health`)) === 200),
+    waitFor(
+      etcd,
+      "healthy",
+      async () => (await probe(`http://127.0.0.1:${ctx.ports.etcd}/health`)) === 200,
+    ),
     waitFor(nats, "healthy", async () => {
       const url = `http://127.0.0.1:${ctx.ports.natsMonitor}/healthz?js-enabled-only=true`;
       return (await probe(url)) === 200;
@@ -144,7 +153,11 @@ async function startStorageAndBroker(l: Launcher, ctx: ComponentContext): Promis
   l.ready("etcd and nats-server (JetStream)");
 }
 
-async function startControlPlane(l: Launcher, ctx: ComponentContext, tls: ClientTls): Promise<void> {
+async function startControlPlane(
+  l: Launcher,
+  ctx: ComponentContext,
+  tls: ClientTls,
+): Promise<void> {
   const api = l.start(apiServerSpec(ctx));
   const apiUrl = `https://127.0.0.1:${ctx.ports.apiServer}`;
   await waitFor(api, "ready", async () => (await probe(`${apiUrl}/readyz`, tls)) === 200);
@@ -159,13 +172,20 @@ async function startControlPlane(l: Launcher, ctx: ComponentContext, tls: Client
     waitFor(scheduler, "healthy", async () => {
       return (await probe(`https://127.0.0.1:${ctx.ports.scheduler}/healthz`)) === 200;
     }),
-    waitFor(kwok, "healthy", async () => (await probe(`https://127.0.0.1:${ctx.ports.kwok}/healthz`)) > 0),
+    waitFor(
+      kwok,
+      "healthy",
+      async () => (await probe(`https://127.0.0.1:${ctx.ports.kwok}/healthz`)) > 0,
+    ),
   ]);
   l.ready("kube-controller-manager, kube-scheduler and kwok");
 }
 
 interface NodeList {
-  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  items: {
+    metadata: { name: string };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
 }
 
 async function createNodes(
@@ -226,12 +246,27 @@ export function clusterEnvironment(state: ClusterState): Record<string, string> 
 async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterState> {
   const layout = runLayout(options.runDir);
   rmSync(layout.root, { recursive: true, force: true });
-  for (const dir of [layout.logs, layout.pids, layout.etcdData, layout.natsData, layout.identities]) {
+  for (const dir of [
+    layout.logs,
+    layout.pids,
+    layout.etcdData,
+    layout.natsData,
+    layout.identities,
+  ]) {
     mkdirSync(dir, { recursive: true });
   }
   const [etcd, etcdPeer, apiServer, controllerManager, scheduler, kwok, nats, natsMonitor] =
     await freePorts(PORT_NAMES.length);
-  const ports = { etcd, etcdPeer, apiServer, controllerManager, scheduler, kwok, nats, natsMonitor } as Ports;
+  const ports = {
+    etcd,
+    etcdPeer,
+    apiServer,
+    controllerManager,
+    scheduler,
+    kwok,
+    nats,
+    natsMonitor,
+  } as Ports;
   const pki = await generatePki(layout.pki);
   const apiUrl = `https://127.0.0.1:${ports.apiServer}`;
   const kubeconfigs = {
@@ -280,7 +315,9 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
 }
 
 function isPortClash(err: unknown): boolean {
-  return err instanceof ComponentFailedError && /address already in use/i.test(tailFile(err.log, 40));
+  return (
+    err instanceof ComponentFailedError && /address already in use/i.test(tailFile(err.log, 40))
+  );
 }
 
 /** Starts the whole control plane, or returns the running one when it is healthy. */
@@ -294,7 +331,9 @@ export async function up(options: UpOptions): Promise<{ state: ClusterState; reu
       return { state: await startOnce(options, tools), reused: false };
     } catch (err) {
       if (attempt >= 3 || !isPortClash(err)) throw err;
-      options.report(`a port was taken while starting; retrying with new ports (attempt ${attempt + 1})`);
+      options.report(
+        `a port was taken while starting; retrying with new ports (attempt ${attempt + 1})`,
+      );
     }
   }
 }
@@ -331,7 +370,12 @@ export interface ComponentStatus {
 }
 
 export function componentStatus(state: ClusterState): ComponentStatus[] {
-  return state.processes.map((p) => ({ name: p.name, pid: p.pid, running: isRunning(p), log: p.log }));
+  return state.processes.map((p) => ({
+    name: p.name,
+    pid: p.pid,
+    running: isRunning(p),
+    log: p.log,
+  }));
 }
 
 /** Every process alive and the apiserver ready. */

@@ -41,7 +41,11 @@ export interface ComponentContext {
   readonly ports: Ports;
   readonly pki: Pki;
   readonly layout: RunLayout;
-  readonly kubeconfigs: { readonly controllerManager: string; readonly scheduler: string; readonly kwok: string };
+  readonly kubeconfigs: {
+    readonly controllerManager: string;
+    readonly scheduler: string;
+    readonly kwok: string;
+  };
   /** Directory holding our kwok Stage configuration files. */
   readonly kwokConfigDir: string;
 }
@@ -128,7 +132,12 @@ export function apiServerSpec({ ports, pki }: ComponentContext): ComponentSpec {
   };
 }
 
-export function controllerManagerSpec({ ports, pki, kubeconfigs, layout }: ComponentContext): ComponentSpec {
+export function controllerManagerSpec({
+  ports,
+  pki,
+  kubeconfigs,
+  layout,
+}: ComponentContext): ComponentSpec {
   const kc = kubeconfigs.controllerManager;
   return {
     name: "kube-controller-manager",
@@ -179,7 +188,12 @@ export function schedulerSpec({ ports, kubeconfigs, layout }: ComponentContext):
 /** Annotation that hands a Node to our kwok controller (and to no other). */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 
-export function kwokSpec({ ports, pki, kubeconfigs, kwokConfigDir }: ComponentContext): ComponentSpec {
+export function kwokSpec({
+  ports,
+  pki,
+  kubeconfigs,
+  kwokConfigDir,
+}: ComponentContext): ComponentSpec {
   return {
     name: "kwok",
     binary: "kwok",

@@ -26,7 +26,10 @@ export async function mintIdentity(state: ClusterState, options: IdentityOptions
     usage: CertificateUsage.Client,
     validityDays: 7,
   });
-  const file = join(layout.identities, `${options.user.replace(/[^a-zA-Z0-9_.-]/g, "_")}.kubeconfig`);
+  const file = join(
+    layout.identities,
+    `${options.user.replace(/[^a-zA-Z0-9_.-]/g, "_")}.kubeconfig`,
+  );
   writeFileSync(
     file,
     buildKubeconfig({

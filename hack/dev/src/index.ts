@@ -1,11 +1,4 @@
-export {
-  clusterEnvironment,
-  componentStatus,
-  down,
-  isHealthy,
-  readState,
-  up,
-} from "./cluster.js";
+export { clusterEnvironment, componentStatus, down, isHealthy, readState, up } from "./cluster.js";
 export type { ClusterState, ComponentStatus, UpOptions } from "./cluster.js";
 export type { Ports, ToolPaths } from "./components.js";
 export { mintIdentity } from "./identity.js";

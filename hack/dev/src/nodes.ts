@@ -35,7 +35,12 @@ export function nodeShapes(count: number, maxPods = 110): NodeShape[] {
 
 /** The Node object kwok takes over: a real Node in the API, with kwok's annotation and a kubelet metrics path. */
 export function nodeManifest(shape: NodeShape): Record<string, unknown> {
-  const resources = { cpu: shape.cpu, memory: shape.memory, pods: shape.pods, "ephemeral-storage": "100Gi" };
+  const resources = {
+    cpu: shape.cpu,
+    memory: shape.memory,
+    pods: shape.pods,
+    "ephemeral-storage": "100Gi",
+  };
   return {
     apiVersion: "v1",
     kind: "Node",

@@ -141,5 +141,8 @@ export function readClusterCa(pki: Pki): KeyPair {
 
 /** A certificate/key pair read back from the PKI folder. */
 export function readPair(pki: Pki, name: string): KeyPair {
-  return { certPem: readFileSync(pki.cert(name), "utf8"), keyPem: readFileSync(pki.key(name), "utf8") };
+  return {
+    certPem: readFileSync(pki.cert(name), "utf8"),
+    keyPem: readFileSync(pki.key(name), "utf8"),
+  };
 }

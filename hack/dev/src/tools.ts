@@ -41,7 +41,9 @@ export function ensureTools(env: NodeJS.ProcessEnv): ToolPaths {
     stdio: ["ignore", "pipe", "inherit"],
   });
   if (result.status !== 0) {
-    throw new Error(`the pinned tools are not available (${script} exited ${result.status ?? "?"})`);
+    throw new Error(
+      `the pinned tools are not available (${script} exited ${result.status ?? "?"})`,
+    );
   }
   return parseToolEnv(result.stdout);
 }

@@ -69,7 +69,9 @@ export class TestCluster {
       if (found) return name;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`namespace ${name}: the default ServiceAccount never appeared\n${this.componentLogs()}`);
+    throw new Error(
+      `namespace ${name}: the default ServiceAccount never appeared\n${this.componentLogs()}`,
+    );
   }
 
   /** A non-admin identity (client certificate): its kubeconfig path and a KubeConfig for client-node. */
@@ -82,13 +84,24 @@ export class TestCluster {
   }
 
   /** Runs the real kubectl (the pinned build) against this control plane; never throws on a non-zero exit. */
-  async kubectl(args: readonly string[], kubeconfig = this.state.kubeconfig): Promise<KubectlResult> {
+  async kubectl(
+    args: readonly string[],
+    kubeconfig = this.state.kubeconfig,
+  ): Promise<KubectlResult> {
     try {
-      const { stdout, stderr } = await run(this.state.tools.kubectl, ["--kubeconfig", kubeconfig, ...args]);
+      const { stdout, stderr } = await run(this.state.tools.kubectl, [
+        "--kubeconfig",
+        kubeconfig,
+        ...args,
+      ]);
       return { stdout, stderr, code: 0 };
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? "", stderr: e.stderr ?? "", code: typeof e.code === "number" ? e.code : 1 };
+      return {
+        stdout: e.stdout ?? "",
+        stderr: e.stderr ?? "",
+        code: typeof e.code === "number" ? e.code : 1,
+      };
     }
   }
 
@@ -100,7 +113,10 @@ export class TestCluster {
   }
 
   /** The objects of a namespace (pods, events and more) and the component log tails: what a failing test prints. */
-  async diagnose(namespace: string, kinds = "all,events,resourcequotas,limitranges"): Promise<string> {
+  async diagnose(
+    namespace: string,
+    kinds = "all,events,resourcequotas,limitranges",
+  ): Promise<string> {
     const objects = await this.kubectl(["get", kinds, "-n", namespace, "-o", "wide"]);
     return `objects in ${namespace}:\n${objects.stdout}${objects.stderr}\n${this.componentLogs()}`;
   }

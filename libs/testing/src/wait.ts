@@ -17,6 +17,15 @@ export class WaitTimeoutError extends Error {
   }
 }
 
+async function runDiagnosis(diagnose: WaitOptions["diagnose"]): Promise<string> {
+  if (!diagnose) return "";
+  try {
+    return await diagnose();
+  } catch (err) {
+    return `(diagnosis failed: ${String(err)})`;
+  }
+}
+
 /**
  * Polls `check` until it returns a value other than undefined/false, and returns that value. On timeout it throws
  * with the last error `check` raised and the `diagnose` output, so a failing test says what it saw.
@@ -37,12 +46,7 @@ export async function waitFor<T>(
     if (Date.now() > deadline) break;
     await sleep(options.intervalMs ?? 200);
   }
-  let diagnosis = "";
-  try {
-    diagnosis = options.diagnose ? await options.diagnose() : "";
-  } catch (err) {
-    diagnosis = `(diagnosis failed: ${String(err)})`;
-  }
+  const diagnosis = await runDiagnosis(options.diagnose);
   const last = lastError instanceof Error ? `\nlast error: ${lastError.message}` : "";
   throw new WaitTimeoutError(
     `timed out after ${(options.timeoutMs ?? 30_000) / 1000}s waiting for ${options.what}${last}${diagnosis ? `\n${diagnosis}` : ""}`,

@@ -1,4 +1,10 @@
-import { constants, generateKeyPair, privateEncrypt, randomBytes, X509Certificate } from "node:crypto";
+import {
+  constants,
+  generateKeyPair,
+  privateEncrypt,
+  randomBytes,
+  X509Certificate,
+} from "node:crypto";
 import { promisify } from "node:util";
 import forge from "node-forge";
 
@@ -57,7 +63,7 @@ async function newKeyPair(): Promise<GeneratedKey> {
     privateKeyEncoding: { type: "pkcs1", format: "pem" },
   });
   return {
-    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    publicKey: forge.pki.publicKeyFromPem(publicKey),
     privateKeyPem: privateKey,
   };
 }
@@ -144,7 +150,10 @@ export async function issueCertificate(options: CertificateOptions): Promise<Key
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
     extendedKeyUsage(options.usage),
     ...(altNames.length > 0 ? [{ name: "subjectAltName", altNames }] : []),
-    { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    {
+      name: "authorityKeyIdentifier",
+      keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes(),
+    },
   ]);
   cert.sign(nativeSigner(options.ca.keyPem), forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
