@@ -4,6 +4,9 @@ import prettier from "eslint-config-prettier";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
+/** The services of the design; none may import another. */
+const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+
 /** Module boundaries (docs/style: services never import each other; the test harness stays in tests). */
 export const boundaryRules = {
   "no-restricted-imports": [
@@ -11,7 +14,8 @@ export const boundaryRules = {
     {
       patterns: [
         {
-          group: ["**/services/*", "**/services/**", "@kubeplus/crd-hook", "@kubeplus/helmer"],
+          // By package name, or by a relative path that climbs into a sibling service.
+          regex: `^(@kubeplus/|(\\.\\./)+(services/)?)(${SERVICES.join("|")})(/|$)`,
           message: "Services never import each other; talk through @kubeplus/contracts.",
         },
         {

@@ -17,7 +17,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: "unit",
-          include: ["{libs,services,hack}/**/src/**/*.test.ts"],
+          include: ["{libs,services,hack}/**/src/**/*.test.ts", "hack/lint/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**", "**/dist/**"],
         },
       },
