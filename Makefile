@@ -36,7 +36,7 @@ node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wi
 	@touch $@
 
 .PHONY: install
-install: node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
+install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
 
 .PHONY: tools
 tools: ## Build the pinned Kubernetes, etcd, kwok, helm and nats-server binaries (cached outside the repo).
@@ -47,7 +47,8 @@ build: install ## Compile every package (tsc -b, project references).
 	$(PNPM) exec tsc -b
 
 .PHONY: typecheck
-typecheck: build ## Type-check the workspace (same as build: tsc -b).
+typecheck: build ## Type-check the workspace (tsc -b, plus the lint-rule tests).
+	$(PNPM) exec tsc -p hack/lint
 
 .PHONY: lint
 lint: install ## ESLint (type-aware) and Prettier check.

@@ -7,7 +7,10 @@ import tseslint from "typescript-eslint";
 /** The services of the design; none may import another. */
 const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
 
-/** Module boundaries (docs/style: services never import each other; the test harness stays in tests). */
+/**
+ * Module boundaries (docs/style: services never import each other; the test harness stays in tests).
+ * @type {import("eslint").Linter.RulesRecord}
+ */
 export const boundaryRules = {
   "no-restricted-imports": [
     "error",

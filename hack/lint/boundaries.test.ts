@@ -13,7 +13,7 @@ function lint(code: string, filename: string): string[] {
     [
       {
         files: ["**/*.ts"],
-        languageOptions: { parser: tseslint.parser as Linter.Parser },
+        languageOptions: { parser: tseslint.parser },
         rules: boundaryRules,
       },
     ],
