@@ -1,0 +1,224 @@
+/* eslint-disable */
+/**
+ * GENERATED FILE: DO NOT EDIT.
+ * Source: libs/api/schemas/resourcecomposition.v1alpha1.schema.json. Regenerate with `make generate`.
+ */
+
+export interface ResourceCompositionSpec {
+  newResource: {
+    resource: {
+      /**
+       * Kind of the new API, e.g. WordpressService.
+       */
+      kind: string;
+      /**
+       * API group, e.g. platformapi.kubeplus.
+       */
+      group: string;
+      /**
+       * API version, e.g. v1alpha1.
+       */
+      version: string;
+      /**
+       * Plural resource name, e.g. wordpressservices.
+       */
+      plural: string;
+    };
+    /**
+     * Where the chart comes from: https:// or http:// URL of a chart archive, oci://registry/repo/chart:version, or file:///<name>.tgz for a chart uploaded with `kubectl upload chart`.
+     */
+    chartURL: string;
+    /**
+     * Name of the chart (Chart.yaml name, the archive's top folder).
+     */
+    chartName: string;
+  };
+  /**
+   * An embedded ResourcePolicy: pod policies and per-instance quota.
+   */
+  respolicy?: {
+    apiVersion?: string;
+    kind?: string;
+    /**
+     * Only the name is used.
+     */
+    metadata?: {
+      name?: string;
+    };
+    spec?: {
+      /**
+       * The generated kind this object applies to.
+       */
+      resource?: {
+        kind?: string;
+        group?: string;
+        version?: string;
+      };
+      policy?: {
+        /**
+         * Pod policy applied to the chart's workloads: requests and limits for containers that set none, and node isolation.
+         */
+        podconfig?: {
+          requests?: {
+            /**
+             * CPU request, e.g. 100m.
+             */
+            cpu?: number | string;
+            /**
+             * Memory request, e.g. 1Gi.
+             */
+            memory?: number | string;
+          };
+          limits?: {
+            /**
+             * CPU limit, e.g. 200m.
+             */
+            cpu?: number | string;
+            /**
+             * Memory limit, e.g. 2Gi.
+             */
+            memory?: number | string;
+          };
+          /**
+           * Node isolation: either `values.<field>` (the node name is taken from that field of each instance's spec, as in the original KubePlus) or a literal `key=value` node label.
+           */
+          nodeSelector?: string;
+          /**
+           * Accepted for compatibility with KubePlus; our policies never override requests or limits a container already sets.
+           */
+          override?: boolean;
+          /**
+           * Accepted for compatibility with KubePlus; not used.
+           */
+          scope?: string;
+        };
+        /**
+         * Per-instance ResourceQuota: give none or all four values.
+         */
+        quota?: {
+          /**
+           * Total CPU requests of an instance.
+           */
+          "requests.cpu"?: number | string;
+          /**
+           * Total memory requests of an instance.
+           */
+          "requests.memory"?: number | string;
+          /**
+           * Total CPU limits of an instance.
+           */
+          "limits.cpu"?: number | string;
+          /**
+           * Total memory limits of an instance.
+           */
+          "limits.memory"?: number | string;
+        };
+      };
+    };
+  };
+  /**
+   * An embedded ResourceMonitor: how instances are metered.
+   */
+  resmonitor?: {
+    apiVersion?: string;
+    kind?: string;
+    /**
+     * Only the name is used.
+     */
+    metadata?: {
+      name?: string;
+    };
+    spec?: {
+      /**
+       * The generated kind this object applies to.
+       */
+      resource?: {
+        kind?: string;
+        group?: string;
+        version?: string;
+      };
+      /**
+       * Which pods count for an instance: `owner` (the release's objects and what they own) or `all` (also pods related by labels, selectors and annotations).
+       */
+      monitorRelationships?: "all" | "owner";
+      /**
+       * Application metrics to scrape from the instance's pods.
+       */
+      appEndpoints?: {
+        /**
+         * Label selector of the pods, e.g. app=web.
+         */
+        label?: string;
+        /**
+         * HTTP path of the Prometheus endpoint, e.g. metrics.
+         */
+        endpoint?: string;
+        /**
+         * Metric names to report.
+         */
+        metrics?: string[];
+      };
+    };
+  };
+  /**
+   * Tenant isolation settings (KubePlus-TS extension; defaults are safe).
+   */
+  isolation?: {
+    /**
+     * Pod Security Standard enforced in each instance namespace.
+     */
+    podSecurity?: "privileged" | "baseline" | "restricted";
+    /**
+     * Namespaces (ingress controllers, monitoring) allowed to reach every instance.
+     */
+    ingressFromNamespaces?: string[];
+    /**
+     * CIDRs instances may send traffic to (default: anywhere outside the cluster's tenants).
+     */
+    egressCIDRs?: string[];
+    /**
+     * Opt-ins for chart features that weaken tenant isolation.
+     */
+    allow?: ("hostPath" | "hostNetwork" | "hostPID" | "privileged")[];
+  };
+}
+
+export interface ResourceCompositionStatus {
+  /**
+   * One-line summary (the field the original KubePlus writes).
+   */
+  status?: string;
+  /**
+   * The metadata.generation the status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Standard conditions: Ready (with a reason and message on every failure path), Reconciling, Stalled.
+   */
+  conditions?: {
+    type: string;
+    status: "True" | "False" | "Unknown";
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration?: number;
+  }[];
+  /**
+   * Name of the generated CustomResourceDefinition.
+   */
+  crd?: string;
+  chart?: {
+    name?: string;
+    version?: string;
+    digest?: string;
+  };
+  /**
+   * Fleet progress: instances on the composition's current chart.
+   */
+  instances?: {
+    total?: number;
+    upgraded?: number;
+    pending?: number;
+    failed?: number;
+  };
+}

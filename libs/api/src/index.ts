@@ -1,0 +1,27 @@
+export { buildCustomResourceDefinition } from "./crd.js";
+export type { CrdOptions, CustomResourceDefinition, JsonSchema, PrinterColumn } from "./crd.js";
+export { ConditionType, findCondition, setCondition } from "./conditions.js";
+export type { Condition } from "./conditions.js";
+export {
+  apiVersionOf,
+  DEFAULT_GENERATED_GROUP,
+  PLATFORM_GROUP,
+  PLATFORM_VERSION,
+  PlatformKinds,
+} from "./gvk.js";
+export type { GroupVersionKind, GroupVersionResource } from "./gvk.js";
+export type {
+  Instance,
+  InstanceStatus,
+  KubeObject,
+  ObjectMeta,
+  ResourceComposition,
+  ResourceCompositionSpec,
+  ResourceCompositionStatus,
+  ResourceMonitor,
+  ResourceMonitorSpec,
+  ResourceMonitorStatus,
+  ResourcePolicy,
+  ResourcePolicySpec,
+  ResourcePolicyStatus,
+} from "./types.js";
