@@ -1,0 +1,181 @@
+import { Ajv, type ValidateFunction } from "ajv";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { ContractError, ErrorCode } from "./errors.js";
+import {
+  Subjects,
+  type EventSubject,
+  type ReplyOf,
+  type RequestOf,
+  type RequestSubject,
+  type SubjectName,
+} from "./subjects.js";
+
+/** The wire envelope of every reply: a result or a typed error, never a thrown exception. */
+type Envelope<T> =
+  { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+const ajv = new Ajv({ allErrors: true, strict: true, keywords: ["tsType"] });
+const validators = new Map<object, ValidateFunction>();
+
+function validatorFor(schema: object): ValidateFunction {
+  let v = validators.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    validators.set(schema, v);
+  }
+  return v;
+}
+
+/** Checks a payload against its message schema; throws a BadRequest ContractError listing every problem. */
+export function validatePayload<T>(schema: object, payload: unknown, what: string): T {
+  const validate = validatorFor(schema);
+  if (!validate(payload)) {
+    const problems = (validate.errors ?? []).map(
+      (e) => `${e.instancePath || "/"} ${e.message ?? ""}`,
+    );
+    throw new ContractError(ErrorCode.BadRequest, `invalid ${what}: ${problems.join("; ")}`);
+  }
+  return payload as T;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+
+function decode(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data)) as unknown;
+  } catch (err) {
+    throw new ContractError(ErrorCode.BadRequest, "payload is not JSON", { cause: err });
+  }
+}
+
+function isNoResponders(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /no responders|503/i.test(text);
+}
+
+function isTimeout(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /timeout/i.test(text);
+}
+
+/** Sends a request and returns the validated reply; transport failures become Unavailable/Timeout errors. */
+export async function request<S extends RequestSubject>(
+  nc: NatsConnection,
+  name: S,
+  payload: RequestOf<S>,
+  options: { timeoutMs: number },
+): Promise<ReplyOf<S>> {
+  const def = Subjects[name];
+  validatePayload(def.requestSchema, payload, `${def.subject} request`);
+  let msg: Msg;
+  try {
+    msg = await nc.request(def.subject, encode(payload), { timeout: options.timeoutMs });
+  } catch (err) {
+    if (isNoResponders(err)) {
+      throw new ContractError(
+        ErrorCode.Unavailable,
+        `no ${def.queue} is answering on ${def.subject}`,
+        { cause: err },
+      );
+    }
+    if (isTimeout(err)) {
+      throw new ContractError(
+        ErrorCode.Timeout,
+        `${def.subject} did not answer within ${options.timeoutMs} ms`,
+        { cause: err },
+      );
+    }
+    throw new ContractError(ErrorCode.Unavailable, `${def.subject}: ${String(err)}`, {
+      cause: err,
+    });
+  }
+  const envelope = decode(msg.data) as Envelope<unknown>;
+  if (!envelope.ok) throw new ContractError(envelope.error.code, envelope.error.message);
+  validatePayload(def.replySchema, envelope.data, `${def.subject} reply`);
+  return envelope.data as ReplyOf<S>;
+}
+
+/**
+ * Serves a request/reply subject in its queue group: validates each request, calls the handler and always replies
+ * with an envelope (errors become `{ok:false}` with a code, never a dropped request).
+ */
+export function serve<S extends RequestSubject>(
+  nc: NatsConnection,
+  name: S,
+  handler: (req: RequestOf<S>) => Promise<ReplyOf<S>>,
+  onError: (err: unknown) => void = () => undefined,
+): Subscription {
+  const def = Subjects[name];
+  return nc.subscribe(def.subject, {
+    queue: def.queue,
+    callback: (err, msg) => {
+      if (err) {
+        onError(err);
+        return;
+      }
+      void (async () => {
+        let reply: Envelope<ReplyOf<S>>;
+        try {
+          const req = validatePayload<RequestOf<S>>(
+            def.requestSchema,
+            decode(msg.data),
+            `${def.subject} request`,
+          );
+          reply = { ok: true, data: await handler(req) };
+        } catch (e) {
+          onError(e);
+          const code = e instanceof ContractError ? e.code : ErrorCode.Internal;
+          reply = {
+            ok: false,
+            error: { code, message: e instanceof Error ? e.message : String(e) },
+          };
+        }
+        msg.respond(encode(reply));
+      })();
+    },
+  });
+}
+
+/** Publishes an event (a reconcile request: consumers re-read the object it names). */
+export function publish<S extends EventSubject>(
+  nc: NatsConnection,
+  name: S,
+  payload: RequestOf<S>,
+): void {
+  const def = Subjects[name];
+  validatePayload(def.requestSchema, payload, `${def.subject} event`);
+  nc.publish(def.subject, encode(payload));
+}
+
+/** Subscribes to an event subject; invalid payloads are reported to `onError` and skipped. */
+export function subscribe<S extends EventSubject>(
+  nc: NatsConnection,
+  name: S,
+  handler: (event: RequestOf<S>) => void,
+  onError: (err: unknown) => void = () => undefined,
+): Subscription {
+  const def = Subjects[name];
+  return nc.subscribe(def.subject, {
+    callback: (err, msg) => {
+      if (err) {
+        onError(err);
+        return;
+      }
+      try {
+        handler(
+          validatePayload<RequestOf<S>>(
+            def.requestSchema,
+            decode(msg.data),
+            `${def.subject} event`,
+          ),
+        );
+      } catch (e) {
+        onError(e);
+      }
+    },
+  });
+}
+
+export type { SubjectName };

@@ -1,0 +1,15 @@
+export { publish, request, serve, subscribe, validatePayload } from "./client.js";
+export { ContractError, ErrorCode } from "./errors.js";
+export { Subjects } from "./subjects.js";
+export type {
+  EventSubject,
+  ReplyOf,
+  RequestOf,
+  RequestSubject,
+  SubjectName,
+  SubjectTypes,
+} from "./subjects.js";
+export type { CompositionAdmitted } from "./generated/composition-admitted.js";
+export type { InstanceAdmitted } from "./generated/instance-admitted.js";
+export type { RenderReply } from "./generated/render-reply.js";
+export type { RenderRequest } from "./generated/render-request.js";

@@ -1,0 +1,60 @@
+import type { CompositionAdmitted } from "./generated/composition-admitted.js";
+import type { InstanceAdmitted } from "./generated/instance-admitted.js";
+import type { RenderReply } from "./generated/render-reply.js";
+import type { RenderRequest } from "./generated/render-request.js";
+import { readFileSync } from "node:fs";
+
+/** Message schemas live in ../schemas beside src/ and dist/ alike. */
+function schema(name: string): Record<string, unknown> {
+  const url = new URL(`../schemas/${name}.schema.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, "utf8")) as Record<string, unknown>;
+}
+
+const renderRequest = schema("render-request");
+const renderReply = schema("render-reply");
+const compositionAdmitted = schema("composition-admitted");
+const instanceAdmitted = schema("instance-admitted");
+
+/**
+ * Every NATS subject of the system, once. Grammar: `kubeplus.v1.<service>.<verb>` for request/reply and
+ * `kubeplus.v1.evt.<domain>.<past-tense>` for events. Kubernetes names never appear in subjects (they may contain
+ * dots); they travel in payloads.
+ */
+export const Subjects = {
+  HelmerRender: {
+    subject: "kubeplus.v1.helmer.render",
+    pattern: "request",
+    queue: "helmer",
+    requestSchema: renderRequest,
+    replySchema: renderReply,
+  },
+  CompositionAdmitted: {
+    subject: "kubeplus.v1.evt.composition.admitted",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: compositionAdmitted,
+    replySchema: undefined,
+  },
+  InstanceAdmitted: {
+    subject: "kubeplus.v1.evt.instance.admitted",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: instanceAdmitted,
+    replySchema: undefined,
+  },
+} as const;
+
+/** Payload types per subject (generated from the schemas). */
+export interface SubjectTypes {
+  HelmerRender: { request: RenderRequest; reply: RenderReply };
+  CompositionAdmitted: { request: CompositionAdmitted; reply: never };
+  InstanceAdmitted: { request: InstanceAdmitted; reply: never };
+}
+
+export type SubjectName = keyof typeof Subjects;
+export type RequestSubject = {
+  [K in SubjectName]: (typeof Subjects)[K]["pattern"] extends "request" ? K : never;
+}[SubjectName];
+export type EventSubject = Exclude<SubjectName, RequestSubject>;
+export type RequestOf<S extends SubjectName> = SubjectTypes[S]["request"];
+export type ReplyOf<S extends SubjectName> = SubjectTypes[S]["reply"];
