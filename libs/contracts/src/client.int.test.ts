@@ -116,8 +116,8 @@ describe("events", () => {
   });
 
   it("refuses to publish an event that breaks its schema", () => {
-    expect(() => publish(nc, "InstanceAdmitted", { version: 1 } as InstanceAdmitted)).toThrow(
-      ContractError,
-    );
+    expect(() => {
+      publish(nc, "InstanceAdmitted", { version: 1 } as InstanceAdmitted);
+    }).toThrow(ContractError);
   });
 });

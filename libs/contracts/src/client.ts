@@ -27,7 +27,7 @@ function validatorFor(schema: object): ValidateFunction {
 }
 
 /** Checks a payload against its message schema; throws a BadRequest ContractError listing every problem. */
-export function validatePayload<T>(schema: object, payload: unknown, what: string): T {
+export function validatePayload(schema: object, payload: unknown, what: string): void {
   const validate = validatorFor(schema);
   if (!validate(payload)) {
     const problems = (validate.errors ?? []).map(
@@ -35,7 +35,6 @@ export function validatePayload<T>(schema: object, payload: unknown, what: strin
     );
     throw new ContractError(ErrorCode.BadRequest, `invalid ${what}: ${problems.join("; ")}`);
   }
-  return payload as T;
 }
 
 const encoder = new TextEncoder();
@@ -118,12 +117,9 @@ export function serve<S extends RequestSubject>(
       void (async () => {
         let reply: Envelope<ReplyOf<S>>;
         try {
-          const req = validatePayload<RequestOf<S>>(
-            def.requestSchema,
-            decode(msg.data),
-            `${def.subject} request`,
-          );
-          reply = { ok: true, data: await handler(req) };
+          const req = decode(msg.data);
+          validatePayload(def.requestSchema, req, `${def.subject} request`);
+          reply = { ok: true, data: await handler(req as RequestOf<S>) };
         } catch (e) {
           onError(e);
           const code = e instanceof ContractError ? e.code : ErrorCode.Internal;
@@ -164,13 +160,9 @@ export function subscribe<S extends EventSubject>(
         return;
       }
       try {
-        handler(
-          validatePayload<RequestOf<S>>(
-            def.requestSchema,
-            decode(msg.data),
-            `${def.subject} event`,
-          ),
-        );
+        const event = decode(msg.data);
+        validatePayload(def.requestSchema, event, `${def.subject} event`);
+        handler(event as RequestOf<S>);
       } catch (e) {
         onError(e);
       }
