@@ -61,6 +61,10 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
       "@typescript-eslint/explicit-module-boundary-types": "error",
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       complexity: ["error", 12],
       "max-depth": ["error", 3],
       "max-params": ["error", 4],
@@ -85,6 +89,7 @@ export default tseslint.config(
     files: ["**/*.test.ts", "libs/testing/**", "e2e/**"],
     rules: {
       "no-restricted-imports": "off",
+      "no-restricted-properties": "off",
       "@typescript-eslint/no-non-null-assertion": "off",
       "max-params": "off",
     },

@@ -2,3 +2,4 @@ export { clusterState, kubeConfigFromFile, TestCluster, TEST_LABEL } from "./clu
 export type { KubectlResult } from "./cluster.js";
 export { waitFor, WaitTimeoutError } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
+export { sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";

@@ -1,0 +1,24 @@
+export { DEFAULT_LIMITS, digestOf, inspectChartArchive } from "./archive.js";
+export type { ArchiveLimits, ChartMetadata, InspectedChart } from "./archive.js";
+export { ChartError, ChartErrorCode } from "./errors.js";
+export { fetchChart, parseChartURL } from "./fetch.js";
+export type { ChartSource, FetchDeps, FetchedChart } from "./fetch.js";
+export {
+  buildInstanceCrd,
+  buildSampleManifest,
+  INSTANCE_STATUS_SCHEMA,
+  REGISTERED_BY_LABEL,
+} from "./instance-crd.js";
+export type { InstanceCrdResult, NewResource } from "./instance-crd.js";
+export { CLUSTER_SCOPED_ALLOWED, HostAccess, lintRendered, podSpecOf } from "./lint.js";
+export type {
+  LintContext,
+  LintFinding,
+  LintResult,
+  RbacRuleSet,
+  StorageClassInfo,
+} from "./lint.js";
+export { parseManifests, renderChart, runCommand } from "./render.js";
+export type { RenderedObject, RenderOptions } from "./render.js";
+export { convertValuesSchema, inferSchema, specSchemaForChart } from "./values-schema.js";
+export type { SchemaNote } from "./values-schema.js";
