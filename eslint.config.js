@@ -65,6 +65,7 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
       ],
+      "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
       complexity: ["error", 12],
       "max-depth": ["error", 3],
       "max-params": ["error", 4],

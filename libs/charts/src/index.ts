@@ -22,3 +22,11 @@ export { parseManifests, renderChart, runCommand } from "./render.js";
 export type { RenderedObject, RenderOptions } from "./render.js";
 export { convertValuesSchema, inferSchema, specSchemaForChart } from "./values-schema.js";
 export type { SchemaNote } from "./values-schema.js";
+export {
+  UPLOADED_CHART_DIGEST_ANNOTATION,
+  UPLOADED_CHART_FILE_ANNOTATION,
+  UPLOADED_CHART_KEY,
+  UPLOADED_CHART_LABEL,
+  UPLOADED_CHART_MAX_BYTES,
+  uploadedChartConfigMapName,
+} from "./uploaded.js";

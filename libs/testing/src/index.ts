@@ -3,3 +3,5 @@ export type { KubectlResult } from "./cluster.js";
 export { waitFor, WaitTimeoutError } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
+export { serveFiles, serviceEnv, startService } from "./services.js";
+export type { RunningService } from "./services.js";

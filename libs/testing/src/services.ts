@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { repoRoot, type ClusterState } from "@kubeplus/dev";
+
+/** A KubePlus service running as a real process (node dist/main.js), with its structured log captured. */
+export interface RunningService {
+  readonly name: string;
+  readonly process: ChildProcess;
+  /** Every log line so far, parsed (pino JSON). */
+  logs(): Record<string, unknown>[];
+  /** Waits until a log line matches (for example msg "helmer started"). */
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** The environment every service gets from the local control plane (kubeconfig, NATS, tool paths). */
+export function serviceEnv(
+  state: ClusterState,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    KUBECONFIG: state.kubeconfig,
+    NATS_URL: state.natsUrl,
+    HELM_BIN: state.tools.helm,
+    LOG_LEVEL: "debug",
+    ...extra,
+  };
+}
+
+export async function startService(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  ready: (line: Record<string, unknown>) => boolean,
+): Promise<RunningService> {
+  const entry = join(repoRoot, "services", name, "dist", "main.js");
+  const child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const waiters: {
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
+  let buffer = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    for (const text of parts.filter(Boolean)) {
+      raw.push(text);
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { msg: text };
+      }
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.match(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr.on("data", (chunk: Buffer) => raw.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+
+  const waitForLog = (
+    match: (l: Record<string, unknown>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(
+            `${name}: no matching log line within ${timeoutMs} ms; output:\n${raw.slice(-30).join("\n")}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `${name} exited with code ${String(code)}; output:\n${raw.slice(-30).join("\n")}`,
+          ),
+        );
+      });
+    });
+  };
+  await waitForLog(ready);
+  return {
+    name,
+    process: child,
+    logs: () => [...lines],
+    waitForLog,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** An HTTP server on loopback serving fixed files (charts) from memory, started by the test. */
+export async function serveFiles(
+  files: Record<string, Buffer>,
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    requests.push(path);
+    const body = files[path];
+    if (!body) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res
+      .writeHead(200, { "content-type": "application/gzip", "content-length": body.length })
+      .end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

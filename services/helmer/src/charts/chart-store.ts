@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import {
+  fetchChart,
+  parseChartURL,
+  renderChart,
+  type FetchDeps,
+  type FetchedChart,
+  type RenderedObject,
+} from "@kubeplus/charts";
+import { Lru } from "./lru.js";
+
+export interface ChartStoreOptions {
+  readonly fetch: FetchDeps;
+  /** How long an http(s)/oci chart is reused before it is fetched again (uploaded charts: until replaced). */
+  readonly urlTtlMs: number;
+  readonly renderCacheEntries: number;
+  readonly renderTimeoutMs: number;
+  readonly kubeVersion?: string;
+  /** The digest an uploaded chart has now (from the cluster), to notice a re-upload. */
+  readonly uploadedDigest: (file: string) => string | undefined;
+  readonly now?: () => number;
+}
+
+export interface RenderInput {
+  readonly releaseName: string;
+  readonly namespace: string;
+  readonly values: Record<string, unknown>;
+}
+
+interface CachedChart {
+  readonly chart: FetchedChart;
+  readonly at: number;
+}
+
+const valuesHash = (values: unknown): string =>
+  createHash("sha256").update(JSON.stringify(values)).digest("hex");
+
+/**
+ * Charts and renders, cached: a chart by URL for a short TTL (an uploaded one until its digest changes), a verified
+ * archive by digest, and a render by digest, release, namespace and values. Concurrent identical requests share one
+ * fetch or render.
+ */
+export class ChartStore {
+  private readonly byUrl = new Map<string, CachedChart>();
+  private readonly renders: Lru<string, RenderedObject[]>;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly options: ChartStoreOptions;
+
+  constructor(options: ChartStoreOptions) {
+    this.options = options;
+    this.renders = new Lru(options.renderCacheEntries);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private once<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const promise = work().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, promise);
+    return promise;
+  }
+
+  private isFresh(chartURL: string, cached: CachedChart): boolean {
+    const source = parseChartURL(chartURL);
+    if (source.type === "uploaded")
+      return this.options.uploadedDigest(source.file) === cached.chart.digest;
+    return this.now() - cached.at < this.options.urlTtlMs;
+  }
+
+  /** The checked chart for a composition's chartURL and chartName. */
+  async chart(chartURL: string, chartName: string): Promise<FetchedChart> {
+    const key = `${chartURL}\n${chartName}`;
+    const cached = this.byUrl.get(key);
+    if (cached && this.isFresh(chartURL, cached)) return cached.chart;
+    return this.once(`chart:${key}`, async () => {
+      const chart = await fetchChart(chartURL, chartName, this.options.fetch);
+      this.byUrl.set(key, { chart, at: this.now() });
+      return chart;
+    });
+  }
+
+  /** `helm template` of a chart, cached by digest, release, namespace and values. */
+  async render(chart: FetchedChart, input: RenderInput): Promise<RenderedObject[]> {
+    const key = `${chart.digest}\n${input.releaseName}\n${input.namespace}\n${valuesHash(input.values)}`;
+    const cached = this.renders.get(key);
+    if (cached) return cached;
+    return this.once(`render:${key}`, async () => {
+      const objects = await renderChart({
+        helmBin: this.options.fetch.helmBin,
+        chartPath: chart.path,
+        releaseName: input.releaseName,
+        namespace: input.namespace,
+        values: input.values,
+        timeoutMs: this.options.renderTimeoutMs,
+        ...(this.options.kubeVersion ? { kubeVersion: this.options.kubeVersion } : {}),
+        ...(this.options.fetch.env ? { env: this.options.fetch.env } : {}),
+      });
+      this.renders.set(key, objects);
+      return objects;
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface HelmerConfig {
+  readonly natsUrl: string;
+  readonly kubeconfig?: string;
+  readonly namespace: string;
+  readonly helmBin: string;
+  readonly chartCacheDir: string;
+  readonly chartUrlTtlMs: number;
+  readonly renderCacheEntries: number;
+  readonly renderTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+/** Every variable the helmer reads: name, default (undefined = required), meaning. Mirrored in README.md. */
+export const HELMER_ENV = {
+  NATS_URL: { default: undefined, doc: "NATS server URL(s), comma-separated" },
+  KUBECONFIG: { default: "", doc: "kubeconfig file; empty: in-cluster service account" },
+  KUBEPLUS_NAMESPACE: {
+    default: "kubeplus",
+    doc: "namespace KubePlus is installed in (uploaded charts live there)",
+  },
+  HELM_BIN: { default: "helm", doc: "the pinned helm binary" },
+  CHART_CACHE_DIR: {
+    default: join(tmpdir(), "kubeplus-charts"),
+    doc: "verified chart archives, by digest",
+  },
+  CHART_URL_TTL_SECONDS: {
+    default: "60",
+    doc: "how long a fetched http(s)/oci chart is reused before fetching again",
+  },
+  RENDER_CACHE_ENTRIES: {
+    default: "500",
+    doc: "rendered charts kept in memory (by digest, release and values)",
+  },
+  RENDER_TIMEOUT_SECONDS: { default: "20", doc: "limit for one helm template run" },
+  LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+} as const;
+
+function positive(
+  env: NodeJS.ProcessEnv,
+  name: keyof typeof HELMER_ENV,
+  problems: string[],
+): number {
+  const raw = env[name] ?? HELMER_ENV[name].default ?? "";
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    problems.push(`${name} must be a positive number (got '${raw}')`);
+  return value;
+}
+
+/** Reads and validates the configuration once; every problem is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
+  const problems: string[] = [];
+  const natsUrl = env.NATS_URL ?? "";
+  if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
+  const config: HelmerConfig = {
+    natsUrl,
+    ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    namespace: env.KUBEPLUS_NAMESPACE ?? HELMER_ENV.KUBEPLUS_NAMESPACE.default,
+    helmBin: env.HELM_BIN ?? HELMER_ENV.HELM_BIN.default,
+    chartCacheDir: env.CHART_CACHE_DIR ?? HELMER_ENV.CHART_CACHE_DIR.default,
+    chartUrlTtlMs: positive(env, "CHART_URL_TTL_SECONDS", problems) * 1000,
+    renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
+    renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
+    logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
+  };
+  if (problems.length > 0)
+    throw new Error(`invalid helmer configuration:\n  - ${problems.join("\n  - ")}`);
+  return Object.freeze(config);
+}

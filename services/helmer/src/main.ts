@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { join } from "node:path";
+import { VersionApi } from "@kubernetes/client-node";
+import { serve } from "@kubeplus/contracts";
+import { loadKubeConfig } from "@kubeplus/kube";
+import { connectNats, createLogger } from "@kubeplus/runtime";
+import { ChartStore } from "./charts/chart-store.js";
+import { watchUploadedCharts } from "./charts/uploaded-charts.js";
+import { loadConfig } from "./config.js";
+import { handleRender } from "./render/handle-render.js";
+
+const config = loadConfig(process.env);
+const log = createLogger({ service: "helmer", level: config.logLevel });
+const kc = loadKubeConfig(config.kubeconfig);
+
+const kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) => {
+  log.warn({ err }, "uploaded chart watch failed; retrying");
+});
+const helmHome = join(config.chartCacheDir, "helm-home");
+const store = new ChartStore({
+  fetch: {
+    helmBin: config.helmBin,
+    cacheDir: config.chartCacheDir,
+    loadUploaded: (file) => uploaded.load(file),
+    env: {
+      PATH: process.env.PATH,
+      HELM_CACHE_HOME: join(helmHome, "cache"),
+      HELM_CONFIG_HOME: join(helmHome, "config"),
+      HELM_DATA_HOME: join(helmHome, "data"),
+    },
+  },
+  urlTtlMs: config.chartUrlTtlMs,
+  renderCacheEntries: config.renderCacheEntries,
+  renderTimeoutMs: config.renderTimeoutMs,
+  kubeVersion,
+  uploadedDigest: (file) => uploaded.digest(file),
+});
+
+const nc = await connectNats({ servers: config.natsUrl.split(","), name: "helmer" });
+const renderLog = log.child({ component: "render" });
+const subscription = serve(
+  nc,
+  "HelmerRender",
+  async (req) => {
+    const started = Date.now();
+    const reply = await handleRender(store, req);
+    renderLog.debug({ chart: req.chartName, durationMs: Date.now() - started }, "chart rendered");
+    return reply;
+  },
+  (err) => {
+    renderLog.info({ err }, "render request failed");
+  },
+);
+log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "helmer started");
+
+async function shutdown(signal: string): Promise<void> {
+  log.info({ signal }, "shutting down");
+  subscription.unsubscribe();
+  await nc.drain();
+  await uploaded.stop();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));
