@@ -25,3 +25,14 @@ export type {
   ResourcePolicySpec,
   ResourcePolicyStatus,
 } from "./types.js";
+export {
+  Annotations,
+  instanceNamespaceLabels,
+  isManagedNamespace,
+  Labels,
+  MANAGED_BY_VALUE,
+  MAX_RELEASE_NAME,
+  releaseNameFor,
+  targetNamespaceFor,
+} from "./labels.js";
+export { parseQuantity } from "./quantity.js";

@@ -1,0 +1,60 @@
+/** Labels and annotations the platform puts on objects, defined once. */
+export const Labels = {
+  /** Standard: who manages the object. Value `kubeplus`. */
+  ManagedBy: "app.kubernetes.io/managed-by",
+  /** The original KubePlus's label on instance namespaces (kept for its users' selectors). Value `kubeplus`. */
+  LegacyManagedBy: "managedby",
+  /** Kind and name of the instance that owns a namespace. */
+  OwnerKind: "kubeplus.dev/kind",
+  OwnerInstance: "kubeplus.dev/instance",
+  OwnerInstanceNamespace: "kubeplus.dev/instance-namespace",
+} as const;
+
+export const Annotations = {
+  /** The user who created the instance (recorded at admission; the original's field name). */
+  AccountIdentity: "accountidentity",
+  /** Deleting a composition that still has instances requires this annotation set to "true". */
+  CascadeDelete: "kubeplus.dev/cascade-delete",
+} as const;
+
+export const MANAGED_BY_VALUE = "kubeplus";
+
+/** The Helm release of an instance: `<kind-lowercase>-<instance>` (as in the original). */
+export function releaseNameFor(kind: string, instance: string): string {
+  return `${kind.toLowerCase()}-${instance}`;
+}
+
+/** Helm's limit on release names. */
+export const MAX_RELEASE_NAME = 53;
+
+/** The labels of a namespace KubePlus created for an instance. */
+export function instanceNamespaceLabels(
+  kind: string,
+  instance: string,
+  instanceNamespace: string,
+): Record<string, string> {
+  return {
+    [Labels.ManagedBy]: MANAGED_BY_VALUE,
+    [Labels.LegacyManagedBy]: MANAGED_BY_VALUE,
+    [Labels.OwnerKind]: kind,
+    [Labels.OwnerInstance]: instance,
+    [Labels.OwnerInstanceNamespace]: instanceNamespace,
+  };
+}
+
+/** True when the namespace carries the labels of a KubePlus-managed namespace. */
+export function isManagedNamespace(labels: Record<string, string> | undefined): boolean {
+  return labels?.[Labels.ManagedBy] === MANAGED_BY_VALUE && !!labels[Labels.OwnerKind];
+}
+
+/**
+ * Where an instance's release goes (as in the original): an instance created in a namespace KubePlus already
+ * manages releases into that namespace; any other instance gets a new namespace named after it.
+ */
+export function targetNamespaceFor(
+  instance: { namespace: string; name: string },
+  namespaceLabels: Record<string, string> | undefined,
+): { namespace: string; create: boolean } {
+  if (isManagedNamespace(namespaceLabels)) return { namespace: instance.namespace, create: false };
+  return { namespace: instance.name, create: true };
+}

@@ -1,0 +1,365 @@
+import type { ResourceComposition } from "@kubeplus/api";
+import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
+import { describe, expect, it } from "vitest";
+import { mutate, validate, type AdmitDeps } from "./admit.js";
+import type { AdmissionRequest } from "./review.js";
+
+const composition = (over: Partial<ResourceComposition["spec"]> = {}): ResourceComposition => ({
+  apiVersion: "workflows.kubeplus/v1alpha1",
+  kind: "ResourceComposition",
+  metadata: { name: "wp", namespace: "kubeplus" },
+  spec: {
+    newResource: {
+      resource: {
+        kind: "WordpressService",
+        group: "platformapi.kubeplus",
+        version: "v1alpha1",
+        plural: "wordpressservices",
+      },
+      chartURL: "https://charts.example/wordpress-chart-0.0.4.tgz",
+      chartName: "wordpress-chart",
+    },
+    ...over,
+  },
+});
+
+const rendered: RenderReply = {
+  version: 1,
+  chart: { name: "wordpress-chart", version: "0.0.4", digest: "sha256:x" },
+  objects: [{ apiVersion: "v1", kind: "Service", metadata: { name: "wp" } }],
+  values: { resourceName: "wp-stack1" },
+};
+
+function deps(over: Partial<AdmitDeps> = {}): AdmitDeps {
+  return {
+    servedResources: () =>
+      Promise.resolve([{ group: "", version: "v1", kind: "Service", plural: "services" }]),
+    crdOwner: () => undefined,
+    render: () => Promise.resolve(rendered),
+    lintContext: (allow) => ({ allow, storageClasses: new Map(), isNamespaced: () => undefined }),
+    missingPermissions: () => Promise.resolve([]),
+    allocatable: () => ({ cpu: 28, memory: 112 * 2 ** 30 }),
+    compositionFor: () => undefined,
+    namespace: () => undefined,
+    nodeNames: () => ["kwok-node-0", "kwok-node-1"],
+    license: () => undefined,
+    countInstances: () => Promise.resolve(0),
+    now: () => new Date("2026-11-23T12:00:00Z"),
+    ...over,
+  };
+}
+
+const review = (object: object, over: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
+  uid: "u-1",
+  kind: { group: "workflows.kubeplus", version: "v1alpha1", kind: "ResourceComposition" },
+  resource: { group: "workflows.kubeplus", version: "v1alpha1", resource: "resourcecompositions" },
+  operation: "CREATE",
+  userInfo: { username: "system:serviceaccount:kubeplus:kubeplus-saas-provider" },
+  namespace: "kubeplus",
+  name: "wp",
+  object: object as Record<string, unknown>,
+  ...over,
+});
+
+describe("composition admission", () => {
+  it("admits the walkthrough's composition and emits a composition-admitted event", async () => {
+    const { response, event } = await validate(review(composition()), deps());
+    expect(response).toEqual({ uid: "u-1", allowed: true });
+    expect(event).toMatchObject({
+      type: "composition",
+      payload: { kind: "ResourceComposition", name: "wp", operation: "CREATE" },
+    });
+  });
+
+  it("reports every problem at once, each saying what to change", async () => {
+    const bad = composition({
+      newResource: {
+        resource: {
+          kind: "Service",
+          group: "platformapi.kubeplus",
+          version: "1",
+          plural: "Web_Services",
+        },
+        chartURL: "https://charts.example/x.tgz",
+        chartName: "x",
+      },
+      respolicy: { spec: { policy: { quota: { "requests.cpu": "1", "limits.cpu": "500m" } } } },
+    });
+    const { response, event } = await validate(
+      review(bad),
+      deps({
+        render: () =>
+          Promise.resolve({
+            ...rendered,
+            objects: [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "mine" } }],
+          }),
+      }),
+    );
+    expect(response.allowed).toBe(false);
+    expect(event).toBeUndefined();
+    expect(response.status?.code).toBe(422);
+    const message = response.status?.message ?? "";
+    expect(message).toMatch(/^ResourceComposition wp was refused \(4 problems\):/);
+    expect(message).toContain(
+      "spec.newResource.resource.plural: 'Web_Services' is not a valid plural",
+    );
+    expect(message).toContain("spec.newResource.resource.version: '1' is not a valid API version");
+    expect(message).toContain("chart x: Namespace/mine: the chart creates a Namespace");
+    expect(message).toContain(
+      "spec.respolicy.spec.policy.quota: give all four values or none: requests.memory, limits.memory missing",
+    );
+  });
+
+  it("refuses a kind or plural the cluster already serves, but not its own CRD on update", async () => {
+    const served = deps({
+      servedResources: () =>
+        Promise.resolve([
+          {
+            group: "platformapi.kubeplus",
+            version: "v1alpha1",
+            kind: "WordpressService",
+            plural: "wordpressservices",
+          },
+        ]),
+    });
+    const created = await validate(review(composition()), served);
+    expect(created.response.status?.message).toContain(
+      "kind WordpressService is already served by the cluster (wordpressservices.platformapi.kubeplus/v1alpha1)",
+    );
+    const own = deps({ ...served, crdOwner: () => "kubeplus/wp" });
+    const old = composition();
+    const changed = composition({
+      newResource: {
+        ...old.spec.newResource,
+        chartURL: "https://charts.example/wordpress-chart-0.0.5.tgz",
+      },
+    });
+    const updated = await validate(
+      review(changed, {
+        operation: "UPDATE",
+        oldObject: old as unknown as Record<string, unknown>,
+      }),
+      own,
+    );
+    expect(updated.response.allowed).toBe(true);
+  });
+
+  it("refuses to change the registered API of an existing composition", async () => {
+    const old = composition();
+    const renamed = composition({
+      newResource: {
+        ...old.spec.newResource,
+        resource: { ...old.spec.newResource.resource, kind: "WpService" },
+      },
+    });
+    const { response } = await validate(
+      review(renamed, {
+        operation: "UPDATE",
+        oldObject: old as unknown as Record<string, unknown>,
+      }),
+      deps(),
+    );
+    expect(response.status?.message).toContain(
+      "spec.newResource.resource.kind: cannot change from 'WordpressService' to 'WpService'",
+    );
+  });
+
+  it("says the renderer is unavailable (retry) instead of hanging when the helmer does not answer", async () => {
+    const { response } = await validate(
+      review(composition()),
+      deps({
+        render: () =>
+          Promise.reject(new ContractError(ErrorCode.Unavailable, "no helmer is answering")),
+      }),
+    );
+    expect(response.status?.message).toContain(
+      "spec.newResource.chartURL: the chart renderer (helmer) is unavailable, retry in a moment",
+    );
+  });
+
+  it("checks quota quantities, requests against limits, and cluster capacity", async () => {
+    const quota = {
+      "requests.cpu": "2",
+      "requests.memory": "abc",
+      "limits.cpu": "1",
+      "limits.memory": "2Gi",
+    };
+    const first = await validate(
+      review(composition({ respolicy: { spec: { policy: { quota } } } })),
+      deps(),
+    );
+    expect(first.response.status?.message).toContain(
+      "quota.requests.memory: 'abc' is not a Kubernetes quantity",
+    );
+    const big = {
+      "requests.cpu": "2",
+      "requests.memory": "1Gi",
+      "limits.cpu": "64",
+      "limits.memory": "2Gi",
+    };
+    const second = await validate(
+      review(composition({ respolicy: { spec: { policy: { quota: big } } } })),
+      deps(),
+    );
+    expect(second.response.status?.message).toContain(
+      "quota.limits.cpu: 64 is more than the cluster's allocatable 28 CPU",
+    );
+  });
+
+  it("lists chart permissions the provider does not have", async () => {
+    const { response } = await validate(
+      review(composition()),
+      deps({ missingPermissions: () => Promise.resolve(["get secrets in kube-system"]) }),
+    );
+    expect(response.status?.message).toContain(
+      "the chart grants permissions you do not have (get secrets in kube-system)",
+    );
+  });
+
+  it("does not re-render when only metadata or status changed", async () => {
+    let renders = 0;
+    const rc = composition();
+    const { response } = await validate(
+      review(
+        { ...rc, metadata: { ...rc.metadata, finalizers: ["x"] } },
+        { operation: "UPDATE", oldObject: rc as unknown as Record<string, unknown> },
+      ),
+      deps({
+        render: () => {
+          renders++;
+          return Promise.resolve(rendered);
+        },
+      }),
+    );
+    expect(response.allowed).toBe(true);
+    expect(renders).toBe(0);
+  });
+});
+
+describe("instance admission", () => {
+  const rc = composition({
+    respolicy: { spec: { policy: { podconfig: { nodeSelector: "values.nodeName" } } } },
+  });
+  const instanceReview = (
+    name: string,
+    spec: object = {},
+    over: Partial<AdmissionRequest> = {},
+  ): AdmissionRequest =>
+    review(
+      {
+        apiVersion: "platformapi.kubeplus/v1alpha1",
+        kind: "WordpressService",
+        metadata: { name, namespace: "kubeplus" },
+        spec,
+      },
+      {
+        kind: { group: "platformapi.kubeplus", version: "v1alpha1", kind: "WordpressService" },
+        name,
+        ...over,
+      },
+    );
+  const withRc = (over: Partial<AdmitDeps> = {}): AdmitDeps =>
+    deps({ compositionFor: () => rc, ...over });
+
+  it("admits a good instance and emits an instance-admitted event", async () => {
+    const { response, event } = await validate(
+      instanceReview("wp-tenant1", { nodeName: "kwok-node-1" }),
+      withRc(),
+    );
+    expect(response.allowed).toBe(true);
+    expect(event).toMatchObject({
+      type: "instance",
+      payload: { kind: "WordpressService", name: "wp-tenant1", group: "platformapi.kubeplus" },
+    });
+  });
+
+  it("says how long the name may be for the release name to fit", async () => {
+    const { response } = await validate(instanceReview("a".repeat(40)), withRc());
+    expect(response.status?.message).toContain(
+      "the limit is 53, so WordpressService instance names may have at most 36 characters",
+    );
+  });
+
+  it("refuses a terminating, a foreign and an unmanaged namespace of the same name", async () => {
+    const cases: [Record<string, string>, string | undefined, RegExp][] = [
+      [
+        {
+          "app.kubernetes.io/managed-by": "kubeplus",
+          "kubeplus.dev/kind": "WordpressService",
+          "kubeplus.dev/instance": "t1",
+        },
+        "Terminating",
+        /is still being deleted; wait until it is gone/,
+      ],
+      [
+        {
+          "app.kubernetes.io/managed-by": "kubeplus",
+          "kubeplus.dev/kind": "HelloWorldService",
+          "kubeplus.dev/instance": "t1",
+          "kubeplus.dev/instance-namespace": "kubeplus",
+        },
+        "Active",
+        /belongs to HelloWorldService kubeplus\/t1/,
+      ],
+      [{}, "Active", /already exists and is not managed by KubePlus/],
+    ];
+    for (const [labels, phase, message] of cases) {
+      const { response } = await validate(
+        instanceReview("t1"),
+        withRc({
+          namespace: (n) => (n === "t1" ? { labels, ...(phase ? { phase } : {}) } : undefined),
+        }),
+      );
+      expect(response.status?.message).toMatch(message);
+    }
+  });
+
+  it("enforces the kind's license: allowed instances and expiry", async () => {
+    const { response } = await validate(
+      instanceReview("t3"),
+      withRc({
+        license: () => ({ allowedInstances: 2, expiry: "11/01/2026" }),
+        countInstances: () => Promise.resolve(2),
+      }),
+    );
+    expect(response.status?.message).toContain(
+      "the license for WordpressService allows 2 instance(s) and 2 exist and expired on 11/01/2026",
+    );
+  });
+
+  it("refuses a node that does not exist for node isolation, naming the ones that do", async () => {
+    const { response } = await validate(instanceReview("t1", { nodeName: "gpu-node-9" }), withRc());
+    expect(response.status?.message).toContain("spec.nodeName: node 'gpu-node-9' does not exist");
+    expect(response.status?.message).toContain("use one of kwok-node-0, kwok-node-1");
+  });
+
+  it("passes objects of kinds no composition registered", async () => {
+    const { response } = await validate(instanceReview("x"), deps());
+    expect(response.allowed).toBe(true);
+  });
+});
+
+describe("mutation", () => {
+  it("records the creator in accountidentity, and keeps it on later updates by others", () => {
+    const object = {
+      metadata: { name: "t1", annotations: { accountidentity: "spoofed" } },
+      spec: {},
+    };
+    const created = mutate(
+      review({ metadata: { name: "t1" }, spec: {} }, { userInfo: { username: "alice" } }),
+    );
+    expect(JSON.parse(Buffer.from(created.response.patch ?? "", "base64").toString())).toEqual([
+      { op: "add", path: "/metadata/annotations", value: { accountidentity: "alice" } },
+    ]);
+    const updated = mutate(
+      review(object, {
+        operation: "UPDATE",
+        userInfo: { username: "bob" },
+        oldObject: { metadata: { annotations: { accountidentity: "alice" } } },
+      }),
+    );
+    expect(JSON.parse(Buffer.from(updated.response.patch ?? "", "base64").toString())).toEqual([
+      { op: "replace", path: "/metadata/annotations/accountidentity", value: "alice" },
+    ]);
+  });
+});

@@ -1,0 +1,106 @@
+import { PLATFORM_GROUP, type Instance, type ResourceComposition } from "@kubeplus/api";
+import type { CompositionAdmitted, InstanceAdmitted } from "@kubeplus/contracts";
+import { recordAccountIdentity } from "./mutate.js";
+import { diffToPatch } from "./patch.js";
+import { toResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
+import { validateComposition, type CompositionDeps } from "./validate-composition.js";
+import { validateInstance, type InstanceDeps } from "./validate-instance.js";
+
+export interface AdmitDeps extends CompositionDeps, InstanceDeps {
+  /** The composition that registered a generated kind, from the watched cache. */
+  compositionFor(group: string, kind: string): ResourceComposition | undefined;
+}
+
+/** What the adapter publishes after an admitted create or update (a reconcile hint for the helmer). */
+export type AdmittedEvent =
+  | { type: "composition"; payload: CompositionAdmitted }
+  | { type: "instance"; payload: InstanceAdmitted };
+
+export interface AdmitResult {
+  readonly response: AdmissionResponse;
+  readonly event?: AdmittedEvent;
+}
+
+const allow = (uid: string): AdmitResult => ({ response: { uid, allowed: true } });
+
+function eventFor(
+  req: AdmissionRequest,
+  group: string,
+): Omit<CompositionAdmitted, "operation"> & { operation: "CREATE" | "UPDATE" } {
+  const meta = (req.object?.metadata ?? {}) as {
+    uid?: string;
+    generation?: number;
+    name?: string;
+    namespace?: string;
+  };
+  return {
+    version: 1,
+    operation: req.operation === "UPDATE" ? "UPDATE" : "CREATE",
+    group,
+    apiVersion: `${req.kind.group}/${req.kind.version}`,
+    kind: req.kind.kind,
+    namespace: req.namespace ?? meta.namespace ?? "",
+    name: req.name ?? meta.name ?? "",
+    ...(meta.uid ? { uid: meta.uid } : {}),
+    ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
+    ...(req.userInfo.username ? { user: req.userInfo.username } : {}),
+  };
+}
+
+function isWrite(
+  req: AdmissionRequest,
+): req is AdmissionRequest & { operation: "CREATE" | "UPDATE" } {
+  return (
+    (req.operation === "CREATE" || req.operation === "UPDATE") && !!req.object && !req.subResource
+  );
+}
+
+/** The validating webhook: compositions and instances of generated kinds; everything else passes. */
+export async function validate(req: AdmissionRequest, deps: AdmitDeps): Promise<AdmitResult> {
+  if (!isWrite(req)) return allow(req.uid);
+  const { group, kind } = req.kind;
+  if (group === PLATFORM_GROUP) {
+    if (kind !== "ResourceComposition") return allow(req.uid);
+    const rc = req.object as unknown as ResourceComposition;
+    const old = (req.oldObject ?? undefined) as ResourceComposition | undefined;
+    const result = await validateComposition(
+      rc,
+      req.operation === "UPDATE" ? old : undefined,
+      req.userInfo,
+      deps,
+    );
+    const response = toResponse(req.uid, result, `ResourceComposition ${rc.metadata.name ?? ""}`);
+    return response.allowed && !req.dryRun
+      ? { response, event: { type: "composition", payload: eventFor(req, group) } }
+      : { response };
+  }
+  const rc = deps.compositionFor(group, kind);
+  if (!rc) return allow(req.uid);
+  const instance = req.object as unknown as Instance;
+  const result = await validateInstance(instance, req.operation, rc, deps);
+  const response = toResponse(req.uid, result, `${kind} ${instance.metadata.name ?? ""}`);
+  return response.allowed && !req.dryRun
+    ? { response, event: { type: "instance", payload: eventFor(req, group) } }
+    : { response };
+}
+
+/** The mutating webhook: records the creating user (`accountidentity`) on compositions and instances. */
+export function mutate(req: AdmissionRequest): AdmitResult {
+  if (!isWrite(req) || !req.object) return allow(req.uid);
+  const object = req.object;
+  const mutated = recordAccountIdentity(
+    object,
+    req.oldObject ?? undefined,
+    req.userInfo.username ?? "",
+  );
+  const patch = diffToPatch(object, mutated);
+  if (patch.length === 0) return allow(req.uid);
+  return {
+    response: {
+      uid: req.uid,
+      allowed: true,
+      patchType: "JSONPatch",
+      patch: Buffer.from(JSON.stringify(patch)).toString("base64"),
+    },
+  };
+}
