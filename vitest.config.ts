@@ -26,6 +26,8 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["{libs,services,hack}/**/src/**/*.int.test.ts"],
+          // Integration files share cluster-wide objects (CRDs, webhook configurations): one file at a time.
+          fileParallelism: false,
           exclude: ["**/node_modules/**", "**/dist/**"],
           globalSetup: [clusterSetup],
           testTimeout: 120_000,

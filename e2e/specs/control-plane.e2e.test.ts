@@ -38,6 +38,17 @@ describe("local control plane", () => {
     }
   });
 
+  it("has a default StorageClass whose volumes are deleted with their claims", async () => {
+    const out = await cluster.kubectl([
+      "get",
+      "storageclass",
+      "standard",
+      "-o",
+      "jsonpath={.reclaimPolicy} {.metadata.annotations.storageclass\\.kubernetes\\.io/is-default-class}",
+    ]);
+    expect(out.stdout).toBe("Delete true");
+  });
+
   it("gives helm a working cluster: a release of a real chart installs and lists", async () => {
     const namespace = await cluster.freshNamespace("helm");
     const chart = await mkdtemp(join(tmpdir(), "chart-"));

@@ -218,6 +218,34 @@ async function createNodes(
   return shapes.map((s) => s.name);
 }
 
+/** Like kind and most managed clusters: a default StorageClass named `standard` whose volumes are deleted with their claims. */
+export const DEFAULT_STORAGE_CLASS = {
+  apiVersion: "storage.k8s.io/v1",
+  kind: "StorageClass",
+  metadata: {
+    name: "standard",
+    annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+  },
+  provisioner: "kubeplus.dev/kwok-volumes",
+  reclaimPolicy: "Delete",
+  volumeBindingMode: "WaitForFirstConsumer",
+};
+
+async function createDefaultStorageClass(
+  l: Launcher,
+  apiUrl: string,
+  tls: ClientTls,
+): Promise<void> {
+  const res = await httpCall(`${apiUrl}/apis/storage.k8s.io/v1/storageclasses`, {
+    method: "POST",
+    body: DEFAULT_STORAGE_CLASS,
+    tls,
+  });
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(`creating StorageClass standard failed: HTTP ${res.status} ${res.body}`);
+  l.ready("default StorageClass standard");
+}
+
 async function waitForServiceAccounts(l: Launcher, apiUrl: string, tls: ClientTls): Promise<void> {
   const kcm = l.started.find((p) => p.name === "kube-controller-manager");
   if (!kcm) throw new Error("kube-controller-manager is not running");
@@ -291,6 +319,7 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     await startStorageAndBroker(launcher, ctx);
     await startControlPlane(launcher, ctx, tls);
     const nodes = await createNodes(launcher, apiUrl, tls, options);
+    await createDefaultStorageClass(launcher, apiUrl, tls);
     await waitForServiceAccounts(launcher, apiUrl, tls);
     const state: ClusterState = {
       runDir: layout.root,

@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { sharedChart as shared } from "@kubeplus/testing";
 import { DEFAULT_LIMITS, inspectChartArchive } from "./archive.js";
-import { chartYaml, makeArchive, minimalChart } from "./testdata/make-archive.js";
+import { chartYaml, makeArchive, minimalChart } from "@kubeplus/testing";
 
 describe("inspectChartArchive with real charts", () => {
   it("reads the walkthrough's WordPress chart: metadata, values, digest", async () => {

@@ -5,3 +5,5 @@ export type { WaitOptions } from "./wait.js";
 export { sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
 export { serveFiles, serviceEnv, startService } from "./services.js";
 export type { RunningService } from "./services.js";
+export { chartYaml, makeArchive, minimalChart } from "./archives.js";
+export type { Entry } from "./archives.js";

@@ -99,7 +99,10 @@ describe("composition admission", () => {
     expect(event).toBeUndefined();
     expect(response.status?.code).toBe(422);
     const message = response.status?.message ?? "";
-    expect(message).toMatch(/^ResourceComposition wp was refused \(4 problems\):/);
+    expect(message).toMatch(/^ResourceComposition wp was refused \(5 problems\):/);
+    expect(message).toContain(
+      "spec.newResource.resource.kind: kind Service is already served by the cluster (services.core/v1)",
+    );
     expect(message).toContain(
       "spec.newResource.resource.plural: 'Web_Services' is not a valid plural",
     );
@@ -175,6 +178,15 @@ describe("composition admission", () => {
     expect(response.status?.message).toContain(
       "spec.newResource.chartURL: the chart renderer (helmer) is unavailable, retry in a moment",
     );
+  });
+
+  it("accepts a pod policy that gives only limits (no crash on an absent request)", async () => {
+    const podconfig = { limits: { cpu: "200m", memory: "2Gi" }, nodeSelector: "values.nodeName" };
+    const { response } = await validate(
+      review(composition({ respolicy: { spec: { policy: { podconfig } } } })),
+      deps(),
+    );
+    expect(response).toEqual({ uid: "u-1", allowed: true });
   });
 
   it("checks quota quantities, requests against limits, and cluster capacity", async () => {
@@ -329,7 +341,7 @@ describe("instance admission", () => {
 
   it("refuses a node that does not exist for node isolation, naming the ones that do", async () => {
     const { response } = await validate(instanceReview("t1", { nodeName: "gpu-node-9" }), withRc());
-    expect(response.status?.message).toContain("spec.nodeName: node 'gpu-node-9' does not exist");
+    expect(response.status?.message).toContain(`spec.nodeName: node "gpu-node-9" does not exist`);
     expect(response.status?.message).toContain("use one of kwok-node-0, kwok-node-1");
   });
 

@@ -55,33 +55,35 @@ function isWrite(
   );
 }
 
+async function validateCompositionRequest(
+  req: AdmissionRequest & { operation: "CREATE" | "UPDATE" },
+  deps: AdmitDeps,
+): Promise<AdmitResult> {
+  const rc = req.object as unknown as ResourceComposition;
+  const old =
+    req.operation === "UPDATE"
+      ? ((req.oldObject ?? undefined) as ResourceComposition | undefined)
+      : undefined;
+  const result = await validateComposition(rc, old, req.userInfo, deps);
+  const response = toResponse(req.uid, result, `ResourceComposition ${rc.metadata.name ?? ""}`);
+  if (!response.allowed || req.dryRun) return { response };
+  return { response, event: { type: "composition", payload: eventFor(req, req.kind.group) } };
+}
+
 /** The validating webhook: compositions and instances of generated kinds; everything else passes. */
 export async function validate(req: AdmissionRequest, deps: AdmitDeps): Promise<AdmitResult> {
   if (!isWrite(req)) return allow(req.uid);
   const { group, kind } = req.kind;
   if (group === PLATFORM_GROUP) {
-    if (kind !== "ResourceComposition") return allow(req.uid);
-    const rc = req.object as unknown as ResourceComposition;
-    const old = (req.oldObject ?? undefined) as ResourceComposition | undefined;
-    const result = await validateComposition(
-      rc,
-      req.operation === "UPDATE" ? old : undefined,
-      req.userInfo,
-      deps,
-    );
-    const response = toResponse(req.uid, result, `ResourceComposition ${rc.metadata.name ?? ""}`);
-    return response.allowed && !req.dryRun
-      ? { response, event: { type: "composition", payload: eventFor(req, group) } }
-      : { response };
+    return kind === "ResourceComposition" ? validateCompositionRequest(req, deps) : allow(req.uid);
   }
   const rc = deps.compositionFor(group, kind);
   if (!rc) return allow(req.uid);
   const instance = req.object as unknown as Instance;
   const result = await validateInstance(instance, req.operation, rc, deps);
   const response = toResponse(req.uid, result, `${kind} ${instance.metadata.name ?? ""}`);
-  return response.allowed && !req.dryRun
-    ? { response, event: { type: "instance", payload: eventFor(req, group) } }
-    : { response };
+  if (!response.allowed || req.dryRun) return { response };
+  return { response, event: { type: "instance", payload: eventFor(req, group) } };
 }
 
 /** The mutating webhook: records the creating user (`accountidentity`) on compositions and instances. */

@@ -189,14 +189,17 @@ function quantityError(path: string, value: unknown): FieldError | undefined {
     : undefined;
 }
 
+const quantityOf = (value: unknown): number | undefined =>
+  typeof value === "string" || typeof value === "number" ? parseQuantity(value) : undefined;
+
 function compareRequestLimit(
   path: string,
   request: unknown,
   limit: unknown,
   what: string,
 ): FieldError | undefined {
-  const r = parseQuantity(request as string);
-  const l = parseQuantity(limit as string);
+  const r = quantityOf(request);
+  const l = quantityOf(limit);
   if (r === undefined || l === undefined || r <= l) return undefined;
   return {
     path,
@@ -204,8 +207,38 @@ function compareRequestLimit(
   };
 }
 
+function capacityErrors(
+  path: string,
+  quota: Record<string, unknown>,
+  deps: CompositionDeps,
+): FieldError[] {
+  const capacity = deps.allocatable();
+  return QUOTA_KEYS.flatMap((key) => {
+    const isCpu = key.endsWith("cpu");
+    const total = isCpu ? capacity.cpu : capacity.memory;
+    if ((quantityOf(quota[key]) ?? 0) <= total) return [];
+    const what = isCpu ? `${total} CPU` : `${total} bytes of memory`;
+    return [
+      {
+        path: `${path}.${key}`,
+        detail: `${String(quota[key])} is more than the cluster's allocatable ${what}`,
+      },
+    ];
+  });
+}
+
+function requestLimitErrors(
+  path: string,
+  requests: Record<string, unknown>,
+  limits: Record<string, unknown>,
+): FieldError[] {
+  return (["cpu", "memory"] as const)
+    .map((what) => compareRequestLimit(path, requests[what], limits[what], what))
+    .filter((e): e is FieldError => !!e);
+}
+
 function validateQuota(rc: ResourceComposition, deps: CompositionDeps): FieldError[] {
-  const quota = rc.spec.respolicy?.spec?.policy?.quota;
+  const quota = rc.spec.respolicy?.spec?.policy?.quota as Record<string, unknown> | undefined;
   if (!quota) return [];
   const path = "spec.respolicy.spec.policy.quota";
   const given = QUOTA_KEYS.filter((k) => quota[k] !== undefined && quota[k] !== "");
@@ -218,52 +251,38 @@ function validateQuota(rc: ResourceComposition, deps: CompositionDeps): FieldErr
     (e): e is FieldError => !!e,
   );
   if (errors.length > 0) return errors;
-  for (const what of ["cpu", "memory"] as const) {
-    const e = compareRequestLimit(path, quota[`requests.${what}`], quota[`limits.${what}`], what);
-    if (e) errors.push(e);
-  }
-  const capacity = deps.allocatable();
-  for (const key of QUOTA_KEYS) {
-    const value = parseQuantity(quota[key] as string) ?? 0;
-    const total = key.endsWith("cpu") ? capacity.cpu : capacity.memory;
-    if (value > total) {
-      errors.push({
-        path: `${path}.${key}`,
-        detail: `${String(quota[key])} is more than the cluster's allocatable ${key.endsWith("cpu") ? `${total} CPU` : `${total} bytes of memory`}`,
-      });
-    }
-  }
-  return errors;
+  const requests = { cpu: quota["requests.cpu"], memory: quota["requests.memory"] };
+  const limits = { cpu: quota["limits.cpu"], memory: quota["limits.memory"] };
+  return [...requestLimitErrors(path, requests, limits), ...capacityErrors(path, quota, deps)];
+}
+
+function nodeSelectorError(path: string, selector: string | undefined): FieldError[] {
+  if (
+    !selector ||
+    /^values\.[A-Za-z_][\w.-]*$/.test(selector) ||
+    /^[\w./-]+=[\w.-]*$/.test(selector)
+  )
+    return [];
+  return [
+    {
+      path: `${path}.nodeSelector`,
+      detail: `'${selector}' is neither values.<field> (the node name comes from each instance's spec) nor a key=value node label`,
+    },
+  ];
 }
 
 function validatePodConfig(rc: ResourceComposition): FieldError[] {
   const pod = rc.spec.respolicy?.spec?.policy?.podconfig;
   if (!pod) return [];
   const path = "spec.respolicy.spec.policy.podconfig";
-  const errors = [
-    quantityError(`${path}.requests.cpu`, pod.requests?.cpu),
-    quantityError(`${path}.requests.memory`, pod.requests?.memory),
-    quantityError(`${path}.limits.cpu`, pod.limits?.cpu),
-    quantityError(`${path}.limits.memory`, pod.limits?.memory),
+  const requests = (pod.requests ?? {}) as Record<string, unknown>;
+  const limits = (pod.limits ?? {}) as Record<string, unknown>;
+  const quantities = [
+    ...(["cpu", "memory"] as const).map((w) => quantityError(`${path}.requests.${w}`, requests[w])),
+    ...(["cpu", "memory"] as const).map((w) => quantityError(`${path}.limits.${w}`, limits[w])),
   ].filter((e): e is FieldError => !!e);
-  if (errors.length === 0) {
-    for (const what of ["cpu", "memory"] as const) {
-      const e = compareRequestLimit(path, pod.requests?.[what], pod.limits?.[what], what);
-      if (e) errors.push(e);
-    }
-  }
-  const selector = pod.nodeSelector;
-  if (
-    selector &&
-    !/^values\.[A-Za-z_][\w.-]*$/.test(selector) &&
-    !/^[\w./-]+=[\w.-]*$/.test(selector)
-  ) {
-    errors.push({
-      path: `${path}.nodeSelector`,
-      detail: `'${selector}' is neither values.<field> (the node name comes from each instance's spec) nor a key=value node label`,
-    });
-  }
-  return errors;
+  const ordering = quantities.length === 0 ? requestLimitErrors(path, requests, limits) : [];
+  return [...quantities, ...ordering, ...nodeSelectorError(path, pod.nodeSelector)];
 }
 
 /**
@@ -280,7 +299,7 @@ export async function validateComposition(
     return { errors: [], warnings: [] };
   const nameErrors = [...validateNames(rc), ...validateImmutable(rc, old)];
   const [uniqueness, chart] = await Promise.all([
-    nameErrors.length === 0 ? validateUniqueness(rc, deps) : Promise.resolve([]),
+    validateUniqueness(rc, deps),
     validateChart(rc, user, deps),
   ]);
   return {

@@ -146,7 +146,7 @@ function validateNode(
   return [
     {
       path: `spec.${field}`,
-      detail: `node '${String(node)}' does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
+      detail: `node ${JSON.stringify(node)} does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
     },
   ];
 }

@@ -1,0 +1,93 @@
+export interface CrdHookConfig {
+  readonly natsUrl: string;
+  readonly kubeconfig?: string;
+  readonly namespace: string;
+  readonly port: number;
+  readonly host: string;
+  readonly serviceName: string;
+  /** When set (local development), the webhook configurations point at this URL instead of the Service. */
+  readonly webhookUrl?: string;
+  readonly tlsSecretName: string;
+  readonly renderTimeoutMs: number;
+  readonly requestDeadlineMs: number;
+  readonly certRenewBeforeMs: number;
+  readonly certValidityDays: number;
+  readonly logLevel: string;
+}
+
+/** Every variable crd-hook reads: default (undefined = required) and meaning. Mirrored in README.md. */
+export const CRD_HOOK_ENV = {
+  NATS_URL: { default: undefined, doc: "NATS server URL(s), comma-separated" },
+  KUBECONFIG: { default: "", doc: "kubeconfig file; empty: in-cluster service account" },
+  KUBEPLUS_NAMESPACE: {
+    default: "kubeplus",
+    doc: "namespace KubePlus runs in (certificate Secret, licenses)",
+  },
+  PORT: { default: "8443", doc: "HTTPS port" },
+  HOST: { default: "0.0.0.0", doc: "address to listen on" },
+  SERVICE_NAME: {
+    default: "crd-hook",
+    doc: "the Service the apiserver calls (certificate names <service>.<namespace>.svc)",
+  },
+  WEBHOOK_URL: {
+    default: "",
+    doc: "local development: https://127.0.0.1:<port> used in the webhook configurations instead of the Service",
+  },
+  TLS_SECRET_NAME: {
+    default: "crd-hook-tls",
+    doc: "Secret holding the webhook's CA and serving certificate",
+  },
+  RENDER_TIMEOUT_MS: {
+    default: "6000",
+    doc: "how long composition admission waits for the helmer's render",
+  },
+  REQUEST_DEADLINE_MS: {
+    default: "9000",
+    doc: "answer every review within this (below the webhooks' 10 s timeout)",
+  },
+  CERT_RENEW_BEFORE_DAYS: {
+    default: "30",
+    doc: "renew the serving certificate this long before it expires",
+  },
+  CERT_VALIDITY_DAYS: { default: "365", doc: "lifetime of a new serving certificate" },
+  LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+} as const;
+
+function num(env: NodeJS.ProcessEnv, name: keyof typeof CRD_HOOK_ENV, problems: string[]): number {
+  const raw = env[name] ?? CRD_HOOK_ENV[name].default ?? "";
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    problems.push(`${name} must be a positive number (got '${raw}')`);
+  return value;
+}
+
+type StringVar = Exclude<keyof typeof CRD_HOOK_ENV, "NATS_URL">;
+const text = (env: NodeJS.ProcessEnv, name: StringVar): string =>
+  env[name] ?? CRD_HOOK_ENV[name].default;
+
+export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
+  const problems: string[] = [];
+  const natsUrl = env.NATS_URL ?? "";
+  if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
+  const webhookUrl = text(env, "WEBHOOK_URL");
+  if (webhookUrl && !webhookUrl.startsWith("https://"))
+    problems.push(`WEBHOOK_URL must start with https:// (got '${webhookUrl}')`);
+  const config: CrdHookConfig = {
+    natsUrl,
+    ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    namespace: text(env, "KUBEPLUS_NAMESPACE"),
+    port: num(env, "PORT", problems),
+    host: text(env, "HOST"),
+    serviceName: text(env, "SERVICE_NAME"),
+    ...(webhookUrl ? { webhookUrl: webhookUrl.replace(/\/$/, "") } : {}),
+    tlsSecretName: text(env, "TLS_SECRET_NAME"),
+    renderTimeoutMs: num(env, "RENDER_TIMEOUT_MS", problems),
+    requestDeadlineMs: num(env, "REQUEST_DEADLINE_MS", problems),
+    certRenewBeforeMs: num(env, "CERT_RENEW_BEFORE_DAYS", problems) * 24 * 3600 * 1000,
+    certValidityDays: num(env, "CERT_VALIDITY_DAYS", problems),
+    logLevel: text(env, "LOG_LEVEL"),
+  };
+  if (problems.length > 0)
+    throw new Error(`invalid crd-hook configuration:\n  - ${problems.join("\n  - ")}`);
+  return Object.freeze(config);
+}

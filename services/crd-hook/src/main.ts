@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { createServer } from "node:https";
+import { CoreV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
+import { publish, request } from "@kubeplus/contracts";
+import { applyObject, loadKubeConfig } from "@kubeplus/kube";
+import { connectNats, createLogger } from "@kubeplus/runtime";
+import { mutate, validate } from "./admission/admit.js";
+import { loadConfig } from "./config.js";
+import { createApp } from "./server.js";
+import { startClusterState } from "./state/cluster-state.js";
+import { ensureServingCertificate, type ServingMaterial } from "./tls/serving-cert.js";
+import { buildWebhookConfigurations, type ClientTarget } from "./webhook/configurations.js";
+
+const FIELD_MANAGER = "kubeplus-crd-hook";
+const CERT_CHECK_INTERVAL_MS = 60 * 60 * 1000;
+
+const config = loadConfig(process.env);
+const log = createLogger({ service: "crd-hook", level: config.logLevel });
+const kc = loadKubeConfig(config.kubeconfig);
+const core = kc.makeApiClient(CoreV1Api);
+const objects = KubernetesObjectApi.makeApiClient(kc);
+
+const certOptions = {
+  namespace: config.namespace,
+  secretName: config.tlsSecretName,
+  dnsNames: [
+    `${config.serviceName}.${config.namespace}.svc`,
+    `${config.serviceName}.${config.namespace}.svc.cluster.local`,
+    "localhost",
+  ],
+  ipAddresses: ["127.0.0.1"],
+  renewBeforeMs: config.certRenewBeforeMs,
+  validityDays: config.certValidityDays,
+};
+let { material } = await ensureServingCertificate(core, certOptions);
+
+const nc = await connectNats({ servers: config.natsUrl.split(","), name: "crd-hook" });
+const state = await startClusterState({
+  kc,
+  namespace: config.namespace,
+  render: (chartURL, chartName) =>
+    request(
+      nc,
+      "HelmerRender",
+      { version: 1, chartURL, chartName },
+      { timeoutMs: config.renderTimeoutMs },
+    ),
+  onWatchError: (err: unknown) => {
+    log.warn({ err }, "watch failed; restarting it");
+  },
+});
+
+const target: ClientTarget = config.webhookUrl
+  ? { url: config.webhookUrl }
+  : { service: { namespace: config.namespace, name: config.serviceName, port: 443 } };
+let appliedKey = "";
+async function applyWebhooks(current: ServingMaterial): Promise<void> {
+  const groups = state.generatedGroups();
+  const key = `${current.ca.certPem}\n${groups.sort().join(",")}`;
+  if (key === appliedKey) return;
+  const { validating, mutating } = buildWebhookConfigurations({
+    target,
+    caBundle: current.ca.certPem,
+    generatedGroups: groups,
+    timeoutSeconds: 10,
+  });
+  await applyObject(objects, validating as never, FIELD_MANAGER);
+  await applyObject(objects, mutating as never, FIELD_MANAGER);
+  appliedKey = key;
+  log.info({ groups }, "webhook configurations applied");
+}
+
+let ready = false;
+const app = createApp(
+  {
+    validate: (req) => validate(req, state),
+    mutate: (req) => mutate(req),
+    afterAdmit: (result) => {
+      if (result.event?.type === "composition")
+        publish(nc, "CompositionAdmitted", result.event.payload);
+      if (result.event?.type === "instance") publish(nc, "InstanceAdmitted", result.event.payload);
+    },
+    ready: () => ready,
+  },
+  { deadlineMs: config.requestDeadlineMs, log: log.child({ component: "admission" }) },
+);
+const server = createServer({ cert: material.serving.certPem, key: material.serving.keyPem }, app);
+await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+await applyWebhooks(material);
+ready = true;
+log.info({ port: config.port, host: config.host, target }, "crd-hook started");
+
+state.onCompositionsChanged(() => {
+  applyWebhooks(material).catch((err: unknown) => {
+    log.error({ err }, "could not update the webhook configurations");
+  });
+});
+
+const rotation = setInterval(() => {
+  void (async () => {
+    try {
+      const next = await ensureServingCertificate(core, certOptions);
+      if (next.rotated) {
+        material = next.material;
+        server.setSecureContext({ cert: material.serving.certPem, key: material.serving.keyPem });
+        await applyWebhooks(material);
+        log.info("serving certificate rotated");
+      }
+    } catch (err) {
+      log.error({ err }, "certificate check failed");
+    }
+  })();
+}, CERT_CHECK_INTERVAL_MS);
+
+async function shutdown(signal: string): Promise<void> {
+  log.info({ signal }, "shutting down");
+  ready = false;
+  clearInterval(rotation);
+  server.close();
+  await nc.drain();
+  await state.stop();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,96 @@
+import express, { type Express, type Request, type Response } from "express";
+import type { Logger } from "@kubeplus/runtime";
+import type { AdmitResult } from "./admission/admit.js";
+import type { AdmissionRequest, AdmissionReview } from "./admission/review.js";
+
+export interface Handlers {
+  validate(req: AdmissionRequest): Promise<AdmitResult>;
+  mutate(req: AdmissionRequest): Promise<AdmitResult> | AdmitResult;
+  /** Called with each allowed result (publishing admitted events). */
+  afterAdmit(result: AdmitResult): void;
+  ready(): boolean;
+}
+
+export interface ServerOptions {
+  /** Answer every review within this, below the webhooks' timeoutSeconds. */
+  readonly deadlineMs: number;
+  readonly log: Logger;
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no decision within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+function reviewOf(body: unknown): AdmissionRequest | undefined {
+  const review = body as Partial<AdmissionReview> | undefined;
+  return review?.request && typeof review.request.uid === "string" ? review.request : undefined;
+}
+
+/**
+ * The HTTP adapter: parses AdmissionReview v1, copies the uid, bounds each decision by a deadline, and turns an
+ * unexpected failure into an explicit, logged denial with code 500 (the webhooks fail closed, as documented).
+ */
+export function createApp(handlers: Handlers, options: ServerOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.json({ limit: "2mb", type: ["application/json"] }));
+
+  const route = (name: "validate" | "mutate") => async (req: Request, res: Response) => {
+    const request = reviewOf(req.body);
+    if (!request) {
+      res
+        .status(400)
+        .json({ error: "expected an AdmissionReview (admission.k8s.io/v1) with a request" });
+      return;
+    }
+    const log = options.log.child({
+      admissionUid: request.uid,
+      operation: request.operation,
+      kind: request.kind.kind,
+      name: request.name,
+      namespace: request.namespace,
+    });
+    const started = Date.now();
+    let result: AdmitResult;
+    try {
+      result = await withDeadline(Promise.resolve(handlers[name](request)), options.deadlineMs);
+    } catch (err) {
+      const timedOut = err instanceof DeadlineError;
+      log.error(
+        { err, webhook: name },
+        timedOut ? "admission deadline exceeded" : "admission failed",
+      );
+      const message = timedOut
+        ? `crd-hook could not decide within ${options.deadlineMs} ms; retry`
+        : `crd-hook failed: ${err instanceof Error ? err.message : String(err)}; retry, and see the crd-hook log if it persists`;
+      result = { response: { uid: request.uid, allowed: false, status: { code: 500, message } } };
+    }
+    if (result.response.allowed) handlers.afterAdmit(result);
+    log.debug(
+      { webhook: name, allowed: result.response.allowed, durationMs: Date.now() - started },
+      "admission reviewed",
+    );
+    res.json({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: result.response,
+    });
+  };
+
+  app.post("/validate", (req, res) => void route("validate")(req, res));
+  app.post("/mutate", (req, res) => void route("mutate")(req, res));
+  app.get("/healthz", (_req, res) => {
+    res.send("ok");
+  });
+  app.get("/readyz", (_req, res) => {
+    if (handlers.ready()) res.send("ok");
+    else res.status(503).send("starting");
+  });
+  return app;
+}
