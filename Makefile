@@ -104,6 +104,14 @@ test-int: tools build ## Integration and e2e tests; starts the local control pla
 test-e2e: tools build ## Only the e2e journeys (reuses a running control plane, or starts one).
 	$(PNPM) exec vitest run --project e2e
 
+##@ Benchmarks
+
+.PHONY: bench
+bench: tools build ## Run every benchmark under bench/ on the local control plane; writes reports/bench-*.md and .json.
+	@status=0; $(DEV) up || status=$$?; \
+	if [ $$status -eq 0 ]; then node bench/dist/run.js $(BENCH) || status=$$?; fi; \
+	$(DEV) down || true; exit $$status
+
 ##@ Cleanup
 
 .PHONY: clean

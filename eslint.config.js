@@ -87,7 +87,7 @@ export default tseslint.config(
   },
   {
     // Tests may use the harness, and may be longer and looser than production code.
-    files: ["**/*.test.ts", "libs/testing/**", "e2e/**"],
+    files: ["**/*.test.ts", "libs/testing/**", "e2e/**", "bench/**"],
     rules: {
       "no-restricted-imports": "off",
       "no-restricted-properties": "off",

@@ -1,0 +1,300 @@
+// Admission benchmark (issue: platform API and crd-hook): latency of crd-hook's HTTPS endpoint, measured the way the
+// apiserver calls it (AdmissionReview v1 over TLS with keep-alive), against real helmer and crd-hook processes.
+import { Agent, request } from "node:https";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { buildInstanceCrd, inspectChartArchive } from "@kubeplus/charts";
+import { repoRoot, type ClusterState } from "@kubeplus/dev";
+import {
+  kubeConfigFromFile,
+  serveFiles,
+  serviceEnv,
+  sharedChart,
+  startService,
+  type RunningService,
+} from "@kubeplus/testing";
+import { percentile, type Figure } from "./report.js";
+
+const RATE_PER_SECOND = 200;
+const DURATION_MS = 10_000;
+const COMPOSITION_SAMPLES = 60;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function post(
+  agent: Agent,
+  port: number,
+  path: string,
+  body: string,
+): Promise<{ ms: number; allowed: boolean }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        agent,
+        rejectUnauthorized: false,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          const review = JSON.parse(Buffer.concat(chunks).toString()) as {
+            response: { allowed: boolean };
+          };
+          resolve({ ms, allowed: review.response.allowed });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function review(uid: string, kind: { group: string; kind: string }, object: object): string {
+  return JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid,
+      kind: { group: kind.group, version: "v1alpha1", kind: kind.kind },
+      resource: { group: kind.group, version: "v1alpha1", resource: "x" },
+      operation: "CREATE",
+      userInfo: { username: "bench" },
+      namespace: (object as { metadata: { namespace: string } }).metadata.namespace,
+      name: (object as { metadata: { name: string } }).metadata.name,
+      object,
+    },
+  });
+}
+
+interface Setup {
+  readonly kp: string;
+  readonly port: number;
+  readonly helmer: RunningService;
+  readonly hook: RunningService;
+  readonly chartURL: string;
+  readonly close: () => Promise<void>;
+}
+
+async function kubectl(state: ClusterState, args: string[]): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  await promisify(execFile)(state.tools.kubectl, ["--kubeconfig", state.kubeconfig, ...args]);
+}
+
+async function setUp(state: ClusterState): Promise<Setup> {
+  const kc = kubeConfigFromFile(state.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const kp = `bench-${Date.now().toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), "bench-admission-"));
+  await core.createNamespace({ body: { metadata: { name: kp } } });
+  await kubectl(state, [
+    "apply",
+    "--server-side",
+    "-f",
+    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
+  ]);
+  const chart = sharedChart("hello-world-chart-0.0.3.tgz");
+  const files = await serveFiles({ "/hello-world-chart-0.0.3.tgz": chart });
+  const port = await freePort();
+  const base = { KUBEPLUS_NAMESPACE: kp, LOG_LEVEL: "info" };
+  const helmer = await startService(
+    "helmer",
+    serviceEnv(state, { ...base, CHART_CACHE_DIR: join(dir, "cache") }),
+    (l) => l.msg === "helmer started",
+  );
+  const hook = await startService(
+    "crd-hook",
+    serviceEnv(state, {
+      ...base,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WEBHOOK_URL: `https://127.0.0.1:${port}`,
+    }),
+    (l) => l.msg === "crd-hook started",
+  );
+  const chartURL = `${files.url}/hello-world-chart-0.0.3.tgz`;
+  const composition = {
+    apiVersion: "workflows.kubeplus/v1alpha1",
+    kind: "ResourceComposition",
+    metadata: { name: "hello-world-service-composition", namespace: kp },
+    spec: {
+      newResource: {
+        resource: {
+          kind: "HelloWorldService",
+          group: "platformapi.kubeplus",
+          version: "v1alpha1",
+          plural: "helloworldservices",
+        },
+        chartURL,
+        chartName: "hello-world-chart",
+      },
+    },
+  };
+  writeFileSync(join(dir, "rc.yaml"), stringify(composition));
+  await kubectl(state, ["create", "-f", join(dir, "rc.yaml")]);
+  const inspected = await inspectChartArchive(chart, "hello-world-chart");
+  const { crd } = buildInstanceCrd(
+    {
+      kind: "HelloWorldService",
+      group: "platformapi.kubeplus",
+      version: "v1alpha1",
+      plural: "helloworldservices",
+    },
+    { values: inspected.values, name: "hello-world-chart" },
+    { name: composition.metadata.name, namespace: kp },
+  );
+  writeFileSync(join(dir, "crd.yaml"), stringify(crd));
+  await kubectl(state, ["apply", "--server-side", "-f", join(dir, "crd.yaml")]);
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  return {
+    kp,
+    port,
+    helmer,
+    hook,
+    chartURL,
+    close: async () => {
+      await hook.stop();
+      await helmer.stop();
+      await admission
+        .deleteValidatingWebhookConfiguration({ name: "kubeplus-crd-hook" })
+        .catch(() => undefined);
+      await admission
+        .deleteMutatingWebhookConfiguration({ name: "kubeplus-crd-hook" })
+        .catch(() => undefined);
+      await kubectl(state, [
+        "delete",
+        "crd",
+        "helloworldservices.platformapi.kubeplus",
+        "--ignore-not-found",
+      ]);
+      await core.deleteNamespace({ name: kp }).catch(() => undefined);
+      await files.close();
+    },
+  };
+}
+
+/** Open-loop load: one instance review every 1000/RATE ms for DURATION, each with a new name. */
+async function instanceLoad(
+  s: Setup,
+  agent: Agent,
+): Promise<{ latencies: number[]; denied: number; achievedRps: number }> {
+  const kind = { group: "platformapi.kubeplus", kind: "HelloWorldService" };
+  const body = (i: number): string =>
+    review(`i-${i}`, kind, {
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: "HelloWorldService",
+      metadata: { name: `hs-${i}`, namespace: s.kp },
+      spec: { greeting: "hi" },
+    });
+  for (let i = 0; i < 200; i++) await post(agent, s.port, "/validate", body(-i - 1)); // warm-up
+  const pending: Promise<{ ms: number; allowed: boolean }>[] = [];
+  const interval = 1000 / RATE_PER_SECOND;
+  const started = performance.now();
+  for (let i = 0; performance.now() - started < DURATION_MS; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(post(agent, s.port, "/validate", body(i)));
+  }
+  const results = await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    latencies: results.map((r) => r.ms).sort((a, b) => a - b),
+    denied: results.filter((r) => !r.allowed).length,
+    achievedRps: results.length / elapsed,
+  };
+}
+
+async function compositionLoad(
+  s: Setup,
+  agent: Agent,
+): Promise<{ latencies: number[]; denied: number }> {
+  const body = (i: number): string =>
+    review(
+      `c-${i}`,
+      { group: "workflows.kubeplus", kind: "ResourceComposition" },
+      {
+        apiVersion: "workflows.kubeplus/v1alpha1",
+        kind: "ResourceComposition",
+        metadata: { name: `bench-${i}`, namespace: s.kp },
+        spec: {
+          newResource: {
+            resource: {
+              kind: `BenchApp${i}`,
+              group: "platformapi.kubeplus",
+              version: "v1alpha1",
+              plural: `benchapps${i}`,
+            },
+            chartURL: s.chartURL,
+            chartName: "hello-world-chart",
+          },
+        },
+      },
+    );
+  for (let i = 0; i < 3; i++) await post(agent, s.port, "/validate", body(1000 + i)); // fills the chart and render caches
+  const results = [];
+  for (let i = 0; i < COMPOSITION_SAMPLES; i++)
+    results.push(await post(agent, s.port, "/validate", body(i)));
+  return {
+    latencies: results.map((r) => r.ms).sort((a, b) => a - b),
+    denied: results.filter((r) => !r.allowed).length,
+  };
+}
+
+export async function benchAdmission(state: ClusterState): Promise<Figure[]> {
+  const s = await setUp(state);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  try {
+    const instances = await instanceLoad(s, agent);
+    const compositions = await compositionLoad(s, agent);
+    const ip99 = percentile(instances.latencies, 99);
+    const ip50 = percentile(instances.latencies, 50);
+    const cp99 = percentile(compositions.latencies, 99);
+    const cp50 = percentile(compositions.latencies, 50);
+    if (instances.denied > 0 || compositions.denied > 0) {
+      throw new Error(
+        `benchmark requests were denied (instances ${instances.denied}, compositions ${compositions.denied}): the setup is wrong`,
+      );
+    }
+    return [
+      {
+        benchmark: "admission",
+        figure: `instance admission p99 at ${RATE_PER_SECOND} req/s (${instances.latencies.length} reviews, HTTPS, achieved ${instances.achievedRps.toFixed(0)} req/s)`,
+        target: "<= 5 ms",
+        measured: `${ip99.toFixed(2)} ms (p50 ${ip50.toFixed(2)} ms)`,
+        value: ip99,
+        unit: "ms",
+        met: ip99 <= 5,
+      },
+      {
+        benchmark: "admission",
+        figure: `composition admission p99, cached chart (${COMPOSITION_SAMPLES} reviews)`,
+        target: "<= 300 ms",
+        measured: `${cp99.toFixed(1)} ms (p50 ${cp50.toFixed(1)} ms)`,
+        value: cp99,
+        unit: "ms",
+        met: cp99 <= 300,
+      },
+    ];
+  } finally {
+    agent.destroy();
+    await s.close();
+  }
+}
