@@ -3,7 +3,7 @@ import type { CompositionAdmitted, InstanceAdmitted } from "@kubeplus/contracts"
 import { recordAccountIdentity } from "./mutate.js";
 import { diffToPatch } from "./patch.js";
 import { toResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
-import { validateComposition, type CompositionDeps } from "./validate-composition.js";
+import { validateComposition, type CompositionDeps } from "@kubeplus/admission";
 import { validateInstance, type InstanceDeps } from "./validate-instance.js";
 
 export interface AdmitDeps extends CompositionDeps, InstanceDeps {

@@ -29,16 +29,9 @@ export interface AdmissionReview {
   response?: AdmissionResponse;
 }
 
-/** One problem with an object: where, what kind of problem, and what to change. */
-export interface FieldError {
-  readonly path: string;
-  readonly detail: string;
-}
+import { describeProblems, type FieldError, type ValidationResult } from "@kubeplus/admission";
 
-export interface ValidationResult {
-  readonly errors: FieldError[];
-  readonly warnings: string[];
-}
+export type { FieldError, ValidationResult };
 
 export const valid = (): ValidationResult => ({ errors: [], warnings: [] });
 
@@ -50,15 +43,14 @@ export function toResponse(
 ): AdmissionResponse {
   const warnings = result.warnings.length > 0 ? { warnings: result.warnings.slice(0, 20) } : {};
   if (result.errors.length === 0) return { uid, allowed: true, ...warnings };
-  const count = result.errors.length;
-  const lines = result.errors.map((e) => `  - ${e.path}: ${e.detail}`);
+
   return {
     uid,
     allowed: false,
     status: {
       code: 422,
       reason: "Invalid",
-      message: `${subject} was refused (${count} problem${count > 1 ? "s" : ""}):\n${lines.join("\n")}`,
+      message: describeProblems(subject, result.errors),
     },
     ...warnings,
   };

@@ -1,7 +1,7 @@
 import { parseQuantity, PLATFORM_GROUP, type ResourceComposition } from "@kubeplus/api";
 import { lintRendered, type LintContext, type RbacRuleSet } from "@kubeplus/charts";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
-import type { FieldError, ValidationResult } from "./review.js";
+import type { FieldError, ValidationResult } from "./result.js";
 
 export interface ServedResource {
   readonly group: string;
