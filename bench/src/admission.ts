@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { buildInstanceCrd, inspectChartArchive } from "@kubeplus/charts";
 import { repoRoot, type ClusterState } from "@kubeplus/dev";
 import {
   kubeConfigFromFile,
@@ -149,19 +148,21 @@ async function setUp(state: ClusterState): Promise<Setup> {
   };
   writeFileSync(join(dir, "rc.yaml"), stringify(composition));
   await kubectl(state, ["create", "-f", join(dir, "rc.yaml")]);
-  const inspected = await inspectChartArchive(chart, "hello-world-chart");
-  const { crd } = buildInstanceCrd(
-    {
-      kind: "HelloWorldService",
-      group: "platformapi.kubeplus",
-      version: "v1alpha1",
-      plural: "helloworldservices",
-    },
-    { values: inspected.values, name: "hello-world-chart" },
-    { name: composition.metadata.name, namespace: kp },
-  );
-  writeFileSync(join(dir, "crd.yaml"), stringify(crd));
-  await kubectl(state, ["apply", "--server-side", "-f", join(dir, "crd.yaml")]);
+  // The helmer's composition controller registers the generated CRD.
+  await kubectl(state, [
+    "wait",
+    "--for=condition=Established",
+    "crd/helloworldservices.platformapi.kubeplus",
+    "--timeout=60s",
+  ]).catch(async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await kubectl(state, [
+      "wait",
+      "--for=condition=Established",
+      "crd/helloworldservices.platformapi.kubeplus",
+      "--timeout=60s",
+    ]);
+  });
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);
   return {
     kp,

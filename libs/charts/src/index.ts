@@ -8,6 +8,7 @@ export {
   buildSampleManifest,
   INSTANCE_STATUS_SCHEMA,
   REGISTERED_BY_LABEL,
+  withNodeField,
 } from "./instance-crd.js";
 export type { InstanceCrdResult, NewResource } from "./instance-crd.js";
 export { CLUSTER_SCOPED_ALLOWED, HostAccess, lintRendered, podSpecOf } from "./lint.js";

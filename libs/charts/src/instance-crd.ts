@@ -77,12 +77,38 @@ export interface InstanceCrdResult {
 }
 
 /** The CRD of a composition's new kind: spec schema from the chart, status from the helmer, kubectl columns. */
+/**
+ * Node isolation names the node in an instance field (`podconfig.nodeSelector: values.nodeName`): the spec must
+ * accept that field even when the chart's values do not declare it.
+ */
+export function withNodeField(schema: JsonSchema, dottedField: string): JsonSchema {
+  const [head, ...rest] = dottedField.split(".");
+  if (!head) return schema;
+  const properties = { ...((schema.properties ?? {}) as Record<string, JsonSchema>) };
+  const existing = properties[head];
+  if (rest.length === 0) {
+    properties[head] = existing ?? {
+      type: "string",
+      description: "Name of the node this instance's pods run on (node isolation).",
+    };
+  } else {
+    properties[head] = withNodeField(existing ?? { type: "object" }, rest.join("."));
+  }
+  if (schema["x-kubernetes-preserve-unknown-fields"] === true && !schema.properties) return schema;
+  return { ...schema, type: "object", properties };
+}
+
 export function buildInstanceCrd(
   resource: NewResource,
   chart: { values: Record<string, unknown>; valuesSchema?: Record<string, unknown>; name: string },
-  composition: { name: string; namespace: string },
+  composition: { name: string; namespace: string; nodeSelector?: string },
 ): InstanceCrdResult {
-  const { schema, source, notes } = specSchemaForChart(chart);
+  const inferred = specSchemaForChart(chart);
+  const { source, notes } = inferred;
+  const field = composition.nodeSelector?.startsWith("values.")
+    ? composition.nodeSelector.slice("values.".length)
+    : undefined;
+  const schema = field ? withNodeField(inferred.schema, field) : inferred.schema;
   const crd = buildCustomResourceDefinition({
     group: resource.group,
     version: resource.version,

@@ -138,6 +138,27 @@ describe("the generated CRD and sample manifest of real charts", () => {
     });
   });
 
+  it("accepts the instance field that names the node for node isolation, even when values.yaml lacks it", () => {
+    const { crd } = buildInstanceCrd(
+      {
+        kind: "WordpressService",
+        group: "platformapi.kubeplus",
+        version: "v1alpha1",
+        plural: "wordpressservices",
+      },
+      { values: { resourceName: "wp" }, name: "wordpress-chart" },
+      { name: "c", namespace: "kp", nodeSelector: "values.nodeName" },
+    );
+    const spec = (
+      crd.spec.versions[0]!.schema.openAPIV3Schema.properties as Record<
+        string,
+        Record<string, unknown>
+      >
+    ).spec!;
+    expect(Object.keys(spec.properties as object)).toEqual(["resourceName", "nodeName"]);
+    expect((spec.properties as Record<string, unknown>).nodeName).toMatchObject({ type: "string" });
+  });
+
   it("keeps the requested version (the original always used v1alpha1)", () => {
     const { crd } = buildInstanceCrd(
       { kind: "Hello", group: "apps.example.com", version: "v2", plural: "hellos" },

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildInstanceCrd, inspectChartArchive } from "@kubeplus/charts";
 import { repoRoot } from "@kubeplus/dev";
 import {
   serveFiles,
@@ -254,28 +253,19 @@ describe("ResourceComposition admission", () => {
 
 describe("instance admission", () => {
   beforeAll(async () => {
-    // The helmer's controller registers generated CRDs (another issue); here the test registers it the same way.
-    const chart = await inspectChartArchive(
-      sharedChart("wordpress-chart-0.0.4.tgz"),
-      "wordpress-chart",
+    // The helmer's composition controller registers the generated CRD (with spec.nodeName, for node isolation).
+    await waitFor(
+      async () =>
+        (
+          await cluster.kubectl([
+            "wait",
+            "--for=condition=Established",
+            "crd/wordpressservices.platformapi.kubeplus",
+            "--timeout=2s",
+          ])
+        ).code === 0,
+      { what: "the helmer to register wordpressservices.platformapi.kubeplus", timeoutMs: 60_000 },
     );
-    const { crd } = buildInstanceCrd(
-      {
-        kind: "WordpressService",
-        group: "platformapi.kubeplus",
-        version: "v1alpha1",
-        plural: "wordpressservices",
-      },
-      { values: { ...chart.values, nodeName: "" }, name: "wordpress-chart" },
-      { name: "wordpress-service-composition", namespace: kp },
-    );
-    const applied = await cluster.kubectl(["apply", "--server-side", "-f", manifest("crd", crd)]);
-    expect(applied.stderr).toBe("");
-    await cluster.kubectl([
-      "wait",
-      "--for=condition=Established",
-      "crd/wordpressservices.platformapi.kubeplus",
-    ]);
   });
 
   const instance = (name: string, spec: object = { resourceName: "wp-for-tenant1" }) =>

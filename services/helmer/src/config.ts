@@ -10,6 +10,7 @@ export interface HelmerConfig {
   readonly chartUrlTtlMs: number;
   readonly renderCacheEntries: number;
   readonly renderTimeoutMs: number;
+  readonly workers: number;
   readonly logLevel: string;
 }
 
@@ -35,6 +36,7 @@ export const HELMER_ENV = {
     doc: "rendered charts kept in memory (by digest, release and values)",
   },
   RENDER_TIMEOUT_SECONDS: { default: "20", doc: "limit for one helm template run" },
+  WORKERS: { default: "4", doc: "reconciles run in parallel (one at a time per object)" },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
 } as const;
 
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     chartUrlTtlMs: positive(env, "CHART_URL_TTL_SECONDS", problems) * 1000,
     renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
     renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
+    workers: positive(env, "WORKERS", problems),
     logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
   };
   if (problems.length > 0)

@@ -7,6 +7,7 @@ import { connectNats, createLogger } from "@kubeplus/runtime";
 import { ChartStore } from "./charts/chart-store.js";
 import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
+import { startCompositionController } from "./reconcile/composition-controller.js";
 import { handleRender } from "./render/handle-render.js";
 
 const config = loadConfig(process.env);
@@ -52,11 +53,19 @@ const subscription = serve(
     renderLog.info({ err }, "render request failed");
   },
 );
+const compositionsController = await startCompositionController({
+  kc,
+  store,
+  nc,
+  log: log.child({ component: "compositions" }),
+  concurrency: config.workers,
+});
 log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "helmer started");
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");
   subscription.unsubscribe();
+  await compositionsController.stop();
   await nc.drain();
   await uploaded.stop();
   process.exit(0);

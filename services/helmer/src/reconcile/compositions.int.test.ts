@@ -1,0 +1,264 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "@kubeplus/dev";
+import {
+  makeArchive,
+  serveFiles,
+  serviceEnv,
+  sharedChart,
+  startService,
+  TestCluster,
+  waitFor,
+  type RunningService,
+} from "@kubeplus/testing";
+
+const cluster = new TestCluster();
+const kp = `kpc-${Date.now().toString(36)}`;
+const dir = mkdtempSync(join(tmpdir(), "helmer-rc-"));
+let helmer: RunningService;
+let charts: Awaited<ReturnType<typeof serveFiles>>;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Rc {
+  status?: {
+    conditions?: Condition[];
+    crd?: string;
+    chart?: { name: string; version: string };
+    observedGeneration?: number;
+  };
+}
+
+const manifest = (name: string, object: object): string => {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(object));
+  return file;
+};
+
+async function composition(name: string): Promise<Rc> {
+  const r = await cluster.kubectl(["get", "resourcecomposition", name, "-n", kp, "-o", "json"]);
+  return JSON.parse(r.stdout) as Rc;
+}
+
+const ready = (rc: Rc): Condition | undefined =>
+  rc.status?.conditions?.find((c) => c.type === "Ready");
+
+beforeAll(async () => {
+  await cluster.core.createNamespace({
+    body: { metadata: { name: kp, labels: { "kubeplus.dev/test": "true" } } },
+  });
+  await cluster.kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
+  ]);
+  await cluster.kubectl([
+    "wait",
+    "--for=condition=Established",
+    "crd/resourcecompositions.workflows.kubeplus",
+  ]);
+  const grabby = await makeArchive([
+    { name: "grabby/Chart.yaml", content: "apiVersion: v2\nname: grabby\nversion: 0.1.0\n" },
+    {
+      name: "grabby/templates/ns.yaml",
+      content: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: grabbed\n",
+    },
+  ]);
+  charts = await serveFiles({
+    "/wordpress-chart-0.0.4.tgz": sharedChart("wordpress-chart-0.0.4.tgz"),
+    "/grabby-0.1.0.tgz": grabby,
+  });
+  helmer = await startService(
+    "helmer",
+    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: kp, CHART_CACHE_DIR: join(dir, "cache") }),
+    (l) => l.msg === "helmer started",
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await helmer.stop();
+  await cluster.kubectl([
+    "delete",
+    "crd",
+    "wordpressservices.platformapi.kubeplus",
+    "--ignore-not-found",
+  ]);
+  await cluster.core.deleteNamespace({ name: kp }).catch(() => undefined);
+  await charts.close();
+});
+
+describe("composition controller (no webhook running: the controller judges on its own)", () => {
+  it("registers the generated API for the walkthrough's composition and reports it in status, Events and objects", async () => {
+    const wp = {
+      apiVersion: "workflows.kubeplus/v1alpha1",
+      kind: "ResourceComposition",
+      metadata: { name: "wordpress-service-composition", namespace: kp },
+      spec: {
+        newResource: {
+          resource: {
+            kind: "WordpressService",
+            group: "platformapi.kubeplus",
+            version: "v1alpha1",
+            plural: "wordpressservices",
+          },
+          chartURL: `${charts.url}/wordpress-chart-0.0.4.tgz`,
+          chartName: "wordpress-chart",
+        },
+        respolicy: {
+          apiVersion: "workflows.kubeplus/v1alpha1",
+          kind: "ResourcePolicy",
+          metadata: { name: "wordpress-service-policy" },
+          spec: {
+            resource: {
+              kind: "WordpressService",
+              group: "platformapi.kubeplus",
+              version: "v1alpha1",
+            },
+            policy: {
+              quota: {
+                "requests.cpu": "100m",
+                "requests.memory": "1Gi",
+                "limits.cpu": "200m",
+                "limits.memory": "2Gi",
+              },
+            },
+          },
+        },
+        resmonitor: {
+          apiVersion: "workflows.kubeplus/v1alpha1",
+          kind: "ResourceMonitor",
+          metadata: { name: "wordpress-service-monitor" },
+          spec: {
+            resource: {
+              kind: "WordpressService",
+              group: "platformapi.kubeplus",
+              version: "v1alpha1",
+            },
+            monitorRelationships: "all",
+          },
+        },
+      },
+    };
+    expect((await cluster.kubectl(["create", "-f", manifest("wp", wp)])).stderr).toBe("");
+    const rc = await waitFor(
+      async () => {
+        const c = await composition("wordpress-service-composition");
+        return ready(c)?.status === "True" ? c : undefined;
+      },
+      {
+        what: "the composition to become Ready",
+        timeoutMs: 60_000,
+        diagnose: async () =>
+          JSON.stringify(await composition("wordpress-service-composition"), null, 2) +
+          "\n" +
+          helmer
+            .logs()
+            .slice(-20)
+            .map((l) => JSON.stringify(l))
+            .join("\n"),
+      },
+    );
+    expect(ready(rc)).toMatchObject({
+      reason: "Registered",
+      message: expect.stringContaining(
+        "WordpressService is served as wordpressservices.platformapi.kubeplus/v1alpha1 (chart wordpress-chart 0.0.4",
+      ) as string,
+    });
+    expect(rc.status).toMatchObject({
+      crd: "wordpressservices.platformapi.kubeplus",
+      chart: { name: "wordpress-chart", version: "0.0.4" },
+      observedGeneration: 1,
+    });
+
+    const table = await cluster.kubectl(["get", "resourcecompositions", "-n", kp]);
+    expect(table.stdout).toMatch(
+      /wordpress-service-composition\s+WordpressService\s+wordpress-chart\s+True\s+Registered/,
+    );
+    const instances = await cluster.kubectl(["get", "wordpressservices", "-n", kp]);
+    expect(instances.code).toBe(0);
+    expect(instances.stderr).toMatch(/No resources found/);
+    const policy = await cluster.kubectl([
+      "get",
+      "resourcepolicy",
+      "wordpress-service-policy",
+      "-n",
+      kp,
+      "-o",
+      "jsonpath={.spec.policy.quota.limits\\.memory}",
+    ]);
+    expect(policy.stdout).toBe("2Gi");
+    const monitor = await cluster.kubectl([
+      "get",
+      "resourcemonitor",
+      "wordpress-service-monitor",
+      "-n",
+      kp,
+      "-o",
+      "jsonpath={.spec.monitorRelationships}",
+    ]);
+    expect(monitor.stdout).toBe("all");
+    const usage = await cluster.core.readNamespacedConfigMap({
+      name: "wordpressservice-usage",
+      namespace: kp,
+    });
+    expect(usage.data?.spec).toContain(
+      "kind: WordpressService\nmetadata:\n  name: sample-wordpressservice\nspec:\n",
+    );
+    const events = await cluster.kubectl([
+      "get",
+      "events",
+      "-n",
+      kp,
+      "--field-selector",
+      "reason=Registered",
+      "-o",
+      "jsonpath={.items[*].involvedObject.name}",
+    ]);
+    expect(events.stdout).toContain("wordpress-service-composition");
+  });
+
+  it("judges a composition it should refuse: Ready=False, Stalled, every problem in the message, no CRD", async () => {
+    const bad = {
+      apiVersion: "workflows.kubeplus/v1alpha1",
+      kind: "ResourceComposition",
+      metadata: { name: "grabby", namespace: kp },
+      spec: {
+        newResource: {
+          resource: {
+            kind: "GrabbyApp",
+            group: "platformapi.kubeplus",
+            version: "v1alpha1",
+            plural: "grabbyapps",
+          },
+          chartURL: `${charts.url}/grabby-0.1.0.tgz`,
+          chartName: "grabby",
+        },
+        respolicy: { spec: { policy: { quota: { "requests.cpu": "1" } } } },
+      },
+    };
+    expect((await cluster.kubectl(["create", "-f", manifest("bad", bad)])).stderr).toBe("");
+    const rc = await waitFor(
+      async () => {
+        const c = await composition("grabby");
+        return ready(c)?.status === "False" ? c : undefined;
+      },
+      { what: "the bad composition to be judged", timeoutMs: 60_000 },
+    );
+    expect(ready(rc)?.reason).toBe("ValidationFailed");
+    expect(ready(rc)?.message).toContain("ResourceComposition grabby was refused (2 problems)");
+    expect(ready(rc)?.message).toContain(
+      "chart grabby: Namespace/grabbed: the chart creates a Namespace",
+    );
+    expect(rc.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
+    const crd = await cluster.kubectl(["get", "crd", "grabbyapps.platformapi.kubeplus"]);
+    expect(crd.stderr).toContain("NotFound");
+  });
+});

@@ -1,0 +1,112 @@
+/** What a reconcile returns: nothing (done until something changes) or when to look again. */
+export interface ReconcileResult {
+  readonly requeueAfterMs?: number;
+}
+
+export interface WorkQueueOptions {
+  readonly concurrency: number;
+  readonly reconcile: (key: string) => Promise<ReconcileResult>;
+  readonly onError: (key: string, err: unknown, retryInMs: number) => void;
+  readonly baseBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/**
+ * A level-based work queue (controller-runtime semantics): a key is queued at most once, never processed by two
+ * workers at a time, re-queued if it changes while being processed, retried with exponential backoff on errors.
+ */
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly active = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private running = 0;
+  private stopped = false;
+  private readonly options: WorkQueueOptions;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: WorkQueueOptions) {
+    this.options = options;
+  }
+
+  add(key: string): void {
+    if (this.stopped) return;
+    if (this.active.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    const existing = this.timers.get(key);
+    if (existing) clearTimeout(existing);
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, ms),
+    );
+  }
+
+  get length(): number {
+    return this.queue.length + this.active.size;
+  }
+
+  /** Resolves when nothing is queued or running (timers may still be pending). */
+  idle(): Promise<void> {
+    if (this.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private backoff(key: string): number {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const base = this.options.baseBackoffMs ?? 200;
+    return Math.min(this.options.maxBackoffMs ?? 60_000, base * 2 ** (n - 1));
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.options.concurrency) {
+      const index = this.queue.findIndex((k) => !this.active.has(k));
+      if (index < 0) break;
+      const [key] = this.queue.splice(index, 1);
+      if (key === undefined) break;
+      this.queued.delete(key);
+      this.active.add(key);
+      this.running += 1;
+      void this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    try {
+      const result = await this.options.reconcile(key);
+      this.failures.delete(key);
+      if (result.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+    } catch (err) {
+      const retryIn = this.backoff(key);
+      this.options.onError(key, err, retryIn);
+      this.addAfter(key, retryIn);
+    } finally {
+      this.active.delete(key);
+      this.running -= 1;
+      if (this.dirty.delete(key)) this.add(key);
+      this.pump();
+      if (this.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+}
