@@ -1,4 +1,3 @@
-import { request as httpsRequest, type RequestOptions } from "node:https";
 import {
   ApiextensionsV1Api,
   AuthorizationV1Api,
@@ -16,7 +15,7 @@ import {
   type RbacRuleSet,
   type StorageClassInfo,
 } from "@kubeplus/charts";
-import { startCache } from "@kubeplus/kube";
+import { kubeRequest, startCache } from "@kubeplus/kube";
 import type { CompositionDeps, ServedResource, UserInfo } from "./validate-composition.js";
 
 interface DiscoveryResource {
@@ -35,27 +34,8 @@ const DISCOVERY_ACCEPT =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;q=0.9";
 const DISCOVERY_TTL_MS = 2_000;
 
-async function getJson(kc: KubeConfig, path: string, accept: string): Promise<unknown> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("the kubeconfig has no current cluster");
-  const url = new URL(path, cluster.server);
-  const options: RequestOptions = { method: "GET", headers: { accept } };
-  await kc.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const body = Buffer.concat(chunks).toString();
-        if ((res.statusCode ?? 500) >= 400)
-          reject(new Error(`GET ${path}: HTTP ${String(res.statusCode)} ${body.slice(0, 200)}`));
-        else resolve(JSON.parse(body) as unknown);
-      });
-    });
-    req.on("error", reject);
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.end();
-  });
+function getJson(kc: KubeConfig, path: string, accept: string): Promise<unknown> {
+  return kubeRequest(kc, "GET", path, { accept, timeoutMs: 5_000 });
 }
 
 function flattenDiscovery(list: DiscoveryList): (ServedResource & { namespaced: boolean })[] {

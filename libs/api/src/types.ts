@@ -54,7 +54,7 @@ export interface InstanceStatus {
   helmrelease?: string;
   observedGeneration?: number;
   conditions?: import("./conditions.js").Condition[];
-  chart?: { name?: string; version?: string };
+  chart?: { name?: string; version?: string; ref?: string; digest?: string };
   inventory?: { kind: string; name: string; namespace?: string; apiVersion?: string }[];
   error?: string;
 }

@@ -1,8 +1,8 @@
 import {
   KubeConfig,
-  KubernetesObjectApi,
   PatchStrategy,
-  type KubernetesObject,
+  setHeaderOptions,
+  type CustomObjectsApi,
 } from "@kubernetes/client-node";
 
 /** A kubeconfig from a file when given, else the in-cluster service account, else the default loading rules. */
@@ -13,18 +13,26 @@ export function loadKubeConfig(path?: string): KubeConfig {
   return kc;
 }
 
-/** Server-side apply of a whole object under a stable field manager (the service's name). */
-export async function applyObject<T extends KubernetesObject>(
-  client: KubernetesObjectApi,
-  object: T,
-  fieldManager: string,
-): Promise<T> {
-  return client.patch(
-    object,
-    undefined,
-    undefined,
-    fieldManager,
-    true,
-    PatchStrategy.ServerSideApply,
+export interface CustomObjectRef {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * Writes a custom object's status with a JSON merge patch on the status subresource: no resourceVersion needed (the
+ * writer owns status, and a watch cache's stale version would only cause conflicts); arrays such as conditions are
+ * replaced whole.
+ */
+export async function patchStatus(
+  custom: CustomObjectsApi,
+  ref: CustomObjectRef,
+  status: unknown,
+): Promise<void> {
+  await custom.patchNamespacedCustomObjectStatus(
+    { ...ref, body: { status } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
   );
 }

@@ -1,6 +1,7 @@
 export { startCache } from "./cache.js";
 export type { CacheOptions, WatchedCache } from "./cache.js";
-export { applyObject, loadKubeConfig } from "./client.js";
+export { loadKubeConfig, patchStatus } from "./client.js";
+export type { CustomObjectRef } from "./client.js";
 export {
   apiErrorMessage,
   apiStatusCode,
@@ -11,3 +12,4 @@ export {
   RequeueAfterError,
   TerminalError,
 } from "./errors.js";
+export { Applier, kubeRequest, KubeRequestError } from "./raw.js";

@@ -130,6 +130,18 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Order matters: instances carry the helmer's finalizer, so they go while the helmer runs; then the compositions
+  // (at once: a later test file's helmer must not find them); then the services, the webhooks, the CRD.
+  await cluster.kubectl([
+    "delete",
+    "wordpressservices",
+    "--all",
+    "-n",
+    kp,
+    "--wait=true",
+    "--timeout=60s",
+  ]);
+  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
   await hook?.stop();
   await helmer?.stop();
   // The webhooks fail closed: never leave them registered without crd-hook behind them.

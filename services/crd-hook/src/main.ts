@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { createServer } from "node:https";
-import { CoreV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { publish, request } from "@kubeplus/contracts";
-import { applyObject, loadKubeConfig } from "@kubeplus/kube";
+import { Applier, loadKubeConfig } from "@kubeplus/kube";
 import { connectNats, createLogger } from "@kubeplus/runtime";
 import { mutate, validate } from "./admission/admit.js";
 import { loadConfig } from "./config.js";
@@ -18,7 +18,7 @@ const config = loadConfig(process.env);
 const log = createLogger({ service: "crd-hook", level: config.logLevel });
 const kc = loadKubeConfig(config.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
-const objects = KubernetesObjectApi.makeApiClient(kc);
+const applier = new Applier(kc, FIELD_MANAGER);
 
 const certOptions = {
   namespace: config.namespace,
@@ -64,8 +64,8 @@ async function applyWebhooks(current: ServingMaterial): Promise<void> {
     generatedGroups: groups,
     timeoutSeconds: 10,
   });
-  await applyObject(objects, validating as never, FIELD_MANAGER);
-  await applyObject(objects, mutating as never, FIELD_MANAGER);
+  await applier.apply(validating as never);
+  await applier.apply(mutating as never);
   appliedKey = key;
   log.info({ groups }, "webhook configurations applied");
 }

@@ -8,6 +8,7 @@ import { ChartStore } from "./charts/chart-store.js";
 import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
 import { startCompositionController } from "./reconcile/composition-controller.js";
+import { startInstanceController } from "./reconcile/instance-controller.js";
 import { handleRender } from "./render/handle-render.js";
 
 const config = loadConfig(process.env);
@@ -19,17 +20,18 @@ const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) 
   log.warn({ err }, "uploaded chart watch failed; retrying");
 });
 const helmHome = join(config.chartCacheDir, "helm-home");
+const helmEnv = {
+  PATH: process.env.PATH,
+  HELM_CACHE_HOME: join(helmHome, "cache"),
+  HELM_CONFIG_HOME: join(helmHome, "config"),
+  HELM_DATA_HOME: join(helmHome, "data"),
+};
 const store = new ChartStore({
   fetch: {
     helmBin: config.helmBin,
     cacheDir: config.chartCacheDir,
     loadUploaded: (file) => uploaded.load(file),
-    env: {
-      PATH: process.env.PATH,
-      HELM_CACHE_HOME: join(helmHome, "cache"),
-      HELM_CONFIG_HOME: join(helmHome, "config"),
-      HELM_DATA_HOME: join(helmHome, "data"),
-    },
+    env: helmEnv,
   },
   urlTtlMs: config.chartUrlTtlMs,
   renderCacheEntries: config.renderCacheEntries,
@@ -60,11 +62,25 @@ const compositionsController = await startCompositionController({
   log: log.child({ component: "compositions" }),
   concurrency: config.workers,
 });
+const instancesController = await startInstanceController({
+  kc,
+  store,
+  helm: {
+    helmBin: config.helmBin,
+    env: helmEnv,
+    timeoutMs: config.renderTimeoutMs * 6,
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+  },
+  compositions: compositionsController.compositions,
+  log: log.child({ component: "instances" }),
+  concurrency: config.workers,
+});
 log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "helmer started");
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");
   subscription.unsubscribe();
+  await instancesController.stop();
   await compositionsController.stop();
   await nc.drain();
   await uploaded.stop();

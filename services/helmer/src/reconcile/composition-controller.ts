@@ -2,7 +2,6 @@ import {
   ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubernetesObjectApi,
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
@@ -14,7 +13,7 @@ import {
   type ResourceCompositionStatus,
 } from "@kubeplus/api";
 import { subscribe } from "@kubeplus/contracts";
-import { applyObject, startCache } from "@kubeplus/kube";
+import { Applier, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
 import type { Logger } from "@kubeplus/runtime";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
@@ -32,14 +31,20 @@ export interface ControllerOptions {
 const RC = PlatformKinds.ResourceComposition;
 
 /** Watches compositions (NATS admission events only wake it sooner) and reconciles each in a keyed work queue. */
+export interface CompositionController {
+  readonly queue: WorkQueue;
+  readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
+  stop(): Promise<void>;
+}
+
 export async function startCompositionController(
   options: ControllerOptions,
-): Promise<{ stop(): Promise<void>; queue: WorkQueue }> {
+): Promise<CompositionController> {
   const { kc, store, nc, log } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const applier = new Applier(kc, FIELD_MANAGER);
   const onWatchError = (err: unknown): void => {
     log.warn({ err }, "watch failed; restarting it");
   };
@@ -67,14 +72,17 @@ export async function startCompositionController(
     status: ResourceCompositionStatus,
   ): Promise<void> => {
     if (JSON.stringify(rc.status ?? {}) === JSON.stringify(status)) return;
-    await custom.replaceNamespacedCustomObjectStatus({
-      group: RC.group,
-      version: RC.version,
-      plural: RC.plural,
-      namespace: rc.metadata.namespace ?? "",
-      name: rc.metadata.name ?? "",
-      body: { ...rc, status },
-    });
+    await patchStatus(
+      custom,
+      {
+        group: RC.group,
+        version: RC.version,
+        plural: RC.plural,
+        namespace: rc.metadata.namespace ?? "",
+        name: rc.metadata.name ?? "",
+      },
+      status,
+    );
   };
 
   const event = async (
@@ -118,7 +126,7 @@ export async function startCompositionController(
         chart: (url, name) => store.chart(url, name),
         checks: facts,
         apply: async (object) => {
-          await applyObject(objects, object as KubernetesObject, FIELD_MANAGER);
+          await applier.apply(object);
         },
         crdEstablished: async (name) => {
           const crd = await ext.readCustomResourceDefinition({ name });
@@ -157,6 +165,7 @@ export async function startCompositionController(
   );
   return {
     queue,
+    compositions,
     stop: async () => {
       sub.unsubscribe();
       queue.stop();

@@ -84,6 +84,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Compositions go first and at once: a helmer of a later test file must not find them (their chart URLs
+  // point at this file's chart server, whose port may be reused).
+  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
   await helmer.stop();
   await cluster.kubectl([
     "delete",

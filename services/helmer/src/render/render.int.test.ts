@@ -93,6 +93,7 @@ describe("helmer render over NATS", () => {
     }
     expect(
       charts.requests.filter((r) => r.endsWith("hello-world-chart-0.0.3.tgz")).length - before,
+      JSON.stringify(charts.requests),
     ).toBe(1);
   });
 

@@ -1,0 +1,117 @@
+import { runCommand } from "@kubeplus/charts";
+
+export interface HelmOptions {
+  readonly helmBin: string;
+  readonly kubeconfig?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs: number;
+}
+
+export interface ReleaseInfo {
+  readonly status: string;
+  readonly revision: number;
+  readonly chart: string;
+}
+
+export class HelmError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HelmError";
+  }
+}
+
+function common(o: HelmOptions, namespace: string): string[] {
+  return ["--namespace", namespace, ...(o.kubeconfig ? ["--kubeconfig", o.kubeconfig] : [])];
+}
+
+function firstLines(text: string, n = 6): string {
+  return text.trim().split("\n").slice(0, n).join("\n");
+}
+
+/** The release's latest revision: its state and chart (`name-version`), or undefined when there is none. */
+export async function releaseStatus(
+  o: HelmOptions,
+  release: string,
+  namespace: string,
+): Promise<ReleaseInfo | undefined> {
+  const r = await runCommand(
+    o.helmBin,
+    ["history", release, "--max", "1", "--output", "json", ...common(o, namespace)],
+    {
+      timeoutMs: o.timeoutMs,
+      ...(o.env ? { env: o.env } : {}),
+    },
+  );
+  if (r.code !== 0) {
+    if (/not found/i.test(r.stderr)) return undefined;
+    throw new HelmError(`helm history ${release} failed: ${firstLines(r.stderr)}`);
+  }
+  const [latest] = JSON.parse(r.stdout || "[]") as {
+    revision: number;
+    status: string;
+    chart: string;
+  }[];
+  return latest
+    ? { status: latest.status, revision: latest.revision, chart: latest.chart }
+    : undefined;
+}
+
+/** The values the release was installed with (what the user supplied, not the chart's defaults). */
+export async function releaseValues(
+  o: HelmOptions,
+  release: string,
+  namespace: string,
+): Promise<Record<string, unknown>> {
+  const r = await runCommand(
+    o.helmBin,
+    ["get", "values", release, "--output", "json", ...common(o, namespace)],
+    {
+      timeoutMs: o.timeoutMs,
+      ...(o.env ? { env: o.env } : {}),
+    },
+  );
+  if (r.code !== 0)
+    throw new HelmError(`helm get values ${release} failed: ${firstLines(r.stderr)}`);
+  return (JSON.parse(r.stdout || "null") as Record<string, unknown> | null) ?? {};
+}
+
+export interface ReleaseRequest {
+  readonly release: string;
+  readonly namespace: string;
+  readonly chartPath: string;
+  readonly values: Record<string, unknown>;
+}
+
+/** `helm upgrade --install` with the instance's spec as values (stdin). */
+export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promise<void> {
+  const r = await runCommand(
+    o.helmBin,
+    [
+      "upgrade",
+      "--install",
+      req.release,
+      req.chartPath,
+      "--values",
+      "-",
+      "--history-max",
+      "5",
+      ...common(o, req.namespace),
+    ],
+    { stdin: JSON.stringify(req.values), timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
+  );
+  if (r.code !== 0) throw new HelmError(firstLines(r.stderr));
+}
+
+/** `helm uninstall`; a release that is already gone is fine. */
+export async function uninstall(o: HelmOptions, release: string, namespace: string): Promise<void> {
+  const r = await runCommand(
+    o.helmBin,
+    ["uninstall", release, "--ignore-not-found", ...common(o, namespace)],
+    {
+      timeoutMs: o.timeoutMs,
+      ...(o.env ? { env: o.env } : {}),
+    },
+  );
+  if (r.code !== 0)
+    throw new HelmError(`helm uninstall ${release} failed: ${firstLines(r.stderr)}`);
+}

@@ -1,0 +1,246 @@
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Namespace,
+} from "@kubernetes/client-node";
+import { ConditionType, type Instance, type ResourceComposition } from "@kubeplus/api";
+import type { RenderedObject } from "@kubeplus/charts";
+import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
+import type { Logger } from "@kubeplus/runtime";
+import type { ChartStore } from "../charts/chart-store.js";
+import {
+  releaseStatus,
+  releaseValues,
+  uninstall,
+  upgradeInstall,
+  type HelmOptions,
+} from "../helm/helm-cli.js";
+import { FIELD_MANAGER } from "./reconcile-composition.js";
+import { reconcileInstance, type InstanceReconcileDeps } from "./reconcile-instance.js";
+import { WorkQueue } from "./work-queue.js";
+
+export interface InstanceControllerOptions {
+  readonly kc: KubeConfig;
+  readonly store: ChartStore;
+  readonly helm: HelmOptions;
+  readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
+  readonly log: Logger;
+  readonly concurrency: number;
+}
+
+type InstanceObject = Instance & KubernetesObject;
+
+const isRegistered = (rc: ResourceComposition): boolean =>
+  !!rc.status?.crd &&
+  rc.status.conditions?.some((c) => c.type === ConditionType.Ready && c.status === "True") === true;
+
+type ReadinessCheck = (name: string, namespace: string) => Promise<string | undefined>;
+
+/** Per workload kind: why it is not ready yet, or undefined when it is. */
+function readinessChecks(apps: AppsV1Api, batch: BatchV1Api): Record<string, ReadinessCheck> {
+  return {
+    Deployment: async (name, namespace) => {
+      const d = await apps.readNamespacedDeployment({ name, namespace });
+      const want = d.spec?.replicas ?? 1;
+      const have = d.status?.availableReplicas ?? 0;
+      const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+      return have >= want && current ? undefined : `${have}/${want} available`;
+    },
+    StatefulSet: async (name, namespace) => {
+      const s = await apps.readNamespacedStatefulSet({ name, namespace });
+      const want = s.spec?.replicas ?? 1;
+      const have = s.status?.readyReplicas ?? 0;
+      return have >= want ? undefined : `${have}/${want} ready`;
+    },
+    DaemonSet: async (name, namespace) => {
+      const d = await apps.readNamespacedDaemonSet({ name, namespace });
+      const want = d.status?.desiredNumberScheduled ?? 0;
+      const have = d.status?.numberAvailable ?? 0;
+      return have >= want ? undefined : `${have}/${want} available`;
+    },
+    Job: async (name, namespace) => {
+      const j = await batch.readNamespacedJob({ name, namespace });
+      return (j.status?.succeeded ?? 0) >= (j.spec?.completions ?? 1) ? undefined : "not complete";
+    },
+  };
+}
+
+async function notReadyObjects(
+  checks: Record<string, ReadinessCheck>,
+  objects: readonly RenderedObject[],
+  namespace: string,
+): Promise<string[]> {
+  const waiting: string[] = [];
+  for (const { object } of objects) {
+    const meta = (object.metadata ?? {}) as { name?: string; annotations?: Record<string, string> };
+    const check = checks[String(object.kind)];
+    if (!check || meta.annotations?.["helm.sh/hook"]) continue;
+    const id = `${String(object.kind)}/${meta.name ?? ""}`;
+    const reason = await check(meta.name ?? "", namespace).catch((err: unknown) => {
+      if (isNotFound(err)) return "not created yet";
+      throw err;
+    });
+    if (reason) waiting.push(`${id}: ${reason}`);
+  }
+  return waiting;
+}
+
+async function namespaceExists(core: CoreV1Api, name: string): Promise<boolean> {
+  try {
+    await core.readNamespace({ name });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Keeps every instance of every registered kind converged: one watched cache per generated kind (started when its
+ * composition is registered), one keyed work queue for all of them.
+ */
+export async function startInstanceController(
+  options: InstanceControllerOptions,
+): Promise<{ stop(): Promise<void> }> {
+  const { kc, store, helm, compositions, log } = options;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const checks = readinessChecks(apps, batch);
+  const applier = new Applier(kc, FIELD_MANAGER);
+  const onError = (err: unknown): void => {
+    log.warn({ err }, "watch failed; restarting it");
+  };
+  const namespaces = await startCache<V1Namespace>({
+    kc,
+    onError,
+    path: "/api/v1/namespaces",
+    list: () => core.listNamespace(),
+  });
+  const kinds = new Map<string, { rcKey: string; cache: WatchedCache<InstanceObject> }>();
+
+  const compositionOf = (rcKey: string): ResourceComposition | undefined => {
+    const [ns = "", name = ""] = rcKey.split("/");
+    return compositions.get(name, ns);
+  };
+
+  const depsFor = (rcKey: string, cache: WatchedCache<InstanceObject>): InstanceReconcileDeps => {
+    const gvr = (): { group: string; version: string; plural: string } => {
+      const r = compositionOf(rcKey)?.spec.newResource.resource;
+      return { group: r?.group ?? "", version: r?.version ?? "", plural: r?.plural ?? "" };
+    };
+    return {
+      get: (namespace, name) => cache.get(name, namespace),
+      composition: () => compositionOf(rcKey),
+      namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
+      namespaceExists: (name) => namespaceExists(core, name),
+      deleteNamespace: async (name) => {
+        try {
+          await core.deleteNamespace({ name });
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      },
+      apply: async (object) => {
+        await applier.apply(object);
+      },
+      setFinalizers: async (instance, finalizers) => {
+        await custom.replaceNamespacedCustomObject({
+          ...gvr(),
+          namespace: instance.metadata.namespace ?? "",
+          name: instance.metadata.name ?? "",
+          body: { ...instance, metadata: { ...instance.metadata, finalizers } },
+        });
+      },
+      writeStatus: async (instance, status) => {
+        if (JSON.stringify(instance.status ?? {}) === JSON.stringify(status)) return;
+        await patchStatus(
+          custom,
+          {
+            ...gvr(),
+            namespace: instance.metadata.namespace ?? "",
+            name: instance.metadata.name ?? "",
+          },
+          status,
+        );
+      },
+      chart: (rc) => store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
+      render: (chart, plan, values) =>
+        store.render(chart, { releaseName: plan.release, namespace: plan.namespace, values }),
+      release: (plan) => releaseStatus(helm, plan.release, plan.namespace),
+      releaseValues: (plan) => releaseValues(helm, plan.release, plan.namespace),
+      upgradeInstall: (plan, chart, values) =>
+        upgradeInstall(helm, {
+          release: plan.release,
+          namespace: plan.namespace,
+          chartPath: chart.path,
+          values,
+        }),
+      uninstall: (plan) => uninstall(helm, plan.release, plan.namespace),
+      notReady: (rendered, namespace) => notReadyObjects(checks, rendered, namespace),
+      now: () => new Date(),
+    };
+  };
+
+  const queue = new WorkQueue({
+    concurrency: options.concurrency,
+    reconcile: (key) => {
+      const [rcKey = "", instanceKey = ""] = key.split("|");
+      const entry = [...kinds.values()].find((k) => k.rcKey === rcKey);
+      if (!entry) return Promise.resolve({});
+      const [namespace = "", name = ""] = instanceKey.split("/");
+      return reconcileInstance(namespace, name, depsFor(rcKey, entry.cache));
+    },
+    onError: (key, err, retryInMs) => {
+      log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
+    },
+  });
+
+  const watchKind = async (rc: ResourceComposition): Promise<void> => {
+    const r = rc.spec.newResource.resource;
+    const gvrKey = `${r.group}/${r.version}/${r.plural}`;
+    if (kinds.has(gvrKey) || !isRegistered(rc)) return;
+    const rcKey = `${rc.metadata.namespace ?? ""}/${rc.metadata.name ?? ""}`;
+    const cache = await startCache<InstanceObject>({
+      kc,
+      onError,
+      path: `/apis/${r.group}/${r.version}/${r.plural}`,
+      list: () =>
+        custom.listClusterCustomObject({
+          group: r.group,
+          version: r.version,
+          plural: r.plural,
+        }) as never,
+    });
+    kinds.set(gvrKey, { rcKey, cache });
+    const enqueue = (o: InstanceObject): void => {
+      queue.add(`${rcKey}|${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`);
+    };
+    cache.onChange(enqueue);
+    cache.list().forEach(enqueue);
+    log.info({ kind: r.kind, group: r.group }, "watching instances");
+  };
+  const watchAll = (): void => {
+    for (const rc of compositions.list()) {
+      watchKind(rc).catch((err: unknown) => {
+        log.warn(
+          { err, kind: rc.spec.newResource.resource.kind },
+          "could not watch instances; retrying on the next change",
+        );
+      });
+    }
+  };
+  compositions.onChange(watchAll);
+  watchAll();
+  return {
+    stop: async () => {
+      queue.stop();
+      await Promise.all([namespaces.stop(), ...[...kinds.values()].map((k) => k.cache.stop())]);
+    },
+  };
+}

@@ -1,0 +1,300 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "@kubeplus/dev";
+import {
+  serveFiles,
+  serviceEnv,
+  sharedChart,
+  startService,
+  TestCluster,
+  waitFor,
+  type RunningService,
+} from "@kubeplus/testing";
+
+const cluster = new TestCluster();
+const kp = `kpi-${Date.now().toString(36)}`;
+const dir = mkdtempSync(join(tmpdir(), "helmer-inst-"));
+let helmer: RunningService;
+let charts: Awaited<ReturnType<typeof serveFiles>>;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Hs {
+  metadata: { generation: number; finalizers?: string[] };
+  status?: {
+    helmrelease?: string;
+    observedGeneration?: number;
+    conditions?: Condition[];
+    chart?: { ref: string };
+    inventory?: { kind: string; name: string }[];
+  };
+}
+
+const manifest = (name: string, object: object): string => {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(object));
+  return file;
+};
+const instance = (name: string, greeting: string) =>
+  manifest(name, {
+    apiVersion: "platformapi.kubeplus/v1alpha1",
+    kind: "HelloWorldService",
+    metadata: { name, namespace: kp },
+    spec: { greeting, replicas: 2 },
+  });
+
+async function get(name: string): Promise<Hs | undefined> {
+  const r = await cluster.kubectl(["get", "helloworldservice", name, "-n", kp, "-o", "json"]);
+  return r.code === 0 ? (JSON.parse(r.stdout) as Hs) : undefined;
+}
+const readyOf = (hs: Hs | undefined): Condition | undefined =>
+  hs?.status?.conditions?.find((c) => c.type === "Ready");
+const diagnose = async (name: string): Promise<string> =>
+  `${JSON.stringify(await get(name), null, 2)}\n${helmer
+    .logs()
+    .slice(-15)
+    .map((l) => JSON.stringify(l))
+    .join("\n")}\n${await cluster.diagnose(name)}`;
+
+async function waitReady(name: string, generation: number): Promise<Hs> {
+  return waitFor(
+    async () => {
+      const hs = await get(name);
+      return readyOf(hs)?.status === "True" && hs?.status?.observedGeneration === generation
+        ? hs
+        : undefined;
+    },
+    {
+      what: `${name} to be Ready at generation ${generation}`,
+      timeoutMs: 90_000,
+      diagnose: () => diagnose(name),
+    },
+  );
+}
+
+const helm = (args: string[]) =>
+  promisify(execFile)(cluster.state.tools.helm, [
+    ...args,
+    "--kubeconfig",
+    cluster.state.kubeconfig,
+  ]);
+
+beforeAll(async () => {
+  await cluster.core.createNamespace({
+    body: { metadata: { name: kp, labels: { "kubeplus.dev/test": "true" } } },
+  });
+  await cluster.kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
+  ]);
+  await cluster.kubectl([
+    "wait",
+    "--for=condition=Established",
+    "crd/resourcecompositions.workflows.kubeplus",
+  ]);
+  charts = await serveFiles({
+    "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
+  });
+  helmer = await startService(
+    "helmer",
+    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: kp, CHART_CACHE_DIR: join(dir, "cache") }),
+    (l) => l.msg === "helmer started",
+  );
+  const rc = {
+    apiVersion: "workflows.kubeplus/v1alpha1",
+    kind: "ResourceComposition",
+    metadata: { name: "hello-world-service-composition", namespace: kp },
+    spec: {
+      newResource: {
+        resource: {
+          kind: "HelloWorldService",
+          group: "platformapi.kubeplus",
+          version: "v1alpha1",
+          plural: "helloworldservices",
+        },
+        chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
+        chartName: "hello-world-chart",
+      },
+      respolicy: {
+        spec: {
+          policy: {
+            podconfig: {
+              requests: { cpu: "100m", memory: "128Mi" },
+              limits: { cpu: "200m", memory: "256Mi" },
+            },
+            quota: {
+              "requests.cpu": "1",
+              "requests.memory": "1Gi",
+              "limits.cpu": "2",
+              "limits.memory": "2Gi",
+            },
+          },
+        },
+      },
+      isolation: { ingressFromNamespaces: ["ingress-nginx"] },
+    },
+  };
+  expect((await cluster.kubectl(["create", "-f", manifest("rc", rc)])).stderr).toBe("");
+  await waitFor(
+    async () =>
+      (
+        await cluster.kubectl([
+          "wait",
+          "--for=condition=Established",
+          "crd/helloworldservices.platformapi.kubeplus",
+          "--timeout=2s",
+        ])
+      ).code === 0,
+    { what: "the HelloWorldService CRD", timeoutMs: 60_000 },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await cluster.kubectl([
+    "delete",
+    "helloworldservices",
+    "--all",
+    "-n",
+    kp,
+    "--wait=true",
+    "--timeout=60s",
+  ]);
+  // Then the composition, at once: a helmer of a later test file must not find it (its chart URL points at this
+  // file's chart server, whose port may be reused).
+  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
+  await helmer.stop();
+  await cluster.kubectl([
+    "delete",
+    "crd",
+    "helloworldservices.platformapi.kubeplus",
+    "--ignore-not-found",
+  ]);
+  await cluster.core.deleteNamespace({ name: kp }).catch(() => undefined);
+  await charts.close();
+});
+
+describe("instances become isolated Helm releases", () => {
+  it("creates two tenants, each in its own fenced namespace with a real release, Ready when its pods are", async () => {
+    for (const name of ["hs1", "hs2"])
+      expect(
+        (await cluster.kubectl(["create", "-f", instance(name, `hello ${name}`)])).stderr,
+      ).toBe("");
+    const hs1 = await waitReady("hs1", 1);
+    await waitReady("hs2", 1);
+    expect(hs1.status?.helmrelease).toBe("hs1:helloworldservice-hs1");
+    expect(hs1.status?.chart?.ref).toBe("hello-world-chart-0.0.3");
+    expect(hs1.status?.inventory?.map((o) => `${o.kind}/${o.name}`)).toEqual([
+      "Service/hello-world-service-helloworldservice-hs1",
+      "Deployment/hello-world-deployment-helloworldservice-hs1",
+    ]);
+    expect(hs1.metadata.finalizers).toContain("workflows.kubeplus/finalizer");
+
+    const ns = await cluster.core.readNamespace({ name: "hs1" });
+    expect(ns.metadata?.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "kubeplus",
+      "kubeplus.dev/kind": "HelloWorldService",
+      "kubeplus.dev/instance": "hs1",
+      "kubeplus.dev/instance-namespace": kp,
+      "pod-security.kubernetes.io/enforce": "baseline",
+    });
+    const policies = await cluster.kubectl(["get", "networkpolicies", "-n", "hs1", "-o", "name"]);
+    expect(policies.stdout.trim().split("\n").sort()).toEqual([
+      "networkpolicy.networking.k8s.io/kubeplus-egress",
+      "networkpolicy.networking.k8s.io/restrict-cross-ns-traffic",
+    ]);
+    const ingress = await cluster.kubectl([
+      "get",
+      "networkpolicy",
+      "restrict-cross-ns-traffic",
+      "-n",
+      "hs1",
+      "-o",
+      "jsonpath={.spec.ingress[0].from}",
+    ]);
+    expect(JSON.parse(ingress.stdout)).toEqual([
+      { podSelector: {} },
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+    ]);
+    const quota = await cluster.kubectl([
+      "get",
+      "resourcequota",
+      "kubeplus-quota",
+      "-n",
+      "hs1",
+      "-o",
+      "jsonpath={.status.hard}",
+    ]);
+    expect(JSON.parse(quota.stdout)).toEqual({
+      "limits.cpu": "2",
+      "limits.memory": "2Gi",
+      "requests.cpu": "1",
+      "requests.memory": "1Gi",
+    });
+
+    const { stdout } = await helm(["list", "-n", "hs1", "-o", "json"]);
+    expect(JSON.parse(stdout)).toMatchObject([
+      { name: "helloworldservice-hs1", status: "deployed", chart: "hello-world-chart-0.0.3" },
+    ]);
+    const pods = await cluster.core.listNamespacedPod({ namespace: "hs1" });
+    expect(pods.items).toHaveLength(2);
+    for (const pod of pods.items) {
+      expect(pod.status?.phase).toBe("Running");
+      expect(pod.spec?.containers[0]?.resources).toEqual({
+        requests: { cpu: "100m", memory: "128Mi" },
+        limits: { cpu: "200m", memory: "256Mi" },
+      });
+    }
+    const table = await cluster.kubectl(["get", "helloworldservices", "-n", kp]);
+    expect(table.stdout).toMatch(/^NAME\s+READY\s+REASON\s+CHART\s+AGE\n/);
+    expect(table.stdout).toMatch(/hs1\s+True\s+Ready\s+hello-world-chart-0\.0\.3/);
+  });
+
+  it("turns a spec change made with kubectl apply into helm upgrade with the new values", async () => {
+    const applied = await cluster.kubectl(["apply", "-f", instance("hs2", "bonjour")]);
+    expect(applied.code).toBe(0);
+    await waitReady("hs2", 2);
+    const env = await cluster.kubectl([
+      "get",
+      "deployment",
+      "hello-world-deployment-helloworldservice-hs2",
+      "-n",
+      "hs2",
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].env[0].value}",
+    ]);
+    expect(env.stdout).toBe("bonjour");
+    const { stdout } = await helm(["list", "-n", "hs2", "-o", "json"]);
+    // One install and one upgrade: no release revision is spent on a reconcile that had nothing to change.
+    expect(JSON.parse(stdout)).toMatchObject([{ revision: "2", status: "deployed" }]);
+  });
+
+  it("deletes an instance cleanly: release uninstalled, namespace gone, then the instance", async () => {
+    await cluster.kubectl(["delete", "helloworldservice", "hs1", "-n", kp, "--wait=false"]);
+    await waitFor(async () => (await get("hs1")) === undefined, {
+      what: "hs1 to be deleted",
+      timeoutMs: 90_000,
+      diagnose: () => diagnose("hs1"),
+    });
+    const ns = await cluster.core.readNamespace({ name: "hs1" }).then(
+      () => "exists",
+      () => "gone",
+    );
+    expect(ns).toBe("gone");
+    const { stdout } = await helm(["list", "-A", "-o", "json"]);
+    expect((JSON.parse(stdout) as { name: string }[]).map((r) => r.name)).not.toContain(
+      "helloworldservice-hs1",
+    );
+    expect(readyOf(await get("hs2"))?.status).toBe("True");
+  });
+});
