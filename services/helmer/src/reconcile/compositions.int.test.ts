@@ -1,23 +1,20 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "@kubeplus/dev";
 import {
+  ManifestDir,
   makeArchive,
+  platformNamespace,
   serveFiles,
-  serviceEnv,
   sharedChart,
-  startService,
+  startHelmer,
   TestCluster,
   waitFor,
   type RunningService,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
-const kp = `kpc-${Date.now().toString(36)}`;
-const dir = mkdtempSync(join(tmpdir(), "helmer-rc-"));
+const manifests = new ManifestDir("helmer-rc");
+let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
@@ -36,11 +33,7 @@ interface Rc {
   };
 }
 
-const manifest = (name: string, object: object): string => {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(object));
-  return file;
-};
+const manifest = (name: string, object: object): string => manifests.write(name, object);
 
 async function composition(name: string): Promise<Rc> {
   const r = await cluster.kubectl(["get", "resourcecomposition", name, "-n", kp, "-o", "json"]);
@@ -51,20 +44,7 @@ const ready = (rc: Rc): Condition | undefined =>
   rc.status?.conditions?.find((c) => c.type === "Ready");
 
 beforeAll(async () => {
-  await cluster.core.createNamespace({
-    body: { metadata: { name: kp, labels: { "kubeplus.dev/test": "true" } } },
-  });
-  await cluster.kubectl([
-    "apply",
-    "--server-side",
-    "-f",
-    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
-  ]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/resourcecompositions.workflows.kubeplus",
-  ]);
+  kp = await platformNamespace(cluster, "kpc");
   const grabby = await makeArchive([
     { name: "grabby/Chart.yaml", content: "apiVersion: v2\nname: grabby\nversion: 0.1.0\n" },
     {
@@ -76,11 +56,7 @@ beforeAll(async () => {
     "/wordpress-chart-0.0.4.tgz": sharedChart("wordpress-chart-0.0.4.tgz"),
     "/grabby-0.1.0.tgz": grabby,
   });
-  helmer = await startService(
-    "helmer",
-    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: kp, CHART_CACHE_DIR: join(dir, "cache") }),
-    (l) => l.msg === "helmer started",
-  );
+  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
 }, 120_000);
 
 afterAll(async () => {

@@ -1,24 +1,21 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "@kubeplus/dev";
 import {
+  ManifestDir,
+  platformNamespace,
   serveFiles,
-  serviceEnv,
   sharedChart,
-  startService,
+  startHelmer,
   TestCluster,
   waitFor,
   type RunningService,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
-const kp = `kpi-${Date.now().toString(36)}`;
-const dir = mkdtempSync(join(tmpdir(), "helmer-inst-"));
+const manifests = new ManifestDir("helmer-inst");
+let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
@@ -39,11 +36,7 @@ interface Hs {
   };
 }
 
-const manifest = (name: string, object: object): string => {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(object));
-  return file;
-};
+const manifest = (name: string, object: object): string => manifests.write(name, object);
 const instance = (name: string, greeting: string) =>
   manifest(name, {
     apiVersion: "platformapi.kubeplus/v1alpha1",
@@ -89,28 +82,11 @@ const helm = (args: string[]) =>
   ]);
 
 beforeAll(async () => {
-  await cluster.core.createNamespace({
-    body: { metadata: { name: kp, labels: { "kubeplus.dev/test": "true" } } },
-  });
-  await cluster.kubectl([
-    "apply",
-    "--server-side",
-    "-f",
-    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
-  ]);
-  await cluster.kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/resourcecompositions.workflows.kubeplus",
-  ]);
+  kp = await platformNamespace(cluster, "kpi");
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
   });
-  helmer = await startService(
-    "helmer",
-    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: kp, CHART_CACHE_DIR: join(dir, "cache") }),
-    (l) => l.msg === "helmer started",
-  );
+  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
   const rc = {
     apiVersion: "workflows.kubeplus/v1alpha1",
     kind: "ResourceComposition",
