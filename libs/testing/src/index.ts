@@ -7,5 +7,12 @@ export { serveFiles, serviceEnv, startService } from "./services.js";
 export type { RunningService } from "./services.js";
 export { chartYaml, makeArchive, minimalChart } from "./archives.js";
 export type { Entry } from "./archives.js";
-export { conditionOf, ManifestDir, platformNamespace, startHelmer } from "./platform.js";
+export {
+  conditionOf,
+  ManifestDir,
+  platformNamespace,
+  startHelmer,
+  tearDownPlatform,
+} from "./platform.js";
+export type { TearDownOptions } from "./platform.js";
 export type { TestCondition } from "./platform.js";

@@ -73,3 +73,52 @@ export function startHelmer(
     (l) => l.msg === "helmer started",
   );
 }
+
+export interface TearDownOptions {
+  readonly namespace: string;
+  /** `<plural>.<group>` of generated kinds whose instances and CRD go. */
+  readonly generatedCrds: readonly string[];
+  readonly services: readonly (RunningService | undefined)[];
+  /** Remove crd-hook's webhook configurations too (they fail closed). */
+  readonly webhooks?: boolean;
+}
+
+/**
+ * Tears a platform test down in the only safe order: instances while the helmer still runs (they carry its
+ * finalizer), then the compositions (at once: a later test file's helmer must not find them), then the services, the
+ * webhook configurations, the generated CRDs and the namespace.
+ */
+export async function tearDownPlatform(cluster: TestCluster, o: TearDownOptions): Promise<void> {
+  for (const crd of o.generatedCrds) {
+    await cluster.kubectl([
+      "delete",
+      crd,
+      "--all",
+      "-n",
+      o.namespace,
+      "--wait=true",
+      "--timeout=60s",
+      "--ignore-not-found",
+    ]);
+  }
+  await cluster.kubectl([
+    "delete",
+    "resourcecompositions",
+    "--all",
+    "-n",
+    o.namespace,
+    "--wait=true",
+  ]);
+  for (const service of o.services) await service?.stop();
+  if (o.webhooks) {
+    await cluster.kubectl([
+      "delete",
+      "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+      "kubeplus-crd-hook",
+      "--ignore-not-found",
+    ]);
+  }
+  for (const crd of o.generatedCrds)
+    await cluster.kubectl(["delete", "crd", crd, "--ignore-not-found"]);
+  await cluster.core.deleteNamespace({ name: o.namespace }).catch(() => undefined);
+}

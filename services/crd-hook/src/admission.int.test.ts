@@ -4,7 +4,6 @@ import { connect as tlsConnect } from "node:tls";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "@kubeplus/dev";
@@ -16,11 +15,11 @@ import {
   TestCluster,
   waitFor,
   type RunningService,
+  tearDownPlatform,
 } from "@kubeplus/testing";
 import { makeArchive } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
-const admission = cluster.kc.makeApiClient(AdmissionregistrationV1Api);
 const kp = `kp-${Date.now().toString(36)}`;
 let helmer: RunningService | undefined;
 let hook: RunningService | undefined;
@@ -130,34 +129,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Order matters: instances carry the helmer's finalizer, so they go while the helmer runs; then the compositions
-  // (at once: a later test file's helmer must not find them); then the services, the webhooks, the CRD.
-  await cluster.kubectl([
-    "delete",
-    "wordpressservices",
-    "--all",
-    "-n",
-    kp,
-    "--wait=true",
-    "--timeout=60s",
-  ]);
-  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
-  await hook?.stop();
-  await helmer?.stop();
-  // The webhooks fail closed: never leave them registered without crd-hook behind them.
-  await admission
-    .deleteValidatingWebhookConfiguration({ name: "kubeplus-crd-hook" })
-    .catch(() => undefined);
-  await admission
-    .deleteMutatingWebhookConfiguration({ name: "kubeplus-crd-hook" })
-    .catch(() => undefined);
-  await cluster.kubectl([
-    "delete",
-    "crd",
-    "wordpressservices.platformapi.kubeplus",
-    "--ignore-not-found",
-  ]);
-  await cluster.core.deleteNamespace({ name: kp }).catch(() => undefined);
+  await tearDownPlatform(cluster, {
+    namespace: kp,
+    generatedCrds: ["wordpressservices.platformapi.kubeplus"],
+    services: [hook, helmer],
+    webhooks: true,
+  });
   await charts.close();
 });
 

@@ -10,6 +10,8 @@ import {
   TestCluster,
   waitFor,
   type RunningService,
+  tearDownPlatform,
+  type TestCondition,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -18,12 +20,7 @@ let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
+type Condition = TestCondition;
 interface Rc {
   status?: {
     conditions?: Condition[];
@@ -60,17 +57,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Compositions go first and at once: a helmer of a later test file must not find them (their chart URLs
-  // point at this file's chart server, whose port may be reused).
-  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
-  await helmer.stop();
-  await cluster.kubectl([
-    "delete",
-    "crd",
-    "wordpressservices.platformapi.kubeplus",
-    "--ignore-not-found",
-  ]);
-  await cluster.core.deleteNamespace({ name: kp }).catch(() => undefined);
+  await tearDownPlatform(cluster, {
+    namespace: kp,
+    generatedCrds: ["wordpressservices.platformapi.kubeplus"],
+    services: [helmer],
+  });
   await charts.close();
 });
 

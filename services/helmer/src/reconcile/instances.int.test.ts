@@ -11,6 +11,8 @@ import {
   TestCluster,
   waitFor,
   type RunningService,
+  tearDownPlatform,
+  type TestCondition,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -19,12 +21,7 @@ let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
+type Condition = TestCondition;
 interface Hs {
   metadata: { generation: number; finalizers?: string[] };
   status?: {
@@ -137,26 +134,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await cluster.kubectl([
-    "delete",
-    "helloworldservices",
-    "--all",
-    "-n",
-    kp,
-    "--wait=true",
-    "--timeout=60s",
-  ]);
-  // Then the composition, at once: a helmer of a later test file must not find it (its chart URL points at this
-  // file's chart server, whose port may be reused).
-  await cluster.kubectl(["delete", "resourcecompositions", "--all", "-n", kp, "--wait=true"]);
-  await helmer.stop();
-  await cluster.kubectl([
-    "delete",
-    "crd",
-    "helloworldservices.platformapi.kubeplus",
-    "--ignore-not-found",
-  ]);
-  await cluster.core.deleteNamespace({ name: kp }).catch(() => undefined);
+  await tearDownPlatform(cluster, {
+    namespace: kp,
+    generatedCrds: ["helloworldservices.platformapi.kubeplus"],
+    services: [helmer],
+  });
   await charts.close();
 });
 
