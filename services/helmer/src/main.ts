@@ -20,8 +20,10 @@ const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) 
   log.warn({ err }, "uploaded chart watch failed; retrying");
 });
 const helmHome = join(config.chartCacheDir, "helm-home");
+// HOME too: without it helm (client-go) puts its discovery cache under ./.kube of the working directory.
 const helmEnv = {
   PATH: process.env.PATH,
+  HOME: join(helmHome, "home"),
   HELM_CACHE_HOME: join(helmHome, "cache"),
   HELM_CONFIG_HOME: join(helmHome, "config"),
   HELM_DATA_HOME: join(helmHome, "data"),

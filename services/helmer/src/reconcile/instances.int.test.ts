@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -235,6 +236,10 @@ describe("instances become isolated Helm releases", () => {
     const { stdout } = await helm(["list", "-n", "hs2", "-o", "json"]);
     // One install and one upgrade: no release revision is spent on a reconcile that had nothing to change.
     expect(JSON.parse(stdout)).toMatchObject([{ revision: "2", status: "deployed" }]);
+  });
+
+  it("leaves nothing in its working directory (helm's caches go to the helmer's own folders)", () => {
+    expect(existsSync(join(process.cwd(), ".kube"))).toBe(false);
   });
 
   it("deletes an instance cleanly: release uninstalled, namespace gone, then the instance", async () => {
