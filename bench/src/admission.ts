@@ -9,6 +9,7 @@ import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { repoRoot, type ClusterState } from "@kubeplus/dev";
 import {
+  compositionManifest,
   kubeConfigFromFile,
   serveFiles,
   serviceEnv,
@@ -129,23 +130,14 @@ async function setUp(state: ClusterState): Promise<Setup> {
     (l) => l.msg === "crd-hook started",
   );
   const chartURL = `${files.url}/hello-world-chart-0.0.3.tgz`;
-  const composition = {
-    apiVersion: "workflows.kubeplus/v1alpha1",
-    kind: "ResourceComposition",
-    metadata: { name: "hello-world-service-composition", namespace: kp },
-    spec: {
-      newResource: {
-        resource: {
-          kind: "HelloWorldService",
-          group: "platformapi.kubeplus",
-          version: "v1alpha1",
-          plural: "helloworldservices",
-        },
-        chartURL,
-        chartName: "hello-world-chart",
-      },
-    },
-  };
+  const composition = compositionManifest({
+    name: "hello-world-service-composition",
+    namespace: kp,
+    kind: "HelloWorldService",
+    plural: "helloworldservices",
+    chartURL,
+    chartName: "hello-world-chart",
+  });
   writeFileSync(join(dir, "rc.yaml"), stringify(composition));
   await kubectl(state, ["create", "-f", join(dir, "rc.yaml")]);
   // The helmer's composition controller registers the generated CRD.
@@ -231,23 +223,14 @@ async function compositionLoad(
     review(
       `c-${i}`,
       { group: "workflows.kubeplus", kind: "ResourceComposition" },
-      {
-        apiVersion: "workflows.kubeplus/v1alpha1",
-        kind: "ResourceComposition",
-        metadata: { name: `bench-${i}`, namespace: s.kp },
-        spec: {
-          newResource: {
-            resource: {
-              kind: `BenchApp${i}`,
-              group: "platformapi.kubeplus",
-              version: "v1alpha1",
-              plural: `benchapps${i}`,
-            },
-            chartURL: s.chartURL,
-            chartName: "hello-world-chart",
-          },
-        },
-      },
+      compositionManifest({
+        name: `bench-${i}`,
+        namespace: s.kp,
+        kind: `BenchApp${i}`,
+        plural: `benchapps${i}`,
+        chartURL: s.chartURL,
+        chartName: "hello-world-chart",
+      }),
     );
   for (let i = 0; i < 3; i++) await post(agent, s.port, "/validate", body(1000 + i)); // fills the chart and render caches
   const results = [];

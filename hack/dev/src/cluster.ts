@@ -18,7 +18,7 @@ import { adminTls, httpCall, probe, type ClientTls } from "./http.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
-import { generatePki, pkiPaths, readClusterCa, readPair, type Pki } from "./pki.js";
+import { generatePki, pkiPaths, readPair, type Pki } from "./pki.js";
 import { freePorts } from "./ports.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
 import { ensureTools, toolEnvironment } from "./tools.js";
@@ -413,5 +413,3 @@ export async function isHealthy(state: ClusterState): Promise<boolean> {
   const tls = adminTls(pkiPaths(runLayout(state.runDir).pki));
   return (await probe(`${state.apiServerUrl}/readyz`, tls)) === 200;
 }
-
-export { readClusterCa };

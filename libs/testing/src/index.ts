@@ -8,11 +8,11 @@ export type { RunningService } from "./services.js";
 export { chartYaml, makeArchive, minimalChart } from "./archives.js";
 export type { Entry } from "./archives.js";
 export {
+  compositionManifest,
   conditionOf,
   ManifestDir,
   platformNamespace,
   startHelmer,
   tearDownPlatform,
 } from "./platform.js";
-export type { TearDownOptions } from "./platform.js";
-export type { TestCondition } from "./platform.js";
+export type { CompositionFixture, TearDownOptions, TestCondition } from "./platform.js";

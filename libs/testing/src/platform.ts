@@ -122,3 +122,39 @@ export async function tearDownPlatform(cluster: TestCluster, o: TearDownOptions)
     await cluster.kubectl(["delete", "crd", crd, "--ignore-not-found"]);
   await cluster.core.deleteNamespace({ name: o.namespace }).catch(() => undefined);
 }
+
+export interface CompositionFixture {
+  readonly name: string;
+  readonly namespace: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly chartURL: string;
+  readonly chartName: string;
+  readonly group?: string;
+  readonly version?: string;
+}
+
+/** A ResourceComposition manifest for tests; `spec` adds respolicy, resmonitor, isolation and the like. */
+export function compositionManifest(
+  f: CompositionFixture,
+  spec: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    apiVersion: "workflows.kubeplus/v1alpha1",
+    kind: "ResourceComposition",
+    metadata: { name: f.name, namespace: f.namespace },
+    spec: {
+      newResource: {
+        resource: {
+          kind: f.kind,
+          group: f.group ?? "platformapi.kubeplus",
+          version: f.version ?? "v1alpha1",
+          plural: f.plural,
+        },
+        chartURL: f.chartURL,
+        chartName: f.chartName,
+      },
+      ...spec,
+    },
+  };
+}

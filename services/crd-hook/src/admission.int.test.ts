@@ -16,6 +16,7 @@ import {
   waitFor,
   type RunningService,
   tearDownPlatform,
+  compositionManifest,
 } from "@kubeplus/testing";
 import { makeArchive } from "@kubeplus/testing";
 
@@ -79,19 +80,10 @@ function composition(
   chartName: string,
   extra: object = {},
 ) {
-  return {
-    apiVersion: "workflows.kubeplus/v1alpha1",
-    kind: "ResourceComposition",
-    metadata: { name, namespace: kp },
-    spec: {
-      newResource: {
-        resource: { ...resource, group: "platformapi.kubeplus", version: "v1alpha1" },
-        chartURL,
-        chartName,
-      },
-      ...extra,
-    },
-  };
+  return compositionManifest(
+    { name, namespace: kp, ...resource, chartURL, chartName },
+    extra as Record<string, unknown>,
+  );
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import {
   type RunningService,
   tearDownPlatform,
   type TestCondition,
+  compositionManifest,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -67,21 +68,16 @@ afterAll(async () => {
 
 describe("composition controller (no webhook running: the controller judges on its own)", () => {
   it("registers the generated API for the walkthrough's composition and reports it in status, Events and objects", async () => {
-    const wp = {
-      apiVersion: "workflows.kubeplus/v1alpha1",
-      kind: "ResourceComposition",
-      metadata: { name: "wordpress-service-composition", namespace: kp },
-      spec: {
-        newResource: {
-          resource: {
-            kind: "WordpressService",
-            group: "platformapi.kubeplus",
-            version: "v1alpha1",
-            plural: "wordpressservices",
-          },
-          chartURL: `${charts.url}/wordpress-chart-0.0.4.tgz`,
-          chartName: "wordpress-chart",
-        },
+    const wp = compositionManifest(
+      {
+        name: "wordpress-service-composition",
+        namespace: kp,
+        kind: "WordpressService",
+        plural: "wordpressservices",
+        chartURL: `${charts.url}/wordpress-chart-0.0.4.tgz`,
+        chartName: "wordpress-chart",
+      },
+      {
         respolicy: {
           apiVersion: "workflows.kubeplus/v1alpha1",
           kind: "ResourcePolicy",
@@ -116,7 +112,7 @@ describe("composition controller (no webhook running: the controller judges on i
           },
         },
       },
-    };
+    );
     expect((await cluster.kubectl(["create", "-f", manifest("wp", wp)])).stderr).toBe("");
     const rc = await waitFor(
       async () => {
@@ -196,24 +192,17 @@ describe("composition controller (no webhook running: the controller judges on i
   });
 
   it("judges a composition it should refuse: Ready=False, Stalled, every problem in the message, no CRD", async () => {
-    const bad = {
-      apiVersion: "workflows.kubeplus/v1alpha1",
-      kind: "ResourceComposition",
-      metadata: { name: "grabby", namespace: kp },
-      spec: {
-        newResource: {
-          resource: {
-            kind: "GrabbyApp",
-            group: "platformapi.kubeplus",
-            version: "v1alpha1",
-            plural: "grabbyapps",
-          },
-          chartURL: `${charts.url}/grabby-0.1.0.tgz`,
-          chartName: "grabby",
-        },
-        respolicy: { spec: { policy: { quota: { "requests.cpu": "1" } } } },
+    const bad = compositionManifest(
+      {
+        name: "grabby",
+        namespace: kp,
+        kind: "GrabbyApp",
+        plural: "grabbyapps",
+        chartURL: `${charts.url}/grabby-0.1.0.tgz`,
+        chartName: "grabby",
       },
-    };
+      { respolicy: { spec: { policy: { quota: { "requests.cpu": "1" } } } } },
+    );
     expect((await cluster.kubectl(["create", "-f", manifest("bad", bad)])).stderr).toBe("");
     const rc = await waitFor(
       async () => {

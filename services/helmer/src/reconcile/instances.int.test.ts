@@ -14,6 +14,7 @@ import {
   type RunningService,
   tearDownPlatform,
   type TestCondition,
+  compositionManifest,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -85,21 +86,16 @@ beforeAll(async () => {
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
   });
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
-  const rc = {
-    apiVersion: "workflows.kubeplus/v1alpha1",
-    kind: "ResourceComposition",
-    metadata: { name: "hello-world-service-composition", namespace: kp },
-    spec: {
-      newResource: {
-        resource: {
-          kind: "HelloWorldService",
-          group: "platformapi.kubeplus",
-          version: "v1alpha1",
-          plural: "helloworldservices",
-        },
-        chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
-        chartName: "hello-world-chart",
-      },
+  const rc = compositionManifest(
+    {
+      name: "hello-world-service-composition",
+      namespace: kp,
+      kind: "HelloWorldService",
+      plural: "helloworldservices",
+      chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
+      chartName: "hello-world-chart",
+    },
+    {
       respolicy: {
         spec: {
           policy: {
@@ -118,7 +114,7 @@ beforeAll(async () => {
       },
       isolation: { ingressFromNamespaces: ["ingress-nginx"] },
     },
-  };
+  );
   expect((await cluster.kubectl(["create", "-f", manifest("rc", rc)])).stderr).toBe("");
   await waitFor(
     async () =>
