@@ -57,6 +57,8 @@ export interface InstanceStatus {
   chart?: { name?: string; version?: string; ref?: string; digest?: string };
   inventory?: { kind: string; name: string; namespace?: string; apiVersion?: string }[];
   error?: string;
+  /** The chart the last failed upgrade tried (the release was rolled back to its previous revision). */
+  failedChart?: { ref?: string; digest?: string; generation?: number };
 }
 
 export type {

@@ -52,6 +52,16 @@ export const INSTANCE_STATUS_SCHEMA: JsonSchema = {
         name: { type: "string" },
         version: { type: "string" },
         ref: { type: "string" },
+        digest: { type: "string" },
+      },
+    },
+    failedChart: {
+      type: "object",
+      description: "The chart the last failed upgrade tried (the release was rolled back).",
+      properties: {
+        ref: { type: "string" },
+        digest: { type: "string" },
+        generation: { type: "integer", format: "int64" },
       },
     },
     inventory: {

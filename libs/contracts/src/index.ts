@@ -10,6 +10,10 @@ export type {
   SubjectTypes,
 } from "./subjects.js";
 export type { CompositionAdmitted } from "./generated/composition-admitted.js";
+export type { FleetUpgradeProgress } from "./generated/fleet-upgrade-progress.js";
 export type { InstanceAdmitted } from "./generated/instance-admitted.js";
+export type { InstanceDeleted } from "./generated/instance-deleted.js";
+export type { InstanceFailed } from "./generated/instance-failed.js";
+export type { InstanceReady } from "./generated/instance-ready.js";
 export type { RenderReply } from "./generated/render-reply.js";
 export type { RenderRequest } from "./generated/render-request.js";

@@ -1,5 +1,9 @@
 import type { CompositionAdmitted } from "./generated/composition-admitted.js";
+import type { FleetUpgradeProgress } from "./generated/fleet-upgrade-progress.js";
 import type { InstanceAdmitted } from "./generated/instance-admitted.js";
+import type { InstanceDeleted } from "./generated/instance-deleted.js";
+import type { InstanceFailed } from "./generated/instance-failed.js";
+import type { InstanceReady } from "./generated/instance-ready.js";
 import type { RenderReply } from "./generated/render-reply.js";
 import type { RenderRequest } from "./generated/render-request.js";
 import { readFileSync } from "node:fs";
@@ -14,6 +18,10 @@ const renderRequest = schema("render-request");
 const renderReply = schema("render-reply");
 const compositionAdmitted = schema("composition-admitted");
 const instanceAdmitted = schema("instance-admitted");
+const instanceReady = schema("instance-ready");
+const instanceFailed = schema("instance-failed");
+const instanceDeleted = schema("instance-deleted");
+const fleetUpgradeProgress = schema("fleet-upgrade-progress");
 
 /**
  * Every NATS subject of the system, once. Grammar: `kubeplus.v1.<service>.<verb>` for request/reply and
@@ -42,6 +50,34 @@ export const Subjects = {
     requestSchema: instanceAdmitted,
     replySchema: undefined,
   },
+  InstanceReady: {
+    subject: "kubeplus.v1.evt.instance.ready",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: instanceReady,
+    replySchema: undefined,
+  },
+  InstanceFailed: {
+    subject: "kubeplus.v1.evt.instance.failed",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: instanceFailed,
+    replySchema: undefined,
+  },
+  InstanceDeleted: {
+    subject: "kubeplus.v1.evt.instance.deleted",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: instanceDeleted,
+    replySchema: undefined,
+  },
+  FleetUpgradeProgress: {
+    subject: "kubeplus.v1.evt.fleet.progressed",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: fleetUpgradeProgress,
+    replySchema: undefined,
+  },
 } as const;
 
 /** Payload types per subject (generated from the schemas). */
@@ -49,6 +85,10 @@ export interface SubjectTypes {
   HelmerRender: { request: RenderRequest; reply: RenderReply };
   CompositionAdmitted: { request: CompositionAdmitted; reply: never };
   InstanceAdmitted: { request: InstanceAdmitted; reply: never };
+  InstanceReady: { request: InstanceReady; reply: never };
+  InstanceFailed: { request: InstanceFailed; reply: never };
+  InstanceDeleted: { request: InstanceDeleted; reply: never };
+  FleetUpgradeProgress: { request: FleetUpgradeProgress; reply: never };
 }
 
 export type SubjectName = keyof typeof Subjects;

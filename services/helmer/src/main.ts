@@ -9,6 +9,9 @@ import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
 import { startCompositionController } from "./reconcile/composition-controller.js";
 import { startInstanceController } from "./reconcile/instance-controller.js";
+import { installPostRendererPlugin } from "./helm/post-renderer-plugin.js";
+import { FleetSlots } from "./reconcile/fleet-slots.js";
+import type { InstanceController } from "./reconcile/instance-controller.js";
 import { handleRender } from "./render/handle-render.js";
 
 const config = loadConfig(process.env);
@@ -27,7 +30,9 @@ const helmEnv = {
   HELM_CACHE_HOME: join(helmHome, "cache"),
   HELM_CONFIG_HOME: join(helmHome, "config"),
   HELM_DATA_HOME: join(helmHome, "data"),
+  HELM_PLUGINS: join(helmHome, "plugins"),
 };
+await installPostRendererPlugin(helmEnv.HELM_PLUGINS);
 const store = new ChartStore({
   fetch: {
     helmBin: config.helmBin,
@@ -57,12 +62,17 @@ const subscription = serve(
     renderLog.info({ err }, "render request failed");
   },
 );
+const slots = new FleetSlots();
+// Late-bound: the composition controller starts first and asks for instances only once both run.
+const late: { instances?: InstanceController } = {};
 const compositionsController = await startCompositionController({
   kc,
   store,
   nc,
   log: log.child({ component: "compositions" }),
   concurrency: config.workers,
+  slots,
+  instancesOf: (rcKey) => late.instances?.instancesOf(rcKey),
 });
 const instancesController = await startInstanceController({
   kc,
@@ -76,7 +86,14 @@ const instancesController = await startInstanceController({
   compositions: compositionsController.compositions,
   log: log.child({ component: "instances" }),
   concurrency: config.workers,
+  nc,
+  slots,
+  lintContext: (allow) => compositionsController.facts.lintContext(allow),
+  onInstanceChange: (rcKey) => {
+    compositionsController.fleetChanged(rcKey);
+  },
 });
+late.instances = instancesController;
 log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "helmer started");
 
 async function shutdown(signal: string): Promise<void> {

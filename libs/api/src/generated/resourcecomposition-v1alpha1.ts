@@ -181,6 +181,19 @@ export interface ResourceCompositionSpec {
      */
     allow?: ("hostPath" | "hostNetwork" | "hostPID" | "privileged")[];
   };
+  /**
+   * How a chart change rolls out across existing instances (KubePlus-TS extension).
+   */
+  upgrade?: {
+    /**
+     * Instances upgraded at the same time.
+     */
+    maxInFlight?: number;
+    /**
+     * The rollout stops once this many instances have failed to upgrade to the new chart (they are rolled back); fix the chart and change it again to resume.
+     */
+    failureBudget?: number;
+  };
 }
 
 export interface ResourceCompositionStatus {
@@ -220,5 +233,14 @@ export interface ResourceCompositionStatus {
     upgraded?: number;
     pending?: number;
     failed?: number;
+    /**
+     * The chart (name-version) the fleet is being moved to.
+     */
+    chart?: string;
+    inFlight?: number;
+    /**
+     * True when the failure budget is spent and the rollout has stopped.
+     */
+    halted?: boolean;
   };
 }

@@ -44,6 +44,7 @@ function deps(over: Partial<AdmitDeps> = {}): AdmitDeps {
     nodeNames: () => ["kwok-node-0", "kwok-node-1"],
     license: () => undefined,
     countInstances: () => Promise.resolve(0),
+    instanceNames: () => Promise.resolve([]),
     now: () => new Date("2026-11-23T12:00:00Z"),
     ...over,
   };
@@ -245,6 +246,40 @@ describe("composition admission", () => {
     );
     expect(response.allowed).toBe(true);
     expect(renders).toBe(0);
+  });
+});
+
+describe("composition deletion", () => {
+  const deleting = (annotations: Record<string, string> = {}): AdmissionRequest => {
+    const rc = composition() as unknown as { metadata: Record<string, unknown> };
+    return review(
+      {},
+      {
+        operation: "DELETE",
+        object: null,
+        oldObject: { ...rc, metadata: { ...rc.metadata, annotations } },
+      },
+    );
+  };
+
+  it("refuses while instances exist, naming them and saying how to cascade", async () => {
+    const names = ["t1/wp-tenant1", "t2/wp-tenant2"];
+    const { response } = await validate(
+      deleting(),
+      deps({ instanceNames: () => Promise.resolve(names) }),
+    );
+    expect(response.allowed).toBe(false);
+    expect(response.status?.code).toBe(409);
+    expect(response.status?.message).toContain("still has 2 WordpressService instance(s)");
+    expect(response.status?.message).toContain("t1/wp-tenant1, t2/wp-tenant2");
+    expect(response.status?.message).toContain("kubeplus.dev/cascade-delete=true");
+  });
+
+  it("allows it without instances, or with the cascade annotation", async () => {
+    const names = () => Promise.resolve(["t1/wp-tenant1"]);
+    expect((await validate(deleting(), deps())).response.allowed).toBe(true);
+    const cascade = deleting({ "kubeplus.dev/cascade-delete": "true" });
+    expect((await validate(cascade, deps({ instanceNames: names }))).response.allowed).toBe(true);
   });
 });
 

@@ -4,9 +4,13 @@ import { recordAccountIdentity } from "./mutate.js";
 import { diffToPatch } from "./patch.js";
 import { toResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
 import { validateComposition, type CompositionDeps } from "@kubeplus/admission";
+import {
+  validateCompositionDelete,
+  type CompositionDeleteDeps,
+} from "./validate-composition-delete.js";
 import { validateInstance, type InstanceDeps } from "./validate-instance.js";
 
-export interface AdmitDeps extends CompositionDeps, InstanceDeps {
+export interface AdmitDeps extends CompositionDeps, InstanceDeps, CompositionDeleteDeps {
   /** The composition that registered a generated kind, from the watched cache. */
   compositionFor(group: string, kind: string): ResourceComposition | undefined;
 }
@@ -70,8 +74,25 @@ async function validateCompositionRequest(
   return { response, event: { type: "composition", payload: eventFor(req, req.kind.group) } };
 }
 
+async function validateDelete(req: AdmissionRequest, deps: AdmitDeps): Promise<AdmitResult> {
+  const isComposition =
+    req.kind.group === PLATFORM_GROUP &&
+    req.kind.kind === "ResourceComposition" &&
+    !req.subResource;
+  if (!isComposition || !req.oldObject) return allow(req.uid);
+  const message = await validateCompositionDelete(
+    req.oldObject as unknown as ResourceComposition,
+    deps,
+  );
+  if (!message) return allow(req.uid);
+  return {
+    response: { uid: req.uid, allowed: false, status: { code: 409, reason: "Conflict", message } },
+  };
+}
+
 /** The validating webhook: compositions and instances of generated kinds; everything else passes. */
 export async function validate(req: AdmissionRequest, deps: AdmitDeps): Promise<AdmitResult> {
+  if (req.operation === "DELETE") return validateDelete(req, deps);
   if (!isWrite(req)) return allow(req.uid);
   const { group, kind } = req.kind;
   if (group === PLATFORM_GROUP) {

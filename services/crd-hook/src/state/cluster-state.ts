@@ -8,9 +8,28 @@ import {
 } from "@kubernetes/client-node";
 import { startCompositionFacts } from "@kubeplus/admission";
 import { PlatformKinds, type ResourceComposition } from "@kubeplus/api";
-import { startCache } from "@kubeplus/kube";
+import { isNotFound, startCache } from "@kubeplus/kube";
 import type { AdmitDeps } from "../admission/admit.js";
 import type { License, NamespaceInfo } from "../admission/validate-instance.js";
+
+/** Every instance of a composition's kind; none when the kind is not served (yet, or any more). */
+async function listInstances(
+  custom: CustomObjectsApi,
+  rc: ResourceComposition,
+): Promise<{ metadata?: { namespace?: string; name?: string } }[]> {
+  const r = rc.spec.newResource.resource;
+  try {
+    const list = (await custom.listClusterCustomObject({
+      group: r.group,
+      version: r.version,
+      plural: r.plural,
+    })) as { items?: { metadata?: { namespace?: string; name?: string } }[] };
+    return list.items ?? [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
 
 export interface ClusterState extends AdmitDeps {
   /** Groups of the generated kinds of every composition (for the webhook rules). */
@@ -93,15 +112,11 @@ export async function startClusterState(options: ClusterStateOptions): Promise<C
         : undefined;
     },
     license: licenseFor,
-    countInstances: async (rc) => {
-      const r = rc.spec.newResource.resource;
-      const list = (await custom.listClusterCustomObject({
-        group: r.group,
-        version: r.version,
-        plural: r.plural,
-      })) as { items?: unknown[] };
-      return list.items?.length ?? 0;
-    },
+    countInstances: async (rc) => (await listInstances(custom, rc)).length,
+    instanceNames: async (rc) =>
+      (await listInstances(custom, rc)).map(
+        (i) => `${i.metadata?.namespace ?? ""}/${i.metadata?.name ?? ""}`,
+      ),
     now: options.now ?? (() => new Date()),
     generatedGroups: () => [
       ...new Set(compositions.list().map((rc) => rc.spec.newResource.resource.group)),

@@ -87,7 +87,17 @@ export function buildWebhookConfigurations(options: WebhookOptions): {
         {
           name: VALIDATING_WEBHOOK,
           clientConfig: clientConfig(options, "/validate"),
-          rules,
+          rules: [
+            ...rules,
+            // Deleting a composition is checked too (refused while it has instances, unless cascading).
+            {
+              apiGroups: [PLATFORM_GROUP],
+              apiVersions: ["*"],
+              operations: ["DELETE"],
+              resources: ["resourcecompositions"],
+              scope: "Namespaced",
+            },
+          ],
           failurePolicy: "Fail",
           ...common(options),
         },

@@ -80,6 +80,8 @@ export interface ReleaseRequest {
   readonly namespace: string;
   readonly chartPath: string;
   readonly values: Record<string, unknown>;
+  /** A post-renderer plugin and its arguments (the pod policy). */
+  readonly postRenderer?: { readonly name: string; readonly args: readonly string[] };
 }
 
 /** `helm upgrade --install` with the instance's spec as values (stdin). */
@@ -95,6 +97,13 @@ export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promi
       "-",
       "--history-max",
       "5",
+      ...(req.postRenderer
+        ? [
+            "--post-renderer",
+            req.postRenderer.name,
+            ...req.postRenderer.args.flatMap((a) => ["--post-renderer-args", a]),
+          ]
+        : []),
       ...common(o, req.namespace),
     ],
     { stdin: JSON.stringify(req.values), timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
@@ -114,4 +123,36 @@ export async function uninstall(o: HelmOptions, release: string, namespace: stri
   );
   if (r.code !== 0)
     throw new HelmError(`helm uninstall ${release} failed: ${firstLines(r.stderr)}`);
+}
+
+/**
+ * `helm rollback` to the latest revision that was deployed successfully (helm's default when no revision is given
+ * is the previous one, which may itself be a failed attempt). Returns the revision rolled back to, or undefined
+ * when the release has never been deployed.
+ */
+export async function rollbackToLastDeployed(
+  o: HelmOptions,
+  release: string,
+  namespace: string,
+): Promise<number | undefined> {
+  const history = await runCommand(
+    o.helmBin,
+    ["history", release, "--max", "10", "--output", "json", ...common(o, namespace)],
+    { timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
+  );
+  if (history.code !== 0)
+    throw new HelmError(`helm history ${release} failed: ${firstLines(history.stderr)}`);
+  const revisions = JSON.parse(history.stdout || "[]") as { revision: number; status: string }[];
+  const good = revisions
+    .filter((r) => r.status === "deployed" || r.status === "superseded")
+    .map((r) => r.revision)
+    .sort((a, b) => b - a)[0];
+  if (good === undefined) return undefined;
+  const r = await runCommand(
+    o.helmBin,
+    ["rollback", release, String(good), ...common(o, namespace)],
+    { timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
+  );
+  if (r.code !== 0) throw new HelmError(`helm rollback ${release} failed: ${firstLines(r.stderr)}`);
+  return good;
 }

@@ -6,18 +6,34 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { startCompositionFacts } from "@kubeplus/admission";
+import { startCompositionFacts, type CompositionFacts } from "@kubeplus/admission";
 import {
   PlatformKinds,
+  type Instance,
   type ResourceComposition,
   type ResourceCompositionStatus,
 } from "@kubeplus/api";
-import { subscribe } from "@kubeplus/contracts";
-import { Applier, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
+import { publish, subscribe } from "@kubeplus/contracts";
+import {
+  Applier,
+  isNotFound,
+  kubeRequest,
+  patchStatus,
+  startCache,
+  type WatchedCache,
+} from "@kubeplus/kube";
 import type { Logger } from "@kubeplus/runtime";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
-import { FIELD_MANAGER, reconcileComposition } from "./reconcile-composition.js";
+import { fleetProgress } from "./fleet.js";
+import type { FleetSlots } from "./fleet-slots.js";
+import {
+  COMPOSITION_LABEL,
+  FIELD_MANAGER,
+  reconcileComposition,
+  reconcileFleet,
+  type CompositionReconcileDeps,
+} from "./reconcile-composition.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface ControllerOptions {
@@ -26,15 +42,67 @@ export interface ControllerOptions {
   readonly nc: NatsConnection;
   readonly log: Logger;
   readonly concurrency: number;
+  readonly slots: FleetSlots;
+  /** The watched instances of a composition (`namespace/name`); late-bound: the instance controller starts later. */
+  readonly instancesOf: (rcKey: string) => readonly Instance[] | undefined;
 }
 
 const RC = PlatformKinds.ResourceComposition;
+const FLEET_PREFIX = "fleet|";
 
 /** Watches compositions (NATS admission events only wake it sooner) and reconciles each in a keyed work queue. */
 export interface CompositionController {
   readonly queue: WorkQueue;
   readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
+  /** Storage classes, discovery and permissions, as the admission checks see them. */
+  readonly facts: CompositionFacts;
+  /** An instance of the composition changed: recount the fleet's progress. */
+  fleetChanged(rcKey: string): void;
   stop(): Promise<void>;
+}
+
+interface Listed {
+  items?: { metadata?: { namespace?: string; name?: string; deletionTimestamp?: unknown } }[];
+}
+
+async function listInstances(
+  custom: CustomObjectsApi,
+  rc: ResourceComposition,
+): Promise<{ namespace: string; name: string; deleting: boolean }[]> {
+  const { group, version, plural } = rc.spec.newResource.resource;
+  try {
+    const list = (await custom.listClusterCustomObject({ group, version, plural })) as Listed;
+    return (list.items ?? []).map((i) => ({
+      namespace: i.metadata?.namespace ?? "",
+      name: i.metadata?.name ?? "",
+      deleting: !!i.metadata?.deletionTimestamp,
+    }));
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/** Deletes the generated CRD and the chart's CRDs (labelled with the composition); returns how many remain. */
+async function deleteCrds(ext: ApiextensionsV1Api, rc: ResourceComposition): Promise<number> {
+  const { group, plural } = rc.spec.newResource.resource;
+  const chartCrds = await ext.listCustomResourceDefinition({
+    labelSelector: `${COMPOSITION_LABEL}=${rc.metadata.name ?? ""}`,
+  });
+  const names = new Set([
+    `${plural}.${group}`,
+    ...chartCrds.items.map((c) => c.metadata?.name ?? ""),
+  ]);
+  let remaining = 0;
+  for (const name of names) {
+    try {
+      await ext.deleteCustomResourceDefinition({ name });
+      remaining += 1;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return remaining;
 }
 
 export async function startCompositionController(
@@ -117,28 +185,68 @@ export async function startCompositionController(
     });
   };
 
+  const depsFor = (rcKey: string): CompositionReconcileDeps => ({
+    get: (namespace, name) => compositions.get(name, namespace),
+    chart: (url, name) => store.chart(url, name),
+    checks: facts,
+    apply: async (object) => {
+      await applier.apply(object);
+    },
+    crdEstablished: async (name) => {
+      const crd = await ext.readCustomResourceDefinition({ name });
+      return (
+        crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ??
+        false
+      );
+    },
+    writeStatus,
+    event,
+    setFinalizers: async (rc, finalizers) => {
+      await kubeRequest(
+        kc,
+        "PATCH",
+        `/apis/${RC.group}/${RC.version}/namespaces/${rc.metadata.namespace ?? ""}/${RC.plural}/${rc.metadata.name ?? ""}`,
+        {
+          body: { metadata: { finalizers, resourceVersion: rc.metadata.resourceVersion } },
+          contentType: "application/merge-patch+json",
+        },
+      );
+    },
+    listInstances: (rc) => listInstances(custom, rc),
+    deleteInstance: async (rc, namespace, name) => {
+      const { group, version, plural } = rc.spec.newResource.resource;
+      try {
+        await custom.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
+    deleteCrds: (rc) => deleteCrds(ext, rc),
+    fleet: (rc, chart) => {
+      const instances = options.instancesOf(rcKey);
+      if (!instances) return undefined;
+      return fleetProgress(rc, chart, instances, options.slots.inFlight(rcKey));
+    },
+    emitProgress: (progress) => {
+      try {
+        publish(nc, "FleetUpgradeProgress", progress);
+      } catch (err) {
+        log.warn({ err }, "fleet progress not published");
+      }
+    },
+    now: () => new Date(),
+  });
+
+  /** Keys: `namespace/name` (the whole reconcile) or `fleet|namespace/name` (fleet progress only). */
   const queue = new WorkQueue({
     concurrency: options.concurrency,
     reconcile: (key) => {
       const started = Date.now();
-      return reconcileComposition(key, {
-        get: (namespace, name) => compositions.get(name, namespace),
-        chart: (url, name) => store.chart(url, name),
-        checks: facts,
-        apply: async (object) => {
-          await applier.apply(object);
-        },
-        crdEstablished: async (name) => {
-          const crd = await ext.readCustomResourceDefinition({ name });
-          return (
-            crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ??
-            false
-          );
-        },
-        writeStatus,
-        event,
-        now: () => new Date(),
-      }).finally(() => {
+      const [fleetKey] = key.startsWith(FLEET_PREFIX) ? [key.slice(FLEET_PREFIX.length)] : [];
+      const run = fleetKey
+        ? reconcileFleet(fleetKey, depsFor(fleetKey))
+        : reconcileComposition(key, depsFor(key));
+      return run.finally(() => {
         log.debug({ name: key, durationMs: Date.now() - started }, "composition reconciled");
       });
     },
@@ -166,6 +274,10 @@ export async function startCompositionController(
   return {
     queue,
     compositions,
+    facts,
+    fleetChanged: (rcKey) => {
+      queue.add(`${FLEET_PREFIX}${rcKey}`);
+    },
     stop: async () => {
       sub.unsubscribe();
       queue.stop();

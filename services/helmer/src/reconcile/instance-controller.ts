@@ -8,17 +8,24 @@ import {
   type V1Namespace,
 } from "@kubernetes/client-node";
 import { ConditionType, type Instance, type ResourceComposition } from "@kubeplus/api";
-import type { RenderedObject } from "@kubeplus/charts";
+import { lintRendered, type LintContext, type RenderedObject } from "@kubeplus/charts";
+import { publish } from "@kubeplus/contracts";
 import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "@kubeplus/runtime";
 import type { ChartStore } from "../charts/chart-store.js";
 import {
   releaseStatus,
   releaseValues,
+  rollbackToLastDeployed,
   uninstall,
   upgradeInstall,
   type HelmOptions,
 } from "../helm/helm-cli.js";
+import { POST_RENDERER } from "../helm/post-renderer-plugin.js";
+import { isEmptyPolicy } from "../policy/pod-policy.js";
+import { decideChartUpgrade, failedOn, upgradeLimits } from "./fleet.js";
+import type { FleetSlots } from "./fleet-slots.js";
 import { FIELD_MANAGER } from "./reconcile-composition.js";
 import { reconcileInstance, type InstanceReconcileDeps } from "./reconcile-instance.js";
 import { WorkQueue } from "./work-queue.js";
@@ -30,9 +37,26 @@ export interface InstanceControllerOptions {
   readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
   readonly log: Logger;
   readonly concurrency: number;
+  readonly nc: NatsConnection;
+  readonly slots: FleetSlots;
+  /** The cluster's storage classes and kinds, for checking each instance's rendered chart. */
+  readonly lintContext: (allow: ReadonlySet<string>) => LintContext;
+  /** Called when an instance of a composition changed (fleet progress is the composition's to report). */
+  readonly onInstanceChange?: (rcKey: string) => void;
+  readonly resyncMs?: number;
+}
+
+export interface InstanceController {
+  /** The instances of a composition (`namespace/name`), or undefined when its kind is not watched yet. */
+  instancesOf(rcKey: string): readonly Instance[] | undefined;
+  stop(): Promise<void>;
 }
 
 type InstanceObject = Instance & KubernetesObject;
+
+const objectKey = (o: { metadata: { namespace?: string; name?: string } }): string =>
+  `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+const instanceKey = objectKey;
 
 const isRegistered = (rc: ResourceComposition): boolean =>
   !!rc.status?.crd &&
@@ -105,8 +129,8 @@ async function namespaceExists(core: CoreV1Api, name: string): Promise<boolean> 
  */
 export async function startInstanceController(
   options: InstanceControllerOptions,
-): Promise<{ stop(): Promise<void> }> {
-  const { kc, store, helm, compositions, log } = options;
+): Promise<InstanceController> {
+  const { kc, store, helm, compositions, log, slots } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
@@ -172,17 +196,50 @@ export async function startInstanceController(
       chart: (rc) => store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
       render: (chart, plan, values) =>
         store.render(chart, { releaseName: plan.release, namespace: plan.namespace, values }),
+      isolationProblems: (rc, rendered) =>
+        lintRendered(
+          rendered,
+          options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
+        ).problems.map((p) => `${p.path}: ${p.message}`),
       release: (plan) => releaseStatus(helm, plan.release, plan.namespace),
       releaseValues: (plan) => releaseValues(helm, plan.release, plan.namespace),
-      upgradeInstall: (plan, chart, values) =>
+      upgradeInstall: (plan, chart, values, policy) =>
         upgradeInstall(helm, {
           release: plan.release,
           namespace: plan.namespace,
           chartPath: chart.path,
           values,
+          ...(isEmptyPolicy(policy)
+            ? {}
+            : { postRenderer: { name: POST_RENDERER, args: [JSON.stringify(policy)] } }),
         }),
+      rollback: (plan) => rollbackToLastDeployed(helm, plan.release, plan.namespace),
       uninstall: (plan) => uninstall(helm, plan.release, plan.namespace),
       notReady: (rendered, namespace) => notReadyObjects(checks, rendered, namespace),
+      fleetSlot: (instance, digest) => {
+        const key = instanceKey(instance);
+        if (slots.holds(rcKey, key)) return "go";
+        const rc = compositionOf(rcKey);
+        const failed = cache.list().filter((i) => failedOn(i, digest)).length;
+        const decision = decideChartUpgrade({
+          inFlight: slots.inFlight(rcKey),
+          failed,
+          ...(rc ? upgradeLimits(rc) : { maxInFlight: 1, failureBudget: 1 }),
+        });
+        if (decision === "go") slots.take(rcKey, key);
+        return decision;
+      },
+      releaseFleetSlot: (instance) => {
+        slots.give(rcKey, instanceKey(instance));
+        options.onInstanceChange?.(rcKey);
+      },
+      emit: (event) => {
+        try {
+          publish(options.nc, event.subject, event.payload as never);
+        } catch (err) {
+          log.warn({ err, subject: event.subject }, "event not published");
+        }
+      },
       now: () => new Date(),
     };
   };
@@ -219,13 +276,45 @@ export async function startInstanceController(
     });
     kinds.set(gvrKey, { rcKey, cache });
     const enqueue = (o: InstanceObject): void => {
-      queue.add(`${rcKey}|${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`);
+      queue.add(`${rcKey}|${instanceKey(o)}`);
     };
-    cache.onChange(enqueue);
+    cache.onChange((o) => {
+      enqueue(o);
+      options.onInstanceChange?.(rcKey);
+    });
     cache.list().forEach(enqueue);
     log.info({ kind: r.kind, group: r.group }, "watching instances");
   };
-  const watchAll = (): void => {
+  // Per composition: the spec generation and registered chart its instances were last woken for.
+  const seen = new Map<string, string>();
+  /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress reports). */
+  const wakeInstancesOf = (rc: ResourceComposition): void => {
+    const rcKey = objectKey(rc);
+    const version = JSON.stringify([
+      rc.metadata.generation,
+      rc.status?.observedGeneration,
+      rc.status?.chart?.digest,
+    ]);
+    if (seen.get(rcKey) === version) return;
+    seen.set(rcKey, version);
+    for (const entry of kinds.values())
+      if (entry.rcKey === rcKey)
+        for (const o of entry.cache.list()) queue.add(`${rcKey}|${instanceKey(o)}`);
+  };
+  /** A kind whose composition is gone is not served any more: stop watching it. */
+  const forgetRemovedKinds = (): void => {
+    const present = new Set(compositions.list().map(objectKey));
+    for (const [gvrKey, entry] of kinds) {
+      if (present.has(entry.rcKey)) continue;
+      kinds.delete(gvrKey);
+      seen.delete(entry.rcKey);
+      void entry.cache.stop();
+      log.info({ resource: gvrKey }, "stopped watching instances: composition removed");
+    }
+  };
+  const watchAll = (changed?: ResourceComposition): void => {
+    if (changed) wakeInstancesOf(changed);
+    forgetRemovedKinds();
     for (const rc of compositions.list()) {
       watchKind(rc).catch((err: unknown) => {
         log.warn(
@@ -238,6 +327,7 @@ export async function startInstanceController(
   compositions.onChange(watchAll);
   watchAll();
   return {
+    instancesOf: (rcKey) => [...kinds.values()].find((k) => k.rcKey === rcKey)?.cache.list(),
     stop: async () => {
       queue.stop();
       await Promise.all([namespaces.stop(), ...[...kinds.values()].map((k) => k.cache.stop())]);

@@ -9,14 +9,21 @@ import {
   type ResourceCompositionStatus,
 } from "@kubeplus/api";
 import { buildInstanceCrd, buildSampleManifest, type FetchedChart } from "@kubeplus/charts";
+import type { RequestOf } from "@kubeplus/contracts";
+import type { FleetProgress } from "./fleet.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** The field manager of every object the helmer applies. */
 export const FIELD_MANAGER = "kubeplus-helmer";
 export const COMPOSITION_LABEL = "kubeplus.dev/composition";
 
+/** Finalizer on every composition: its instances (when cascading), CRD and chart CRDs go before it does. */
+export const COMPOSITION_FINALIZER = "workflows.kubeplus/finalizer";
+
 export const CompositionReason = {
   Registered: "Registered",
+  DeletionBlocked: "DeletionBlocked",
+  Deleting: "Deleting",
   Registering: "Registering",
   ValidationFailed: "ValidationFailed",
   ChartUnavailable: "ChartUnavailable",
@@ -36,6 +43,17 @@ export interface CompositionReconcileDeps {
   apply(object: KubeObject): Promise<void>;
   crdEstablished(name: string): Promise<boolean>;
   writeStatus(rc: ResourceComposition, status: ResourceCompositionStatus): Promise<void>;
+  setFinalizers(rc: ResourceComposition, finalizers: string[]): Promise<void>;
+  /** `namespace/name` of every instance of the composition's kind, read from the API (none if not served). */
+  listInstances(
+    rc: ResourceComposition,
+  ): Promise<{ namespace: string; name: string; deleting: boolean }[]>;
+  deleteInstance(rc: ResourceComposition, namespace: string, name: string): Promise<void>;
+  /** Deletes the generated CRD and the chart's CRDs; returns how many still exist. */
+  deleteCrds(rc: ResourceComposition): Promise<number>;
+  /** Where the fleet stands against the registered chart (undefined while the kind is not watched). */
+  fleet(rc: ResourceComposition, chart: ChartRef): FleetProgress | undefined;
+  emitProgress(progress: RequestOf<"FleetUpgradeProgress">): void;
   event(
     rc: ResourceComposition,
     type: "Normal" | "Warning",
@@ -201,10 +219,10 @@ async function register(
 /** Step 5: Ready, with what is served and from which chart. */
 async function reportRegistered(
   rc: ResourceComposition,
-  chart: FetchedChart,
-  crdName: string,
+  registered: { chart: FetchedChart; crdName: string; fleet: FleetProgress | undefined },
   deps: CompositionReconcileDeps,
 ): Promise<void> {
+  const { chart, crdName, fleet } = registered;
   const resource = rc.spec.newResource.resource;
   const message = `${resource.kind} is served as ${crdName}/${resource.version} (chart ${chart.metadata.name} ${chart.metadata.version})`;
   const wasReady = rc.status?.conditions?.some(
@@ -221,18 +239,140 @@ async function reportRegistered(
     ),
     crd: crdName,
     chart: { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest },
+    ...(fleet ? { instances: { ...fleet } } : {}),
   });
   if (!wasReady) await deps.event(rc, "Normal", CompositionReason.Registered, message);
 }
 
+const DELETE_POLL_MS = 1_000;
+const BLOCKED_POLL_MS = 5_000;
+const FLEET_POLL_MS = 2_000;
+
+async function reportDeletion(
+  rc: ResourceComposition,
+  verdict: { reason: string; message: string },
+  deps: CompositionReconcileDeps,
+): Promise<void> {
+  const conditions = withReady(rc, { status: "False", ...verdict }, deps.now());
+  await deps.writeStatus(rc, { ...rc.status, status: verdict.message, conditions });
+}
+
+/**
+ * Deletion: refused (reported, kept) while instances exist unless the composition asks to cascade; with cascade,
+ * every instance is deleted and awaited (each one's finalizer uninstalls it cleanly); then the generated CRD and
+ * the chart's CRDs; then the finalizer goes.
+ */
+async function finalizeComposition(
+  rc: ResourceComposition,
+  deps: CompositionReconcileDeps,
+): Promise<ReconcileResult> {
+  if (!rc.metadata.finalizers?.includes(COMPOSITION_FINALIZER)) return {};
+  const instances = await deps.listInstances(rc);
+  const kind = rc.spec.newResource.resource.kind;
+  if (instances.length > 0) {
+    const names = instances.map((i) => `${i.namespace}/${i.name}`);
+    if (rc.metadata.annotations?.[Annotations.CascadeDelete] !== "true") {
+      const message = `deletion waits for ${names.length} ${kind} instance(s) to be deleted: ${names.slice(0, 10).join(", ")} (or annotate the composition with ${Annotations.CascadeDelete}=true to delete them with it)`;
+      await reportDeletion(rc, { reason: CompositionReason.DeletionBlocked, message }, deps);
+      return { requeueAfterMs: BLOCKED_POLL_MS };
+    }
+    for (const i of instances.filter((x) => !x.deleting))
+      await deps.deleteInstance(rc, i.namespace, i.name);
+    const message = `deleting ${names.length} ${kind} instance(s) before the API: ${names.slice(0, 10).join(", ")}`;
+    await reportDeletion(rc, { reason: CompositionReason.Deleting, message }, deps);
+    return { requeueAfterMs: DELETE_POLL_MS };
+  }
+  if ((await deps.deleteCrds(rc)) > 0) {
+    const message = `removing the ${kind} API and the chart's CRDs`;
+    await reportDeletion(rc, { reason: CompositionReason.Deleting, message }, deps);
+    return { requeueAfterMs: DELETE_POLL_MS };
+  }
+  await deps.setFinalizers(
+    rc,
+    (rc.metadata.finalizers ?? []).filter((f) => f !== COMPOSITION_FINALIZER),
+  );
+  return {};
+}
+
+interface ChartRef {
+  readonly name: string;
+  readonly version: string;
+  readonly digest: string;
+}
+
+const sameJson = (a: unknown, b: unknown): boolean =>
+  JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+
+/** Fleet progress towards the registered chart, published on NATS when it changes. */
+function fleetStatus(
+  rc: ResourceComposition,
+  chart: ChartRef,
+  deps: CompositionReconcileDeps,
+): FleetProgress | undefined {
+  const progress = deps.fleet(rc, chart);
+  if (progress && !sameJson(rc.status?.instances, progress)) {
+    deps.emitProgress({
+      version: 1,
+      namespace: rc.metadata.namespace ?? "",
+      name: rc.metadata.name ?? "",
+      kind: rc.spec.newResource.resource.kind,
+      ...progress,
+    });
+  }
+  return progress;
+}
+
+/** Step 4: the CRD is not Established yet. */
+async function reportEstablishing(
+  rc: ResourceComposition,
+  crdName: string,
+  deps: CompositionReconcileDeps,
+): Promise<ReconcileResult> {
+  const verdict = {
+    status: "False" as const,
+    reason: CompositionReason.Registering,
+    message: `waiting for CRD ${crdName} to be established`,
+  };
+  await deps.writeStatus(rc, {
+    ...rc.status,
+    observedGeneration: rc.metadata.generation ?? 0,
+    conditions: withReady(rc, verdict, deps.now()),
+    crd: crdName,
+  });
+  return { requeueAfterMs: ESTABLISH_POLL_MS };
+}
+
+/** Step 2: the admission checks again, then the chart; a failure is reported and retried later. */
+async function checkedChart(
+  rc: ResourceComposition,
+  deps: CompositionReconcileDeps,
+): Promise<FetchedChart | ReconcileResult> {
+  const creator = rc.metadata.annotations?.[Annotations.AccountIdentity];
+  const user = creator ? { username: creator } : {};
+  const checks = await validateComposition(rc, undefined, user, deps.checks);
+  if (checks.errors.length > 0) {
+    const subject = `ResourceComposition ${rc.metadata.name ?? ""}`;
+    const message = describeProblems(subject, checks.errors);
+    return fail(rc, CompositionReason.ValidationFailed, message, deps);
+  }
+  try {
+    return await deps.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return fail(rc, CompositionReason.ChartUnavailable, message, deps);
+  }
+}
+
 /**
  * Reconciles one composition, level-based:
- *  1. load it from the cache; gone or deleting: done (deletion comes with the instance controller);
+ *  1. load it from the cache; deleting: refuse while instances exist, or cascade, then remove its CRDs; ensure the
+ *     finalizer;
  *  2. run the admission checks again (a composition created while the webhook was down is still judged);
  *  3. register the generated CRD, the chart's own CRDs, the embedded ResourcePolicy/ResourceMonitor and the sample
  *     manifest, all by server-side apply;
  *  4. wait for the CRD to be Established;
- *  5. write status (conditions with a reason on every path, observedGeneration, CRD and chart) and Events.
+ *  5. write status (conditions with a reason on every path, observedGeneration, CRD and chart) and Events;
+ *  6. report the fleet's progress towards the registered chart (upgraded / pending / failed / in flight).
  */
 export async function reconcileComposition(
   key: string,
@@ -240,49 +380,49 @@ export async function reconcileComposition(
 ): Promise<ReconcileResult> {
   const [namespace = "", name = ""] = key.split("/");
   const rc = deps.get(namespace, name);
-  if (!rc || rc.metadata.deletionTimestamp) return {};
+  if (!rc) return {};
+  if (rc.metadata.deletionTimestamp) return finalizeComposition(rc, deps);
+  const finalizers = rc.metadata.finalizers ?? [];
+  if (!finalizers.includes(COMPOSITION_FINALIZER)) {
+    await deps.setFinalizers(rc, [...finalizers, COMPOSITION_FINALIZER]);
+    return {};
+  }
 
-  const creator = rc.metadata.annotations?.[Annotations.AccountIdentity];
-  const checks = await validateComposition(
-    rc,
-    undefined,
-    creator ? { username: creator } : {},
-    deps.checks,
-  );
-  if (checks.errors.length > 0) {
-    return fail(
-      rc,
-      CompositionReason.ValidationFailed,
-      describeProblems(`ResourceComposition ${name}`, checks.errors),
-      deps,
-    );
-  }
-  let chart: FetchedChart;
-  try {
-    chart = await deps.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName);
-  } catch (err) {
-    return fail(
-      rc,
-      CompositionReason.ChartUnavailable,
-      err instanceof Error ? err.message : String(err),
-      deps,
-    );
-  }
+  const chart = await checkedChart(rc, deps);
+  if (!("digest" in chart)) return chart;
   const { crdName } = await register(rc, chart, deps);
-  if (!(await deps.crdEstablished(crdName))) {
-    const verdict = {
-      status: "False" as const,
-      reason: CompositionReason.Registering,
-      message: `waiting for CRD ${crdName} to be established`,
-    };
-    await deps.writeStatus(rc, {
-      ...rc.status,
-      observedGeneration: rc.metadata.generation ?? 0,
-      conditions: withReady(rc, verdict, deps.now()),
-      crd: crdName,
-    });
-    return { requeueAfterMs: ESTABLISH_POLL_MS };
-  }
-  await reportRegistered(rc, chart, crdName, deps);
-  return { requeueAfterMs: RESYNC_MS };
+  if (!(await deps.crdEstablished(crdName))) return reportEstablishing(rc, crdName, deps);
+  const fleet = fleetStatus(
+    rc,
+    { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest },
+    deps,
+  );
+  await reportRegistered(rc, { chart, crdName, fleet }, deps);
+  // While instances move to the registered chart, look again soon (instance changes wake it sooner).
+  const moving = fleet && fleet.pending > 0 && !fleet.halted;
+  return { requeueAfterMs: moving ? FLEET_POLL_MS : RESYNC_MS };
+}
+
+function registeredChart(rc: ResourceComposition | undefined): ChartRef | undefined {
+  const chart = rc?.status?.chart;
+  if (!chart?.digest) return undefined;
+  return { name: chart.name ?? "", version: chart.version ?? "", digest: chart.digest };
+}
+
+/**
+ * The light path, run whenever one of its instances changes: only the fleet's progress towards the chart the
+ * composition has registered, from the watched caches (no chart, no API writes unless the counts moved).
+ */
+export async function reconcileFleet(
+  key: string,
+  deps: CompositionReconcileDeps,
+): Promise<ReconcileResult> {
+  const [namespace = "", name = ""] = key.split("/");
+  const rc = deps.get(namespace, name);
+  const chart = registeredChart(rc);
+  if (!rc?.status || rc.metadata.deletionTimestamp || !chart) return {};
+  const fleet = fleetStatus(rc, chart, deps);
+  if (fleet && !sameJson(rc.status.instances, fleet))
+    await deps.writeStatus(rc, { ...rc.status, instances: { ...fleet } });
+  return {};
 }

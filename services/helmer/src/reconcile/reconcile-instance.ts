@@ -8,6 +8,9 @@ import {
   type ResourceComposition,
 } from "@kubeplus/api";
 import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
+import type { RequestOf } from "@kubeplus/contracts";
+import { podPolicyFor, type PodPolicy } from "../policy/pod-policy.js";
+import { failedOn, type FleetDecision } from "./fleet.js";
 import { planInstance, releasePlan, type InstancePlan } from "./instance-desired.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -19,18 +22,42 @@ export const InstanceReason = {
   Installing: "Installing",
   Upgrading: "Upgrading",
   Progressing: "Progressing",
+  Recovering: "Recovering",
   InstallFailed: "InstallFailed",
   UpgradeFailed: "UpgradeFailed",
+  IsolationRefused: "IsolationRefused",
   ChartUnavailable: "ChartUnavailable",
+  UpgradePending: "UpgradePending",
+  UpgradeHalted: "UpgradeHalted",
   Deleting: "Deleting",
   CompositionNotReady: "CompositionNotReady",
 } as const;
+
+/** Reasons after which only a change (of the spec or the composition's chart) helps: kstatus Stalled. */
+const STALLED = new Set<string>([
+  InstanceReason.InstallFailed,
+  InstanceReason.UpgradeFailed,
+  InstanceReason.IsolationRefused,
+  InstanceReason.ChartUnavailable,
+]);
 
 type Obj = Record<string, unknown> & {
   apiVersion: string;
   kind: string;
   metadata: Record<string, unknown>;
 };
+
+export interface ReleaseState {
+  readonly status: string;
+  readonly revision: number;
+  readonly chart: string;
+}
+
+/** Events the helmer publishes about instances (typed by @kubeplus/contracts). */
+export type InstanceEvent =
+  | { readonly subject: "InstanceReady"; readonly payload: RequestOf<"InstanceReady"> }
+  | { readonly subject: "InstanceFailed"; readonly payload: RequestOf<"InstanceFailed"> }
+  | { readonly subject: "InstanceDeleted"; readonly payload: RequestOf<"InstanceDeleted"> };
 
 export interface InstanceReconcileDeps {
   get(namespace: string, name: string): Instance | undefined;
@@ -47,20 +74,30 @@ export interface InstanceReconcileDeps {
     plan: InstancePlan,
     values: Record<string, unknown>,
   ): Promise<RenderedObject[]>;
-  release(plan: InstancePlan): Promise<{ status: string; chart: string } | undefined>;
+  /** What in the instance's rendered chart would break tenant isolation (shared volumes, host access). */
+  isolationProblems(rc: ResourceComposition, rendered: readonly RenderedObject[]): string[];
+  release(plan: InstancePlan): Promise<ReleaseState | undefined>;
   releaseValues(plan: InstancePlan): Promise<Record<string, unknown>>;
   upgradeInstall(
     plan: InstancePlan,
     chart: FetchedChart,
     values: Record<string, unknown>,
+    policy: PodPolicy,
   ): Promise<void>;
+  /** Back to the last revision deployed successfully; undefined when there is none. */
+  rollback(plan: InstancePlan): Promise<number | undefined>;
   uninstall(plan: InstancePlan): Promise<void>;
   /** The objects (of those given) that are not ready yet, described ("Deployment/web: 1/2 available"). */
   notReady(objects: readonly RenderedObject[], namespace: string): Promise<string[]>;
+  /** A slot in the composition's fleet rollout for moving this instance to a new chart. */
+  fleetSlot(instance: Instance, digest: string): FleetDecision;
+  releaseFleetSlot(instance: Instance): void;
+  emit(event: InstanceEvent): void;
   now(): Date;
 }
 
 const POLL_MS = 1_000;
+const WAIT_SLOT_MS = 2_000;
 const RETRY_FAILED_MS = 30_000;
 const RESYNC_MS = 5 * 60_000;
 
@@ -70,25 +107,31 @@ interface Verdict {
   readonly message: string;
 }
 
-/** Ready, Reconciling and Stalled (kstatus): in progress means Reconciling; a failure this generation cannot fix means Stalled. */
-function conditions(instance: Instance, v: Verdict, now: Date): Condition[] {
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Ready, Reconciling and Stalled (kstatus). `keepReady` leaves a Ready condition as it is while the release still
+ * serves this very spec (a fleet chart upgrade, a slot wait); a spec change always makes Ready False until done.
+ */
+function conditions(instance: Instance, v: Verdict, now: Date, keepReady = false): Condition[] {
   const generation = instance.metadata.generation ?? 0;
-  const failed =
-    v.reason === InstanceReason.InstallFailed ||
-    v.reason === InstanceReason.UpgradeFailed ||
-    v.reason === InstanceReason.ChartUnavailable;
+  const failed = STALLED.has(v.reason);
   const inProgress = v.ready !== "True" && !failed;
-  let list = setCondition(
-    instance.status?.conditions,
-    {
-      type: ConditionType.Ready,
-      status: v.ready,
-      reason: v.reason,
-      message: v.message,
-      observedGeneration: generation,
-    },
-    now,
-  );
+  let list = instance.status?.conditions ?? [];
+  const ready = list.find((c) => c.type === ConditionType.Ready);
+  if (!keepReady || ready?.observedGeneration !== generation) {
+    list = setCondition(
+      list,
+      {
+        type: ConditionType.Ready,
+        status: v.ready,
+        reason: v.reason,
+        message: v.message,
+        observedGeneration: generation,
+      },
+      now,
+    );
+  }
   list = setCondition(
     list,
     {
@@ -128,21 +171,72 @@ function inventoryOf(
   });
 }
 
+type Report = Verdict & { extra?: Partial<InstanceStatus>; keepReady?: boolean };
+
 async function report(
   instance: Instance,
   plan: InstancePlan,
-  v: Verdict & { extra?: Partial<InstanceStatus> },
+  v: Report,
   deps: InstanceReconcileDeps,
 ): Promise<void> {
-  const failed = v.reason.endsWith("Failed") ? { error: v.message } : {};
+  const failed = STALLED.has(v.reason) ? { error: v.message } : {};
   await deps.writeStatus(instance, {
     ...instance.status,
     helmrelease: `${plan.namespace}:${plan.release}`,
     observedGeneration: instance.metadata.generation ?? 0,
-    conditions: conditions(instance, v, deps.now()),
+    conditions: conditions(instance, v, deps.now(), v.keepReady),
     ...(v.ready === "True" ? { error: "" } : failed),
     ...v.extra,
   });
+}
+
+function identity(instance: Instance): {
+  version: 1;
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  generation?: number;
+} {
+  const group = instance.apiVersion.split("/")[0] ?? "";
+  return {
+    version: 1,
+    group,
+    kind: instance.kind,
+    namespace: instance.metadata.namespace ?? "",
+    name: instance.metadata.name ?? "",
+    ...(instance.metadata.uid ? { uid: instance.metadata.uid } : {}),
+    ...(instance.metadata.generation ? { generation: instance.metadata.generation } : {}),
+  };
+}
+
+/** A failure: reported as Stalled with its reason, and published once. */
+async function reportFailure(
+  c: { instance: Instance; plan: InstancePlan },
+  failure: { reason: RequestOf<"InstanceFailed">["reason"]; message: string },
+  deps: InstanceReconcileDeps,
+  extra?: Partial<InstanceStatus>,
+): Promise<void> {
+  const { instance, plan } = c;
+  const before = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
+  await report(
+    instance,
+    plan,
+    {
+      ready: "False",
+      reason: failure.reason,
+      message: failure.message,
+      ...(extra ? { extra } : {}),
+    },
+    deps,
+  );
+  if (before?.reason !== failure.reason || before.message !== failure.message) {
+    deps.emit({
+      subject: "InstanceFailed",
+      payload: { ...identity(instance), release: `${plan.namespace}:${plan.release}`, ...failure },
+    });
+  }
 }
 
 /** Deletion: uninstall the release, delete the namespace KubePlus made, wait for both, then let the instance go. */
@@ -162,6 +256,7 @@ async function finalize(
     },
     deps,
   );
+  deps.releaseFleetSlot(instance);
   await deps.uninstall(plan);
   if (plan.createNamespace && (await deps.namespaceExists(plan.namespace))) {
     await deps.deleteNamespace(plan.namespace);
@@ -171,6 +266,14 @@ async function finalize(
     instance,
     (instance.metadata.finalizers ?? []).filter((f) => f !== INSTANCE_FINALIZER),
   );
+  deps.emit({
+    subject: "InstanceDeleted",
+    payload: {
+      ...identity(instance),
+      release: `${plan.namespace}:${plan.release}`,
+      targetNamespace: plan.namespace,
+    },
+  });
   return {};
 }
 
@@ -186,77 +289,198 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/**
- * Install or upgrade when the release is missing, not deployed, on another chart, or installed with other values.
- * Decided from the release itself (the source of truth), never from our own status, which a watch cache may show
- * a step behind.
- */
-async function needsHelm(
-  instance: Instance,
-  plan: InstancePlan,
-  chartRef: string,
-  deps: InstanceReconcileDeps,
-): Promise<{ needed: boolean; installing: boolean }> {
-  const release = await deps.release(plan);
-  if (!release) return { needed: true, installing: true };
-  if (release.status !== "deployed" || release.chart !== chartRef)
-    return { needed: true, installing: false };
-  const values = await deps.releaseValues(plan);
-  return { needed: canonical(values) !== canonical(instance.spec), installing: false };
-}
-
 type ChartStatus = NonNullable<InstanceStatus["chart"]>;
 
-/** Step 3: install or upgrade when the release differs from what the instance asks for. */
 interface Converging {
   readonly instance: Instance;
+  readonly rc: ResourceComposition;
   readonly plan: InstancePlan;
   readonly chart: FetchedChart;
   readonly chartStatus: ChartStatus;
+  readonly rendered: readonly RenderedObject[];
+}
+
+/** What helm must do, decided from the release itself (the source of truth), never from our own status. */
+export type HelmAction =
+  | { readonly kind: "none" }
+  | { readonly kind: "install" }
+  | { readonly kind: "upgrade"; readonly chartChange: boolean }
+  | { readonly kind: "recover"; readonly status: string; readonly revision: number };
+
+/**
+ * Install when there is no release; recover one left mid-operation (a crash) or whose only revision failed;
+ * upgrade when it is on another chart, not deployed, or installed with other values.
+ */
+export async function decideHelmAction(
+  c: Converging,
+  deps: InstanceReconcileDeps,
+): Promise<HelmAction> {
+  const { instance, plan, chartStatus } = c;
+  const release = await deps.release(plan);
+  if (!release) return { kind: "install" };
+  if (
+    release.status.startsWith("pending-") ||
+    (release.status === "failed" && release.revision === 1)
+  )
+    return { kind: "recover", status: release.status, revision: release.revision };
+  const deployedDigest = instance.status?.chart?.digest;
+  const chartChange =
+    release.chart !== chartStatus.ref ||
+    (deployedDigest !== undefined && deployedDigest !== chartStatus.digest);
+  if (chartChange || release.status !== "deployed") return { kind: "upgrade", chartChange };
+  const values = await deps.releaseValues(plan);
+  return canonical(values) === canonical(instance.spec)
+    ? { kind: "none" }
+    : { kind: "upgrade", chartChange: false };
+}
+
+/**
+ * A release left `pending-install` or `pending-upgrade` by a helmer that died mid-operation (helm would refuse any
+ * further operation), or a first install that failed: back to a state helm can move on from.
+ */
+async function recover(
+  c: Converging,
+  action: Extract<HelmAction, { kind: "recover" }>,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const { instance, plan } = c;
+  await report(
+    instance,
+    plan,
+    {
+      ready: "False",
+      reason: InstanceReason.Recovering,
+      message: `release ${plan.release} was left ${action.status} (revision ${action.revision}); recovering it`,
+      keepReady: action.status === "pending-upgrade",
+    },
+    deps,
+  );
+  const rolledBack = action.status === "pending-install" ? undefined : await deps.rollback(plan);
+  if (rolledBack === undefined) await deps.uninstall(plan);
+  return { requeueAfterMs: 0 };
+}
+
+/** A chart change waits for a slot in the fleet rollout; a spent failure budget holds it. */
+async function holdForFleet(
+  c: Converging,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult | undefined> {
+  const decision = deps.fleetSlot(c.instance, c.chartStatus.digest ?? "");
+  if (decision === "go") return undefined;
+  const halted = decision === "halted";
+  await report(
+    c.instance,
+    c.plan,
+    {
+      ready: "False",
+      keepReady: true,
+      reason: halted ? InstanceReason.UpgradeHalted : InstanceReason.UpgradePending,
+      message: halted
+        ? `not moving to chart ${c.chartStatus.ref ?? ""}: the fleet upgrade stopped after too many failures (see the composition's status)`
+        : `waiting for a fleet upgrade slot to move to chart ${c.chartStatus.ref ?? ""}`,
+    },
+    deps,
+  );
+  return { requeueAfterMs: halted ? RESYNC_MS : WAIT_SLOT_MS };
+}
+
+/** A failed upgrade is rolled back to the last good revision and remembered, so that only a change retries it. */
+async function upgradeFailed(
+  c: Converging,
+  err: unknown,
+  deps: InstanceReconcileDeps,
+): Promise<void> {
+  let message = errorText(err);
+  try {
+    const revision = await deps.rollback(c.plan);
+    if (revision !== undefined) message += ` (rolled back to revision ${revision})`;
+  } catch (rollbackErr) {
+    message += ` (rollback failed too: ${errorText(rollbackErr)})`;
+  }
+  await reportFailure(c, { reason: InstanceReason.UpgradeFailed, message }, deps, {
+    failedChart: {
+      ...(c.chartStatus.ref ? { ref: c.chartStatus.ref } : {}),
+      ...(c.chartStatus.digest ? { digest: c.chartStatus.digest } : {}),
+      generation: c.instance.metadata.generation ?? 0,
+    },
+  });
+}
+
+/** Step 4: install or upgrade (pod policy post-rendered onto the workloads); failures are cleaned up and reported. */
+async function runHelm(
+  c: Converging,
+  action: Extract<HelmAction, { kind: "install" | "upgrade" }>,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult | undefined> {
+  const { instance, plan, chartStatus } = c;
+  const installing = action.kind === "install";
+  await report(
+    instance,
+    plan,
+    {
+      ready: "False",
+      keepReady: !installing,
+      reason: installing ? InstanceReason.Installing : InstanceReason.Upgrading,
+      message: `${installing ? "installing" : "upgrading"} release ${plan.release} (chart ${chartStatus.ref ?? ""})`,
+    },
+    deps,
+  );
+  try {
+    await deps.upgradeInstall(plan, c.chart, instance.spec, podPolicyFor(c.rc, instance));
+    return undefined;
+  } catch (err) {
+    if (!installing) {
+      await upgradeFailed(c, err, deps);
+      return { requeueAfterMs: RESYNC_MS };
+    }
+    // Nothing half-created: a failed first install is removed, and tried again later or on a change.
+    await deps.uninstall(plan);
+    await reportFailure(c, { reason: InstanceReason.InstallFailed, message: errorText(err) }, deps);
+    return { requeueAfterMs: RETRY_FAILED_MS };
+  } finally {
+    if (action.kind === "upgrade" && action.chartChange) deps.releaseFleetSlot(instance);
+  }
 }
 
 async function converge(
   c: Converging,
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult | undefined> {
-  const { instance, plan, chart, chartStatus } = c;
-  const { needed, installing } = await needsHelm(instance, plan, chartStatus.ref ?? "", deps);
-  if (!needed) return undefined;
-  const reason = installing ? InstanceReason.Installing : InstanceReason.Upgrading;
-  await report(
-    instance,
-    plan,
-    {
-      ready: "False",
-      reason,
-      message: `${installing ? "installing" : "upgrading"} release ${plan.release} (chart ${chartStatus.ref ?? ""})`,
-    },
-    deps,
-  );
-  try {
-    await deps.upgradeInstall(plan, chart, instance.spec);
-    return undefined;
-  } catch (err) {
-    const failed = installing ? InstanceReason.InstallFailed : InstanceReason.UpgradeFailed;
+  const action = await decideHelmAction(c, deps);
+  if (action.kind === "none") return undefined;
+  if (action.kind === "recover") return recover(c, action, deps);
+  if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? "")) {
+    // This spec already failed on this chart and was rolled back: keep saying so until something changes.
     await report(
-      instance,
-      plan,
-      { ready: "False", reason: failed, message: err instanceof Error ? err.message : String(err) },
+      c.instance,
+      c.plan,
+      {
+        ready: "False",
+        reason: InstanceReason.UpgradeFailed,
+        message: c.instance.status?.error ?? "upgrade failed",
+      },
       deps,
     );
-    return { requeueAfterMs: RETRY_FAILED_MS };
+    return { requeueAfterMs: RESYNC_MS };
   }
+  if (action.kind === "upgrade" && action.chartChange) {
+    const held = await holdForFleet(c, deps);
+    if (held) return held;
+  }
+  return runHelm(c, action, deps);
 }
 
-/** Step 4: Ready only when the release's workloads are. */
+/** Step 5: Ready only when the release's workloads are. */
 async function reportReadiness(
   c: Converging,
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
-  const { instance, plan, chart, chartStatus } = c;
-  const rendered = await deps.render(chart, plan, instance.spec);
+  const { instance, plan, chartStatus, rendered } = c;
   const waiting = await deps.notReady(rendered, plan.namespace);
-  const extra = { chart: chartStatus, inventory: inventoryOf(rendered, plan.namespace) };
+  const extra: Partial<InstanceStatus> = {
+    chart: chartStatus,
+    inventory: inventoryOf(rendered, plan.namespace),
+  };
   if (waiting.length > 0) {
     await report(
       instance,
@@ -272,13 +496,82 @@ async function reportReadiness(
     return { requeueAfterMs: POLL_MS };
   }
   const message = `release ${plan.release} (chart ${chartStatus.ref ?? ""}) is ready in namespace ${plan.namespace}`;
+  const before = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
+  const { failedChart: _dropped, ...rest } = instance.status ?? {};
   await report(
-    instance,
+    { ...instance, status: rest },
     plan,
     { ready: "True", reason: InstanceReason.Ready, message, extra },
     deps,
   );
+  if (before?.status !== "True" || before.message !== message) {
+    deps.emit({
+      subject: "InstanceReady",
+      payload: {
+        ...identity(instance),
+        release: `${plan.namespace}:${plan.release}`,
+        targetNamespace: plan.namespace,
+        chart: chartStatus.ref ?? "",
+      },
+    });
+  }
   return { requeueAfterMs: RESYNC_MS };
+}
+
+/** The composition has registered its current spec (so its chart has been checked and its CRD is served). */
+function compositionSettled(rc: ResourceComposition): boolean {
+  const ready = rc.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  return (
+    ready?.status === "True" &&
+    (rc.status?.observedGeneration ?? 0) >= (rc.metadata.generation ?? 0)
+  );
+}
+
+/** Steps 3-4 prerequisites: the chart, rendered with the instance's values, and its isolation checked. */
+async function prepare(
+  instance: Instance,
+  rc: ResourceComposition,
+  plan: InstancePlan,
+  deps: InstanceReconcileDeps,
+): Promise<Converging | ReconcileResult> {
+  let chart: FetchedChart;
+  try {
+    chart = await deps.chart(rc);
+  } catch (err) {
+    await reportFailure(
+      { instance, plan },
+      { reason: InstanceReason.ChartUnavailable, message: errorText(err) },
+      deps,
+    );
+    return { requeueAfterMs: RETRY_FAILED_MS };
+  }
+  const chartStatus = {
+    name: chart.metadata.name,
+    version: chart.metadata.version,
+    ref: `${chart.metadata.name}-${chart.metadata.version}`,
+    digest: chart.digest,
+  };
+  let rendered: RenderedObject[];
+  try {
+    rendered = await deps.render(chart, plan, instance.spec);
+  } catch (err) {
+    const reason = instance.status?.chart
+      ? InstanceReason.UpgradeFailed
+      : InstanceReason.InstallFailed;
+    await reportFailure({ instance, plan }, { reason, message: errorText(err) }, deps);
+    return { requeueAfterMs: RESYNC_MS };
+  }
+  const problems = deps.isolationProblems(rc, rendered);
+  if (problems.length > 0) {
+    const message = `refused: the chart, with this instance's values, would break tenant isolation:\n  - ${problems.join("\n  - ")}`;
+    await reportFailure(
+      { instance, plan },
+      { reason: InstanceReason.IsolationRefused, message },
+      deps,
+    );
+    return { requeueAfterMs: RESYNC_MS };
+  }
+  return { instance, rc, plan, chart, chartStatus, rendered };
 }
 
 /**
@@ -286,10 +579,11 @@ async function reportReadiness(
  *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer);
  *  2. ensure the finalizer, the namespace (owner and Pod Security labels) and the isolation objects, before any
  *     chart object;
- *  3. install or upgrade the release with the instance's spec as values, when the release is missing, failed, on
- *     another chart, or installed with other values (decided from the release, not from our status);
- *  4. Ready only when the release's workloads are ready (Deployments available, StatefulSets ready, Jobs done);
- *  5. status: helmrelease `<namespace>:<release>`, chart, inventory, conditions with reasons on every path.
+ *  3. fetch the composition's chart, render it with the instance's spec and refuse what would break isolation;
+ *  4. install, upgrade or recover the release, decided from the release itself; chart changes go through the
+ *     fleet rollout; a failed upgrade is rolled back;
+ *  5. Ready only when the release's workloads are ready; status: helmrelease `<namespace>:<release>`, chart,
+ *     inventory, conditions with reasons on every path; events on NATS.
  */
 export async function reconcileInstance(
   namespace: string,
@@ -303,7 +597,7 @@ export async function reconcileInstance(
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
-  if (!rc) return { requeueAfterMs: POLL_MS * 5 };
+  if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
   const plan = planInstance(instance, rc, target);
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
     await deps.setFinalizers(instance, [
@@ -314,28 +608,7 @@ export async function reconcileInstance(
   }
   for (const object of [...(plan.namespaceObject ? [plan.namespaceObject] : []), ...plan.isolation])
     await deps.apply(object);
-  let chart: FetchedChart;
-  try {
-    chart = await deps.chart(rc);
-  } catch (err) {
-    await report(
-      instance,
-      plan,
-      {
-        ready: "False",
-        reason: InstanceReason.ChartUnavailable,
-        message: err instanceof Error ? err.message : String(err),
-      },
-      deps,
-    );
-    return { requeueAfterMs: RETRY_FAILED_MS };
-  }
-  const chartStatus = {
-    name: chart.metadata.name,
-    version: chart.metadata.version,
-    ref: `${chart.metadata.name}-${chart.metadata.version}`,
-    digest: chart.digest,
-  };
-  const c: Converging = { instance, plan, chart, chartStatus };
-  return (await converge(c, deps)) ?? reportReadiness(c, deps);
+  const prepared = await prepare(instance, rc, plan, deps);
+  if (!("chart" in prepared)) return prepared;
+  return (await converge(prepared, deps)) ?? reportReadiness(prepared, deps);
 }

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import type { Instance, ResourceComposition } from "@kubeplus/api";
+import { applyPodPolicy, podPolicyFor } from "./pod-policy.js";
+import { postRender } from "./post-render.js";
+
+const composition = (nodeSelector?: string): ResourceComposition =>
+  ({
+    apiVersion: "workflows.kubeplus/v1alpha1",
+    kind: "ResourceComposition",
+    metadata: { name: "wp", namespace: "kubeplus" },
+    spec: {
+      newResource: {
+        resource: {
+          kind: "WordpressService",
+          group: "platformapi.kubeplus",
+          version: "v1alpha1",
+          plural: "wordpressservices",
+        },
+        chartURL: "file:///wp.tgz",
+        chartName: "wordpress",
+      },
+      respolicy: {
+        spec: {
+          policy: {
+            podconfig: {
+              requests: { cpu: "100m", memory: "1Gi" },
+              limits: { cpu: "200m", memory: "2Gi" },
+              ...(nodeSelector ? { nodeSelector } : {}),
+            },
+          },
+        },
+      },
+    },
+  });
+
+const instance = (spec: Record<string, unknown>): Instance => ({
+  apiVersion: "platformapi.kubeplus/v1alpha1",
+  kind: "WordpressService",
+  metadata: { name: "t1", namespace: "default" },
+  spec,
+});
+
+const deployment = (containers: unknown[]): Record<string, unknown> => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "web" },
+  spec: { template: { spec: { containers, nodeSelector: { disk: "ssd" } } } },
+});
+
+describe("pod policy", () => {
+  it("takes the node from the instance's spec (values.nodeName) or a literal label", () => {
+    expect(
+      podPolicyFor(composition("values.nodeName"), instance({ nodeName: "kwok-node-1" }))
+        .nodeSelector,
+    ).toEqual({
+      "kubernetes.io/hostname": "kwok-node-1",
+    });
+    expect(podPolicyFor(composition("values.nodeName"), instance({})).nodeSelector).toBeUndefined();
+    expect(podPolicyFor(composition("pool=pool-1"), instance({})).nodeSelector).toEqual({
+      pool: "pool-1",
+    });
+  });
+
+  it("fills resources a container leaves unset, keeps what it sets, and merges the node selector", () => {
+    const policy = podPolicyFor(composition("values.nodeName"), instance({ nodeName: "n1" }));
+    const out = applyPodPolicy(
+      deployment([
+        { name: "bare", image: "x" },
+        {
+          name: "own",
+          image: "x",
+          resources: { limits: { cpu: "50m" }, requests: { memory: "64Mi" } },
+        },
+      ]),
+      policy,
+    ) as {
+      spec: { template: { spec: { containers: { resources: unknown }[]; nodeSelector: unknown } } };
+    };
+    const [bare, own] = out.spec.template.spec.containers;
+    expect(bare?.resources).toEqual({
+      requests: { cpu: "100m", memory: "1Gi" },
+      limits: { cpu: "200m", memory: "2Gi" },
+    });
+    // cpu and memory each already set one side: the chart's choice stands (no request above its limit).
+    expect(own?.resources).toEqual({ limits: { cpu: "50m" }, requests: { memory: "64Mi" } });
+    expect(out.spec.template.spec.nodeSelector).toEqual({
+      disk: "ssd",
+      "kubernetes.io/hostname": "n1",
+    });
+  });
+
+  it("reaches every workload kind's pod template and leaves other objects alone", () => {
+    const policy = podPolicyFor(composition("pool=p"), instance({}));
+    const cron = applyPodPolicy(
+      {
+        kind: "CronJob",
+        metadata: { name: "c" },
+        spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "c" }] } } } } },
+      },
+      policy,
+    );
+    expect(JSON.stringify(cron)).toContain('"nodeSelector":{"pool":"p"}');
+    const pod = applyPodPolicy(
+      {
+        kind: "Pod",
+        metadata: { name: "p" },
+        spec: { initContainers: [{ name: "i" }], containers: [] },
+      },
+      policy,
+    );
+    expect(JSON.stringify(pod)).toContain('"requests":{"cpu":"100m","memory":"1Gi"}');
+    const svc = { kind: "Service", metadata: { name: "s" }, spec: { ports: [] } };
+    expect(applyPodPolicy(svc, policy)).toEqual(svc);
+  });
+
+  it("post-renders a multi-document manifest and rejects one that is not YAML", () => {
+    const policy = podPolicyFor(composition("pool=p"), instance({}));
+    const out = postRender(
+      "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n",
+      policy,
+    );
+    expect(out.match(/^---$/gm)).toHaveLength(2);
+    expect(out).toContain("pool: p");
+    expect(() => postRender("kind: [unclosed", policy)).toThrow(/invalid manifest/);
+  });
+});
