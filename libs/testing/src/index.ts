@@ -12,6 +12,8 @@ export {
   conditionOf,
   ManifestDir,
   platformNamespace,
+  freePort,
+  startCrdHook,
   startHelmer,
   tearDownPlatform,
 } from "./platform.js";

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -66,11 +67,39 @@ export function startHelmer(
   cluster: TestCluster,
   namespace: string,
   cacheDir: string,
+  env: Record<string, string> = {},
 ): Promise<RunningService> {
   return startService(
     "helmer",
-    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: namespace, CHART_CACHE_DIR: cacheDir }),
+    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: namespace, CHART_CACHE_DIR: cacheDir, ...env }),
     (l) => l.msg === "helmer started",
+  );
+}
+
+/** A free loopback port. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** crd-hook as a real process serving its webhooks on a loopback port (the apiserver calls it by URL). */
+export function startCrdHook(
+  cluster: TestCluster,
+  namespace: string,
+  port: number,
+): Promise<RunningService> {
+  return startService(
+    "crd-hook",
+    serviceEnv(cluster.state, {
+      KUBEPLUS_NAMESPACE: namespace,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WEBHOOK_URL: `https://127.0.0.1:${port}`,
+    }),
+    (l) => l.msg === "crd-hook started",
   );
 }
 

@@ -16,6 +16,8 @@ export interface RunningService {
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGKILL for the service and every process it started (helm included): a container dying mid-operation. */
+  crash(): Promise<void>;
 }
 
 /** The environment every service gets from the local control plane (kubeconfig, NATS, tool paths). */
@@ -40,7 +42,12 @@ export async function startService(
   ready: (line: Record<string, unknown>) => boolean,
 ): Promise<RunningService> {
   const entry = join(repoRoot, "services", name, "dist", "main.js");
-  const child = spawn(process.execPath, [entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group, so that crash() takes its children (helm) down with it, as a dying container would.
+  const child = spawn(process.execPath, [entry], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
   const waiters: {
@@ -113,6 +120,11 @@ export async function startService(
     waitForLog,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+    crash: async () => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        process.kill(-child.pid, "SIGKILL");
       await exited;
     },
   };

@@ -1,7 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { connect as tlsConnect } from "node:tls";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -17,8 +16,10 @@ import {
   type RunningService,
   tearDownPlatform,
   compositionManifest,
+  freePort,
+  makeArchive,
+  startCrdHook,
 } from "@kubeplus/testing";
-import { makeArchive } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
 const kp = `kp-${Date.now().toString(36)}`;
@@ -28,31 +29,13 @@ let charts: Awaited<ReturnType<typeof serveFiles>>;
 let hookPort = 0;
 const dir = mkdtempSync(join(tmpdir(), "crd-hook-int-"));
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 const startHelmer = (): Promise<RunningService> =>
   startService(
     "helmer",
     serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: kp, CHART_CACHE_DIR: join(dir, "cache") }),
     (l) => l.msg === "helmer started",
   );
-const startHook = (): Promise<RunningService> =>
-  startService(
-    "crd-hook",
-    serviceEnv(cluster.state, {
-      KUBEPLUS_NAMESPACE: kp,
-      PORT: String(hookPort),
-      HOST: "127.0.0.1",
-      WEBHOOK_URL: `https://127.0.0.1:${hookPort}`,
-    }),
-    (l) => l.msg === "crd-hook started",
-  );
+const startHook = (): Promise<RunningService> => startCrdHook(cluster, kp, hookPort);
 
 function servedCertificate(): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ export interface HelmerConfig {
   readonly renderCacheEntries: number;
   readonly renderTimeoutMs: number;
   readonly workers: number;
+  readonly resyncMs: number;
   readonly logLevel: string;
 }
 
@@ -37,6 +38,10 @@ export const HELMER_ENV = {
   },
   RENDER_TIMEOUT_SECONDS: { default: "20", doc: "limit for one helm template run" },
   WORKERS: { default: "4", doc: "reconciles run in parallel (one at a time per object)" },
+  RESYNC_SECONDS: {
+    default: "300",
+    doc: "how often a converged instance is checked again (drift: a deleted NetworkPolicy or quota comes back)",
+  },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
 } as const;
 
@@ -67,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
     renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
     workers: positive(env, "WORKERS", problems),
+    resyncMs: positive(env, "RESYNC_SECONDS", problems) * 1000,
     logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
   };
   if (problems.length > 0)

@@ -88,6 +88,7 @@ const instancesController = await startInstanceController({
   concurrency: config.workers,
   nc,
   slots,
+  resyncMs: config.resyncMs,
   lintContext: (allow) => compositionsController.facts.lintContext(allow),
   onInstanceChange: (rcKey) => {
     compositionsController.fleetChanged(rcKey);

@@ -43,7 +43,7 @@ export interface InstanceControllerOptions {
   readonly lintContext: (allow: ReadonlySet<string>) => LintContext;
   /** Called when an instance of a composition changed (fleet progress is the composition's to report). */
   readonly onInstanceChange?: (rcKey: string) => void;
-  readonly resyncMs?: number;
+  readonly resyncMs: number;
 }
 
 export interface InstanceController {
@@ -240,6 +240,7 @@ export async function startInstanceController(
           log.warn({ err, subject: event.subject }, "event not published");
         }
       },
+      resyncMs: options.resyncMs,
       now: () => new Date(),
     };
   };

@@ -93,13 +93,14 @@ export interface InstanceReconcileDeps {
   fleetSlot(instance: Instance, digest: string): FleetDecision;
   releaseFleetSlot(instance: Instance): void;
   emit(event: InstanceEvent): void;
+  /** How long a converged instance waits before it is checked again (drift correction). */
+  readonly resyncMs: number;
   now(): Date;
 }
 
 const POLL_MS = 1_000;
 const WAIT_SLOT_MS = 2_000;
 const RETRY_FAILED_MS = 30_000;
-const RESYNC_MS = 5 * 60_000;
 
 interface Verdict {
   readonly ready: Condition["status"];
@@ -108,6 +109,9 @@ interface Verdict {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+const readyAt = (list: readonly Condition[], generation: number): boolean =>
+  list.some((c) => c.type === ConditionType.Ready && c.observedGeneration === generation);
 
 /**
  * Ready, Reconciling and Stalled (kstatus). `keepReady` leaves a Ready condition as it is while the release still
@@ -118,8 +122,7 @@ function conditions(instance: Instance, v: Verdict, now: Date, keepReady = false
   const failed = STALLED.has(v.reason);
   const inProgress = v.ready !== "True" && !failed;
   let list = instance.status?.conditions ?? [];
-  const ready = list.find((c) => c.type === ConditionType.Ready);
-  if (!keepReady || ready?.observedGeneration !== generation) {
+  if (!keepReady || !readyAt(list, generation)) {
     list = setCondition(
       list,
       {
@@ -381,7 +384,7 @@ async function holdForFleet(
     },
     deps,
   );
-  return { requeueAfterMs: halted ? RESYNC_MS : WAIT_SLOT_MS };
+  return { requeueAfterMs: halted ? deps.resyncMs : WAIT_SLOT_MS };
 }
 
 /** A failed upgrade is rolled back to the last good revision and remembered, so that only a change retries it. */
@@ -431,7 +434,7 @@ async function runHelm(
   } catch (err) {
     if (!installing) {
       await upgradeFailed(c, err, deps);
-      return { requeueAfterMs: RESYNC_MS };
+      return { requeueAfterMs: deps.resyncMs };
     }
     // Nothing half-created: a failed first install is removed, and tried again later or on a change.
     await deps.uninstall(plan);
@@ -461,7 +464,7 @@ async function converge(
       },
       deps,
     );
-    return { requeueAfterMs: RESYNC_MS };
+    return { requeueAfterMs: deps.resyncMs };
   }
   if (action.kind === "upgrade" && action.chartChange) {
     const held = await holdForFleet(c, deps);
@@ -515,7 +518,7 @@ async function reportReadiness(
       },
     });
   }
-  return { requeueAfterMs: RESYNC_MS };
+  return { requeueAfterMs: deps.resyncMs };
 }
 
 /** The composition has registered its current spec (so its chart has been checked and its CRD is served). */
@@ -559,7 +562,7 @@ async function prepare(
       ? InstanceReason.UpgradeFailed
       : InstanceReason.InstallFailed;
     await reportFailure({ instance, plan }, { reason, message: errorText(err) }, deps);
-    return { requeueAfterMs: RESYNC_MS };
+    return { requeueAfterMs: deps.resyncMs };
   }
   const problems = deps.isolationProblems(rc, rendered);
   if (problems.length > 0) {
@@ -569,7 +572,7 @@ async function prepare(
       { reason: InstanceReason.IsolationRefused, message },
       deps,
     );
-    return { requeueAfterMs: RESYNC_MS };
+    return { requeueAfterMs: deps.resyncMs };
   }
   return { instance, rc, plan, chart, chartStatus, rendered };
 }
