@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { repoRoot, type ClusterState } from "@kubeplus/dev";
+import type { ClusterState } from "@kubeplus/dev";
 import {
   compositionManifest,
   kubeConfigFromFile,
@@ -17,6 +17,7 @@ import {
   startService,
   type RunningService,
 } from "@kubeplus/testing";
+import { installPlatformCrds, kubectl } from "./platform.js";
 import { percentile, type Figure } from "./report.js";
 
 const RATE_PER_SECOND = 200;
@@ -92,24 +93,13 @@ interface Setup {
   readonly close: () => Promise<void>;
 }
 
-async function kubectl(state: ClusterState, args: string[]): Promise<void> {
-  const { execFile } = await import("node:child_process");
-  const { promisify } = await import("node:util");
-  await promisify(execFile)(state.tools.kubectl, ["--kubeconfig", state.kubeconfig, ...args]);
-}
-
 async function setUp(state: ClusterState): Promise<Setup> {
   const kc = kubeConfigFromFile(state.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const kp = `bench-${Date.now().toString(36)}`;
   const dir = mkdtempSync(join(tmpdir(), "bench-admission-"));
   await core.createNamespace({ body: { metadata: { name: kp } } });
-  await kubectl(state, [
-    "apply",
-    "--server-side",
-    "-f",
-    join(repoRoot, "deploy", "charts", "kubeplus", "crds"),
-  ]);
+  await installPlatformCrds(state);
   const chart = sharedChart("hello-world-chart-0.0.3.tgz");
   const files = await serveFiles({ "/hello-world-chart-0.0.3.tgz": chart });
   const port = await freePort();

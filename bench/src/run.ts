@@ -5,10 +5,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultRunDir, readState, repoRoot } from "@kubeplus/dev";
 import { benchAdmission } from "./admission.js";
+import { benchHelmer } from "./helmer.js";
 import { machine, toMarkdown, type Figure } from "./report.js";
 
 const BENCHMARKS: Record<string, typeof benchAdmission> = {
   admission: benchAdmission,
+  helmer: benchHelmer,
 };
 
 async function main(): Promise<number> {

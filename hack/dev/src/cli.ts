@@ -10,7 +10,10 @@ import {
   type ClusterState,
 } from "./cluster.js";
 import { mintIdentity } from "./identity.js";
+import { adminTls } from "./http.js";
 import { defaultRunDir } from "./paths.js";
+import { pkiPaths } from "./pki.js";
+import { runProvisioner } from "./provisioner.js";
 
 const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus development and tests.
 
@@ -126,6 +129,8 @@ async function main(argv: string[]): Promise<number> {
       "max-pods": { type: "string", default: "110" },
       group: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
+      api: { type: "string" },
+      pki: { type: "string" },
     },
   });
   const [command, ...rest] = positionals;
@@ -140,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
     status: () => status(runDir),
     env: () => envCommand(runDir),
     identity: () => identityCommand(runDir, rest, values),
+    // Internal: the local volume provisioner component that `up` starts.
+    provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
   };
   const handler = commands[command];
   if (!handler) {

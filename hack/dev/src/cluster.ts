@@ -8,6 +8,7 @@ import {
   kwokSpec,
   natsSpec,
   PORT_NAMES,
+  provisionerSpec,
   schedulerSpec,
   type ComponentContext,
   type ComponentSpec,
@@ -20,6 +21,7 @@ import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
 import { generatePki, pkiPaths, readPair, type Pki } from "./pki.js";
 import { freePorts } from "./ports.js";
+import { LOCAL_PROVISIONER } from "./provisioner.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
 import { ensureTools, toolEnvironment } from "./tools.js";
 
@@ -118,7 +120,7 @@ class Launcher {
   start(spec: ComponentSpec): ManagedProcess {
     const proc = startProcess({
       name: spec.name,
-      binary: this.tools[spec.binary],
+      binary: spec.binary === "node" ? process.execPath : this.tools[spec.binary],
       args: spec.args,
       logDir: this.layout.logs,
       pidDir: this.layout.pids,
@@ -226,7 +228,7 @@ export const DEFAULT_STORAGE_CLASS = {
     name: "standard",
     annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
   },
-  provisioner: "kubeplus.dev/kwok-volumes",
+  provisioner: LOCAL_PROVISIONER,
   reclaimPolicy: "Delete",
   volumeBindingMode: "WaitForFirstConsumer",
 };
@@ -320,6 +322,8 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     await startControlPlane(launcher, ctx, tls);
     const nodes = await createNodes(launcher, apiUrl, tls, options);
     await createDefaultStorageClass(launcher, apiUrl, tls);
+    launcher.start(provisionerSpec(ctx, join(repoRoot, "hack", "dev", "dist", "cli.js")));
+    launcher.ready("local volume provisioner");
     await waitForServiceAccounts(launcher, apiUrl, tls);
     const state: ClusterState = {
       runDir: layout.root,

@@ -53,7 +53,8 @@ export interface ComponentContext {
 /** How to start one component, and how to know it is ready. */
 export interface ComponentSpec {
   readonly name: string;
-  readonly binary: keyof ToolPaths;
+  /** A pinned tool, or `node` for a component of our own (run by the Node binary running `up`). */
+  readonly binary: keyof ToolPaths | "node";
   readonly args: readonly string[];
 }
 
@@ -212,6 +213,15 @@ export function kwokSpec({
       "--node-lease-duration-seconds=40",
       `--config=${join(kwokConfigDir, "stages.yaml")}`,
     ],
+  };
+}
+
+/** Our local volume provisioner (`kubeplus-dev provisioner`): claims of StorageClass `standard` get volumes. */
+export function provisionerSpec({ ports, pki }: ComponentContext, cli: string): ComponentSpec {
+  return {
+    name: "volume-provisioner",
+    binary: "node",
+    args: [cli, "provisioner", "--api", `https://${loopback}:${ports.apiServer}`, "--pki", pki.dir],
   };
 }
 

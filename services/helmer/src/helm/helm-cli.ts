@@ -7,12 +7,6 @@ export interface HelmOptions {
   readonly timeoutMs: number;
 }
 
-export interface ReleaseInfo {
-  readonly status: string;
-  readonly revision: number;
-  readonly chart: string;
-}
-
 export class HelmError extends Error {
   constructor(message: string) {
     super(message);
@@ -26,53 +20,6 @@ function common(o: HelmOptions, namespace: string): string[] {
 
 function firstLines(text: string, n = 6): string {
   return text.trim().split("\n").slice(0, n).join("\n");
-}
-
-/** The release's latest revision: its state and chart (`name-version`), or undefined when there is none. */
-export async function releaseStatus(
-  o: HelmOptions,
-  release: string,
-  namespace: string,
-): Promise<ReleaseInfo | undefined> {
-  const r = await runCommand(
-    o.helmBin,
-    ["history", release, "--max", "1", "--output", "json", ...common(o, namespace)],
-    {
-      timeoutMs: o.timeoutMs,
-      ...(o.env ? { env: o.env } : {}),
-    },
-  );
-  if (r.code !== 0) {
-    if (/not found/i.test(r.stderr)) return undefined;
-    throw new HelmError(`helm history ${release} failed: ${firstLines(r.stderr)}`);
-  }
-  const [latest] = JSON.parse(r.stdout || "[]") as {
-    revision: number;
-    status: string;
-    chart: string;
-  }[];
-  return latest
-    ? { status: latest.status, revision: latest.revision, chart: latest.chart }
-    : undefined;
-}
-
-/** The values the release was installed with (what the user supplied, not the chart's defaults). */
-export async function releaseValues(
-  o: HelmOptions,
-  release: string,
-  namespace: string,
-): Promise<Record<string, unknown>> {
-  const r = await runCommand(
-    o.helmBin,
-    ["get", "values", release, "--output", "json", ...common(o, namespace)],
-    {
-      timeoutMs: o.timeoutMs,
-      ...(o.env ? { env: o.env } : {}),
-    },
-  );
-  if (r.code !== 0)
-    throw new HelmError(`helm get values ${release} failed: ${firstLines(r.stderr)}`);
-  return (JSON.parse(r.stdout || "null") as Record<string, unknown> | null) ?? {};
 }
 
 export interface ReleaseRequest {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   AppsV1Api,
   BatchV1Api,
@@ -14,9 +15,8 @@ import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from 
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "@kubeplus/runtime";
 import type { ChartStore } from "../charts/chart-store.js";
+import { latestRelease } from "../helm/release-storage.js";
 import {
-  releaseStatus,
-  releaseValues,
   rollbackToLastDeployed,
   uninstall,
   upgradeInstall,
@@ -137,6 +137,7 @@ export async function startInstanceController(
   const batch = kc.makeApiClient(BatchV1Api);
   const checks = readinessChecks(apps, batch);
   const applier = new Applier(kc, FIELD_MANAGER);
+  const applied = new Map<string, { fingerprint: string; at: number }>();
   const onError = (err: unknown): void => {
     log.warn({ err }, "watch failed; restarting it");
   };
@@ -164,6 +165,12 @@ export async function startInstanceController(
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
       namespaceExists: (name) => namespaceExists(core, name),
       deleteNamespace: async (name) => {
+        // A namespace made again later (same instance name) must get its objects again.
+        for (const id of applied.keys()) {
+          const [kind, namespace, objectName] = id.split("/");
+          if (namespace === name || (kind === "Namespace" && objectName === name))
+            applied.delete(id);
+        }
         try {
           await core.deleteNamespace({ name });
         } catch (err) {
@@ -171,7 +178,14 @@ export async function startInstanceController(
         }
       },
       apply: async (object) => {
+        // Unchanged objects are applied again only once per resync period (drift), not on every readiness poll.
+        const meta = object.metadata as { namespace?: string; name?: string };
+        const id = `${object.kind}/${meta.namespace ?? ""}/${meta.name ?? ""}`;
+        const fingerprint = createHash("sha1").update(JSON.stringify(object)).digest("base64");
+        const last = applied.get(id);
+        if (last?.fingerprint === fingerprint && Date.now() - last.at < options.resyncMs) return;
         await applier.apply(object);
+        applied.set(id, { fingerprint, at: Date.now() });
       },
       setFinalizers: async (instance, finalizers) => {
         await custom.replaceNamespacedCustomObject({
@@ -201,8 +215,7 @@ export async function startInstanceController(
           rendered,
           options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
         ).problems.map((p) => `${p.path}: ${p.message}`),
-      release: (plan) => releaseStatus(helm, plan.release, plan.namespace),
-      releaseValues: (plan) => releaseValues(helm, plan.release, plan.namespace),
+      release: (plan) => latestRelease(core, plan.release, plan.namespace),
       upgradeInstall: (plan, chart, values, policy) =>
         upgradeInstall(helm, {
           release: plan.release,

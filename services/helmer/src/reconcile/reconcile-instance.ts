@@ -51,6 +51,7 @@ export interface ReleaseState {
   readonly status: string;
   readonly revision: number;
   readonly chart: string;
+  readonly values: Record<string, unknown>;
 }
 
 /** Events the helmer publishes about instances (typed by @kubeplus/contracts). */
@@ -76,8 +77,8 @@ export interface InstanceReconcileDeps {
   ): Promise<RenderedObject[]>;
   /** What in the instance's rendered chart would break tenant isolation (shared volumes, host access). */
   isolationProblems(rc: ResourceComposition, rendered: readonly RenderedObject[]): string[];
+  /** The release's latest revision (state, chart, values), or undefined when there is none. */
   release(plan: InstancePlan): Promise<ReleaseState | undefined>;
-  releaseValues(plan: InstancePlan): Promise<Record<string, unknown>>;
   upgradeInstall(
     plan: InstancePlan,
     chart: FetchedChart,
@@ -331,8 +332,7 @@ export async function decideHelmAction(
     release.chart !== chartStatus.ref ||
     (deployedDigest !== undefined && deployedDigest !== chartStatus.digest);
   if (chartChange || release.status !== "deployed") return { kind: "upgrade", chartChange };
-  const values = await deps.releaseValues(plan);
-  return canonical(values) === canonical(instance.spec)
+  return canonical(release.values) === canonical(instance.spec)
     ? { kind: "none" }
     : { kind: "upgrade", chartChange: false };
 }

@@ -1,0 +1,288 @@
+// Helmer benchmark (issue: the helmer): instance create -> Ready latency, a burst of instances, a sustained stream,
+// a fleet chart upgrade, and the helmer's resident memory, on the local control plane with a hello-world chart.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import type { ClusterState } from "@kubeplus/dev";
+import {
+  compositionManifest,
+  kubeConfigFromFile,
+  serveFiles,
+  serviceEnv,
+  sharedChart,
+  startService,
+  type RunningService,
+} from "@kubeplus/testing";
+import { installPlatformCrds, kubectl } from "./platform.js";
+import { percentile, type Figure } from "./report.js";
+
+const GROUP = "platformapi.kubeplus";
+const VERSION = "v1alpha1";
+const PLURAL = "benchhelloservices";
+const SINGLES = 10;
+const BURST = 100;
+/** BENCH_STREAM (default 1000): instances created at STREAM_RATE per second for the sustained figure. */
+const STREAM_RATE = 5;
+
+interface Item {
+  metadata?: { name?: string };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    chart?: { ref?: string };
+  };
+}
+
+const isReady = (i: Item): boolean =>
+  i.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class Bench {
+  readonly custom: CustomObjectsApi;
+  readonly ns: string;
+  constructor(kc: KubeConfig, ns: string) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.ns = ns;
+  }
+
+  async create(name: string): Promise<void> {
+    await this.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.ns,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: "BenchHelloService",
+        metadata: { name, namespace: this.ns },
+        spec: { greeting: `hello ${name}`, replicas: 1 },
+      },
+    });
+  }
+
+  async list(): Promise<Item[]> {
+    const r = (await this.custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.ns,
+    })) as { items: Item[] };
+    return r.items;
+  }
+
+  /** Polls until `done` holds for the listed instances; returns the elapsed milliseconds. */
+  async until(done: (items: Item[]) => boolean, timeoutMs: number, what: string): Promise<number> {
+    const started = Date.now();
+    let last = 0;
+    for (;;) {
+      // The apiserver answers 429 for a moment while a CRD's storage is re-initialised (a chart change updates it).
+      const items = await this.list().catch(() => undefined);
+      if (!items) {
+        await sleep(200);
+        continue;
+      }
+      if (done(items)) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() - last > 10_000) {
+        process.stderr.write(
+          `[bench]     ${what}: ${items.filter(isReady).length}/${items.length} Ready\n`,
+        );
+        last = Date.now();
+      }
+      await sleep(200);
+    }
+  }
+}
+
+async function readyOne(b: Bench, name: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  await b.create(name);
+  for (;;) {
+    const item = (await b.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: b.ns,
+      name,
+    })) as Item;
+    if (isReady(item)) return Number(process.hrtime.bigint() - started) / 1e6;
+    await sleep(25);
+  }
+}
+
+const rssMiB = (pid: number): number => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024;
+};
+
+function figure(name: string, target: string, value: number, unit: string, met: boolean): Figure {
+  const shown = unit === "ms" ? `${Math.round(value)} ms` : `${value.toFixed(1)} ${unit}`;
+  return { benchmark: "helmer", figure: name, target, measured: shown, value, unit, met };
+}
+
+async function createAtRate(
+  b: Bench,
+  prefix: string,
+  count: number,
+  perSecond: number,
+): Promise<void> {
+  const started = Date.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const due = started + (i * 1000) / perSecond;
+    if (due > Date.now()) await sleep(due - Date.now());
+    pending.push(b.create(`${prefix}-${i}`));
+  }
+  await Promise.all(pending);
+}
+
+async function setup(state: ClusterState): Promise<{
+  bench: Bench;
+  helmer: RunningService;
+  charts: Awaited<ReturnType<typeof serveFiles>>;
+  patchChart: (file: string) => Promise<void>;
+}> {
+  const kc = kubeConfigFromFile(state.kubeconfig);
+  await installPlatformCrds(state);
+  const kp = `bench-helmer-${Date.now().toString(36)}`;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: kp } } });
+  const charts = await serveFiles({
+    "/hello-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
+    "/hello-0.0.2.tgz": sharedChart("hello-world-chart-0.0.2.tgz"),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "bench-helmer-"));
+  const helmer = await startService(
+    "helmer",
+    serviceEnv(state, {
+      KUBEPLUS_NAMESPACE: kp,
+      CHART_CACHE_DIR: join(dir, "cache"),
+      LOG_LEVEL: "info",
+    }),
+    (l) => l.msg === "helmer started",
+  );
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const rc = compositionManifest(
+    {
+      name: "bench-hello",
+      namespace: kp,
+      kind: "BenchHelloService",
+      plural: PLURAL,
+      chartURL: `${charts.url}/hello-0.0.3.tgz`,
+      chartName: "hello-world-chart",
+    },
+    { upgrade: { maxInFlight: 10, failureBudget: 5 } },
+  );
+  await custom.createNamespacedCustomObject({
+    group: "workflows.kubeplus",
+    version: "v1alpha1",
+    plural: "resourcecompositions",
+    namespace: kp,
+    body: rc,
+  });
+  const bench = new Bench(kc, kp);
+  for (let i = 0; ; i += 1) {
+    try {
+      await bench.list();
+      break;
+    } catch (err) {
+      if (i > 120) throw err;
+      await sleep(500);
+    }
+  }
+  const patchChart = (file: string): Promise<void> =>
+    kubectl(state, [
+      "patch",
+      "resourcecomposition",
+      "bench-hello",
+      "-n",
+      kp,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { newResource: { chartURL: `${charts.url}/${file}` } } }),
+    ]);
+  return { bench, helmer, charts, patchChart };
+}
+
+export async function benchHelmer(state: ClusterState): Promise<Figure[]> {
+  const { bench, helmer, charts, patchChart } = await setup(state);
+  const figures: Figure[] = [];
+  const pid = helmer.process.pid ?? 0;
+  try {
+    const singles: number[] = [];
+    for (let i = 0; i < SINGLES; i += 1) singles.push(await readyOne(bench, `one-${i}`));
+    singles.sort((a, b) => a - b);
+    const p50 = percentile(singles, 50);
+    figures.push(figure("one instance create -> Ready, p50", "<= 1500 ms", p50, "ms", p50 <= 1500));
+
+    const burstStarted = Date.now();
+    await Promise.all(Array.from({ length: BURST }, (_, i) => bench.create(`burst-${i}`)));
+    await bench.until((items) => items.filter(isReady).length >= SINGLES + BURST, 300_000, "burst");
+    const burstMs = Date.now() - burstStarted;
+    figures.push(
+      figure(
+        `${BURST} instances created at once, all Ready`,
+        "<= 30000 ms",
+        burstMs,
+        "ms",
+        burstMs <= 30_000,
+      ),
+    );
+
+    const upgradeStarted = Date.now();
+    await patchChart("hello-0.0.2.tgz");
+    const total = SINGLES + BURST;
+    await bench.until(
+      (items) =>
+        items.filter((i) => isReady(i) && i.status?.chart?.ref === "hello-world-chart-0.0.2")
+          .length >= total,
+      600_000,
+      "fleet upgrade",
+    );
+    const upgradeMs = Date.now() - upgradeStarted;
+    figures.push(
+      figure(
+        `fleet upgrade of ${total} instances`,
+        "<= 60000 ms",
+        upgradeMs,
+        "ms",
+        upgradeMs <= 60_000,
+      ),
+    );
+
+    const stream = Number(process.env.BENCH_STREAM ?? "1000");
+    const streamStarted = Date.now();
+    await createAtRate(bench, "stream", stream, STREAM_RATE);
+    await bench.until(
+      (items) => items.filter(isReady).length >= total + stream,
+      1_800_000,
+      "stream",
+    );
+    const rate = stream / ((Date.now() - streamStarted) / 1000);
+    figures.push(
+      figure(
+        `${stream} instances created at ${STREAM_RATE}/s, Ready per second`,
+        ">= 5 /s",
+        rate,
+        "/s",
+        rate >= 4.95,
+      ),
+    );
+    const rss = rssMiB(pid);
+    figures.push(
+      figure(
+        `helmer resident memory with ${total + stream} instances`,
+        "<= 200 MiB",
+        rss,
+        "MiB",
+        rss <= 200,
+      ),
+    );
+  } finally {
+    await helmer.stop();
+    await charts.close();
+    process.stderr.write(
+      `[bench]   left namespace ${bench.ns} and its instances' namespaces; 'make cluster-down' removes them\n`,
+    );
+  }
+  return figures;
+}
