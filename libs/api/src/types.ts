@@ -58,7 +58,7 @@ export interface InstanceStatus {
   inventory?: { kind: string; name: string; namespace?: string; apiVersion?: string }[];
   error?: string;
   /** The chart the last failed upgrade tried (the release was rolled back to its previous revision). */
-  failedChart?: { ref?: string; digest?: string; generation?: number };
+  failedChart?: { ref?: string; digest?: string; generation?: number } | null;
 }
 
 export type {

@@ -44,6 +44,9 @@ export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promi
       "-",
       "--history-max",
       "5",
+      // The release owns what its chart declares: a field another manager took over (an HPA scaling .spec.replicas)
+      // must not fail the upgrade; that controller asserts its value again, as with Helm 3's three-way merge.
+      "--force-conflicts",
       ...(req.postRenderer
         ? [
             "--post-renderer",
@@ -97,7 +100,7 @@ export async function rollbackToLastDeployed(
   if (good === undefined) return undefined;
   const r = await runCommand(
     o.helmBin,
-    ["rollback", release, String(good), ...common(o, namespace)],
+    ["rollback", release, String(good), "--force-conflicts", ...common(o, namespace)],
     { timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
   );
   if (r.code !== 0) throw new HelmError(`helm rollback ${release} failed: ${firstLines(r.stderr)}`);

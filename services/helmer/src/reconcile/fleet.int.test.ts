@@ -59,12 +59,15 @@ async function getJson<T>(args: string[]): Promise<T | undefined> {
 }
 const app = (name: string) => getJson<App>(["get", "webappservice", name, "-n", kp]);
 const composition = () => getJson<Composition>(["get", "resourcecomposition", "bwa", "-n", kp]);
-const diagnose = async (): Promise<string> =>
-  `${JSON.stringify(await composition(), null, 2)}\n${helmer
-    .logs()
-    .slice(-20)
-    .map((l) => JSON.stringify(l))
-    .join("\n")}`;
+const diagnose = async (): Promise<string> => {
+  const apps = await Promise.all(TENANTS.map((name) => app(name)));
+  const warnings = helmer.logs().filter((l) => Number(l.level) >= 40);
+  return [
+    JSON.stringify((await composition())?.status, null, 2),
+    ...apps.map((a, i) => `${TENANTS[i] ?? ""}: ${JSON.stringify(a?.status)}`),
+    ...warnings.slice(-10).map((l) => JSON.stringify(l).slice(0, 600)),
+  ].join("\n");
+};
 
 function waitApp(name: string, ok: (a: App) => boolean, what: string): Promise<App> {
   return waitFor(
@@ -222,22 +225,25 @@ describe("a fleet of tenants through chart upgrades", () => {
     expect(
       events.filter((e) => e.subject === "kubeplus.v1.evt.instance.ready").map((e) => e.data.name),
     ).toEqual(expect.arrayContaining(TENANTS));
-  });
+  }, 180_000);
 
   it("upgrades every tenant to 0.0.2, one at a time, each keeping its own values", async () => {
     expect((await useChart("basicwebapp-0.0.2.tgz")).stderr).toBe("");
     let maxInFlight = 0;
-    await waitFor(
+    const done = await waitFor(
       async () => {
         const rc = await composition();
         const inFlight = Number(rc?.status?.instances?.inFlight ?? 0);
         maxInFlight = Math.max(maxInFlight, inFlight);
-        return rc?.status?.instances?.upgraded === TENANTS.length ? rc : undefined;
+        const progress = rc?.status?.instances;
+        return progress?.chart === "basicwebapp-0.0.2" && progress.upgraded === TENANTS.length
+          ? rc
+          : undefined;
       },
       { what: "every tenant on 0.0.2", timeoutMs: 180_000, intervalMs: 100, diagnose },
     );
     expect(maxInFlight).toBeLessThanOrEqual(1);
-    expect((await composition())?.status?.instances).toMatchObject({
+    expect(done.status?.instances).toMatchObject({
       chart: "basicwebapp-0.0.2",
       total: 3,
       upgraded: 3,
@@ -256,14 +262,15 @@ describe("a fleet of tenants through chart upgrades", () => {
     expect(
       events.some((e) => e.subject === "kubeplus.v1.evt.fleet.progressed" && e.data.upgraded === 3),
     ).toBe(true);
-  });
+  }, 240_000);
 
   it("rolls a failed upgrade back, stops the rollout at the failure budget, and resumes with a good chart", async () => {
     expect((await useChart("basicwebapp-0.0.3.tgz")).stderr).toBe("");
     const rc = await waitFor(
       async () => {
         const c = await composition();
-        return c?.status?.instances?.halted === true ? c : undefined;
+        const progress = c?.status?.instances;
+        return progress?.halted === true && progress.chart === "basicwebapp-0.0.3" ? c : undefined;
       },
       { what: "the rollout of 0.0.3 to stop", timeoutMs: 120_000, diagnose },
     );
@@ -287,5 +294,5 @@ describe("a fleet of tenants through chart upgrades", () => {
     const recovered = await app(failed[0] ?? "");
     expect(recovered?.status?.failedChart).toBeUndefined();
     expect(conditionOf(recovered, "Stalled")?.status).toBe("False");
-  });
+  }, 240_000);
 });

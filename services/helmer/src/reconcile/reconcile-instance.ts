@@ -484,6 +484,10 @@ async function reportReadiness(
     chart: chartStatus,
     inventory: inventoryOf(rendered, plan.namespace),
   };
+  // Status is merge-patched: a failure that no longer holds is removed with an explicit null.
+  const cleared: Partial<InstanceStatus> = instance.status?.failedChart
+    ? { failedChart: null }
+    : {};
   if (waiting.length > 0) {
     await report(
       instance,
@@ -500,11 +504,10 @@ async function reportReadiness(
   }
   const message = `release ${plan.release} (chart ${chartStatus.ref ?? ""}) is ready in namespace ${plan.namespace}`;
   const before = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
-  const { failedChart: _dropped, ...rest } = instance.status ?? {};
   await report(
-    { ...instance, status: rest },
+    instance,
     plan,
-    { ready: "True", reason: InstanceReason.Ready, message, extra },
+    { ready: "True", reason: InstanceReason.Ready, message, extra: { ...extra, ...cleared } },
     deps,
   );
   if (before?.status !== "True" || before.message !== message) {
