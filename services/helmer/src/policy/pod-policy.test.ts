@@ -119,7 +119,10 @@ describe("pod policy", () => {
       policy,
     );
     expect(out.match(/^---$/gm)).toHaveLength(2);
-    expect(out).toContain("pool: p");
+    expect(out).toContain('"nodeSelector":{"pool":"p"}');
     expect(() => postRender("kind: [unclosed", policy)).toThrow(/invalid manifest/);
+    // A quoted "yes" stays a string for helm's YAML 1.1 parser (it would read a bare yes as true).
+    const env = postRender('kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  flag: "yes"\n', policy);
+    expect(env).toContain('"flag":"yes"');
   });
 });

@@ -1,5 +1,5 @@
 /** Pure part of the helm post-renderer: policy applied to every object of a multi-document manifest. */
-import { parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { applyPodPolicy, type PodPolicy } from "./pod-policy.js";
 
 export function postRender(manifests: string, policy: PodPolicy): string {
@@ -8,7 +8,9 @@ export function postRender(manifests: string, policy: PodPolicy): string {
     if (doc.errors.length > 0) throw new Error(`invalid manifest: ${doc.errors[0]?.message ?? ""}`);
     const value = doc.toJS() as unknown;
     if (!value || typeof value !== "object" || Array.isArray(value)) continue;
-    out.push(stringify(applyPodPolicy(value as Record<string, unknown>, policy)));
+    out.push(JSON.stringify(applyPodPolicy(value as Record<string, unknown>, policy)));
   }
-  return out.map((d) => `---\n${d}`).join("");
+  // JSON documents: valid YAML that every parser reads alike. Plain YAML would print the string "yes" unquoted,
+  // which helm's YAML 1.1 parser turns into a boolean.
+  return out.map((d) => `---\n${d}\n`).join("");
 }
