@@ -6,6 +6,8 @@ export interface NatsOptions {
   /** Shown in the server's connection list: the service name. */
   readonly name: string;
   readonly timeoutMs?: number;
+  /** Keep trying when the first attempt fails (instead of rejecting): for services that run without NATS. */
+  readonly waitOnFirstConnect?: boolean;
 }
 
 /**
@@ -19,5 +21,6 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     timeout: options.timeoutMs ?? 5_000,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    waitOnFirstConnect: options.waitOnFirstConnect ?? false,
   });
 }

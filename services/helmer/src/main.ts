@@ -9,6 +9,7 @@ import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
 import { startCompositionController } from "./reconcile/composition-controller.js";
 import { startInstanceController } from "./reconcile/instance-controller.js";
+import { Bus } from "./bus.js";
 import { installPostRendererPlugin } from "./helm/post-renderer-plugin.js";
 import { FleetSlots } from "./reconcile/fleet-slots.js";
 import type { InstanceController } from "./reconcile/instance-controller.js";
@@ -47,19 +48,37 @@ const store = new ChartStore({
   uploadedDigest: (file) => uploaded.digest(file),
 });
 
-const nc = await connectNats({ servers: config.natsUrl.split(","), name: "helmer" });
+const bus = new Bus();
 const renderLog = log.child({ component: "render" });
-const subscription = serve(
-  nc,
-  "HelmerRender",
-  async (req) => {
-    const started = Date.now();
-    const reply = await handleRender(store, req);
-    renderLog.debug({ chart: req.chartName, durationMs: Date.now() - started }, "chart rendered");
-    return reply;
+const subscriptions: { unsubscribe(): void }[] = [];
+bus.whenConnected((nc) => {
+  subscriptions.push(
+    serve(
+      nc,
+      "HelmerRender",
+      async (req) => {
+        const started = Date.now();
+        const reply = await handleRender(store, req);
+        renderLog.debug(
+          { chart: req.chartName, durationMs: Date.now() - started },
+          "chart rendered",
+        );
+        return reply;
+      },
+      (err) => {
+        renderLog.info({ err }, "render request failed");
+      },
+    ),
+  );
+});
+// The controllers do not wait for NATS: the cluster is the source of truth, NATS only wakes them sooner.
+connectNats({ servers: config.natsUrl.split(","), name: "helmer", waitOnFirstConnect: true }).then(
+  (nc) => {
+    bus.attach(nc);
+    log.info({ servers: config.natsUrl }, "connected to NATS");
   },
-  (err) => {
-    renderLog.info({ err }, "render request failed");
+  (err: unknown) => {
+    log.error({ err }, "NATS connection failed; running on watches alone");
   },
 );
 const slots = new FleetSlots();
@@ -68,7 +87,7 @@ const late: { instances?: InstanceController } = {};
 const compositionsController = await startCompositionController({
   kc,
   store,
-  nc,
+  bus,
   log: log.child({ component: "compositions" }),
   concurrency: config.workers,
   slots,
@@ -86,7 +105,7 @@ const instancesController = await startInstanceController({
   compositions: compositionsController.compositions,
   log: log.child({ component: "instances" }),
   concurrency: config.workers,
-  nc,
+  bus,
   slots,
   resyncMs: config.resyncMs,
   lintContext: (allow) => compositionsController.facts.lintContext(allow),
@@ -99,10 +118,12 @@ log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "he
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");
-  subscription.unsubscribe();
+  subscriptions.forEach((s) => {
+    s.unsubscribe();
+  });
   await instancesController.stop();
   await compositionsController.stop();
-  await nc.drain();
+  await bus.drain();
   await uploaded.stop();
   process.exit(0);
 }

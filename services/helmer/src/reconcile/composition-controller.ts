@@ -5,7 +5,6 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { startCompositionFacts, type CompositionFacts } from "@kubeplus/admission";
 import {
   PlatformKinds,
@@ -13,7 +12,7 @@ import {
   type ResourceComposition,
   type ResourceCompositionStatus,
 } from "@kubeplus/api";
-import { publish, subscribe } from "@kubeplus/contracts";
+import { subscribe } from "@kubeplus/contracts";
 import {
   Applier,
   isNotFound,
@@ -23,6 +22,7 @@ import {
   type WatchedCache,
 } from "@kubeplus/kube";
 import type { Logger } from "@kubeplus/runtime";
+import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
 import { fleetProgress } from "./fleet.js";
@@ -39,7 +39,7 @@ import { WorkQueue } from "./work-queue.js";
 export interface ControllerOptions {
   readonly kc: KubeConfig;
   readonly store: ChartStore;
-  readonly nc: NatsConnection;
+  readonly bus: Bus;
   readonly log: Logger;
   readonly concurrency: number;
   readonly slots: FleetSlots;
@@ -108,7 +108,7 @@ async function deleteCrds(ext: ApiextensionsV1Api, rc: ResourceComposition): Pro
 export async function startCompositionController(
   options: ControllerOptions,
 ): Promise<CompositionController> {
-  const { kc, store, nc, log } = options;
+  const { kc, store, bus, log } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
@@ -229,7 +229,7 @@ export async function startCompositionController(
     },
     emitProgress: (progress) => {
       try {
-        publish(nc, "FleetUpgradeProgress", progress);
+        bus.publish("FleetUpgradeProgress", progress);
       } catch (err) {
         log.warn({ err }, "fleet progress not published");
       }
@@ -261,16 +261,21 @@ export async function startCompositionController(
     queue.add(keyOf(rc));
   });
   for (const rc of compositions.list()) queue.add(keyOf(rc));
-  const sub = subscribe(
-    nc,
-    "CompositionAdmitted",
-    (e) => {
-      queue.add(`${e.namespace}/${e.name}`);
-    },
-    (err) => {
-      log.warn({ err }, "invalid composition event ignored");
-    },
-  );
+  const subs: { unsubscribe(): void }[] = [];
+  bus.whenConnected((nc) => {
+    subs.push(
+      subscribe(
+        nc,
+        "CompositionAdmitted",
+        (e) => {
+          queue.add(`${e.namespace}/${e.name}`);
+        },
+        (err) => {
+          log.warn({ err }, "invalid composition event ignored");
+        },
+      ),
+    );
+  });
   return {
     queue,
     compositions,
@@ -279,7 +284,9 @@ export async function startCompositionController(
       queue.add(`${FLEET_PREFIX}${rcKey}`);
     },
     stop: async () => {
-      sub.unsubscribe();
+      subs.forEach((sub) => {
+        sub.unsubscribe();
+      });
       queue.stop();
       await Promise.all([facts.stop(), compositions.stop()]);
     },

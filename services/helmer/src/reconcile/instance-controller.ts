@@ -10,10 +10,9 @@ import {
 } from "@kubernetes/client-node";
 import { ConditionType, type Instance, type ResourceComposition } from "@kubeplus/api";
 import { lintRendered, type LintContext, type RenderedObject } from "@kubeplus/charts";
-import { publish } from "@kubeplus/contracts";
 import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
-import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "@kubeplus/runtime";
+import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { latestRelease } from "../helm/release-storage.js";
 import {
@@ -37,7 +36,7 @@ export interface InstanceControllerOptions {
   readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
   readonly log: Logger;
   readonly concurrency: number;
-  readonly nc: NatsConnection;
+  readonly bus: Bus;
   readonly slots: FleetSlots;
   /** The cluster's storage classes and kinds, for checking each instance's rendered chart. */
   readonly lintContext: (allow: ReadonlySet<string>) => LintContext;
@@ -248,7 +247,7 @@ export async function startInstanceController(
       },
       emit: (event) => {
         try {
-          publish(options.nc, event.subject, event.payload as never);
+          options.bus.publish(event.subject, event.payload);
         } catch (err) {
           log.warn({ err, subject: event.subject }, "event not published");
         }

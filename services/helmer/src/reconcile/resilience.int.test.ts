@@ -75,8 +75,11 @@ spec:
               value: {{ .Values.greeting | quote }}
 `;
 
-const startTheHelmer = async (): Promise<RunningService> => {
-  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"), { RESYNC_SECONDS: "2" });
+const startTheHelmer = async (env: Record<string, string> = {}): Promise<RunningService> => {
+  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"), {
+    RESYNC_SECONDS: "2",
+    ...env,
+  });
   return helmer;
 };
 const helmHistory = async (name: string): Promise<{ revision: number; status: string }[]> => {
@@ -309,6 +312,21 @@ describe("the helmer survives being killed, and drift", () => {
       },
       { what: "the isolation objects to come back", timeoutMs: 30_000 },
     );
+  }, 120_000);
+});
+
+describe("without NATS", () => {
+  it("starts and converges an instance through its watches alone", async () => {
+    await helmer?.crash();
+    await startTheHelmer({ NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+    await create("g4");
+    await waitReady("g4");
+    expect(helmer?.logs().some((l) => l.msg === "connected to NATS")).toBe(false);
+    await helmer?.stop();
+    await startTheHelmer();
+    await helmer?.waitForLog((l) => l.msg === "connected to NATS");
+    const r = await cluster.kubectl(["delete", "gatedapp", "g4", "-n", kp, "--timeout=60s"]);
+    expect(r.code).toBe(0);
   }, 120_000);
 });
 
