@@ -108,7 +108,7 @@ test-e2e: tools build ## Only the e2e journeys (reuses a running control plane, 
 
 .PHONY: bench
 bench: tools build ## Run every benchmark under bench/ on the local control plane; writes reports/bench-*.md and .json.
-	@status=0; $(DEV) up || status=$$?; \
+	@status=0; $(DEV) up --max-pods 500 || status=$$?; \
 	if [ $$status -eq 0 ]; then node bench/dist/run.js $(BENCH) || status=$$?; fi; \
 	$(DEV) down || true; exit $$status
 
