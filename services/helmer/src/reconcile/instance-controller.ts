@@ -195,7 +195,11 @@ export async function startInstanceController(
         });
       },
       writeStatus: async (instance, status) => {
-        if (JSON.stringify(instance.status ?? {}) === JSON.stringify(status)) return;
+        const current = (instance.status ?? {}) as Record<string, unknown>;
+        const unchanged = Object.entries(status).every(
+          ([k, v]) => JSON.stringify(current[k] ?? null) === JSON.stringify(v ?? null),
+        );
+        if (unchanged) return;
         await patchStatus(
           custom,
           {

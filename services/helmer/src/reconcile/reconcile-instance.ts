@@ -184,8 +184,9 @@ async function report(
   deps: InstanceReconcileDeps,
 ): Promise<void> {
   const failed = STALLED.has(v.reason) ? { error: v.message } : {};
+  // Only the fields this report decides: the status is merge-patched, and the cached instance may be a write behind,
+  // so spreading it would put back what a newer write changed (a cleared or recorded failure).
   await deps.writeStatus(instance, {
-    ...instance.status,
     helmrelease: `${plan.namespace}:${plan.release}`,
     observedGeneration: instance.metadata.generation ?? 0,
     conditions: conditions(instance, v, deps.now(), v.keepReady),
@@ -453,17 +454,8 @@ async function converge(
   if (action.kind === "none") return undefined;
   if (action.kind === "recover") return recover(c, action, deps);
   if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? "")) {
-    // This spec already failed on this chart and was rolled back: keep saying so until something changes.
-    await report(
-      c.instance,
-      c.plan,
-      {
-        ready: "False",
-        reason: InstanceReason.UpgradeFailed,
-        message: c.instance.status?.error ?? "upgrade failed",
-      },
-      deps,
-    );
+    // This spec already failed on this chart and was rolled back: the failure stays reported (the write that
+    // recorded it set the reason and message) until the spec or the chart changes.
     return { requeueAfterMs: deps.resyncMs };
   }
   if (action.kind === "upgrade" && action.chartChange) {
