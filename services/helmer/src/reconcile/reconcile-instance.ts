@@ -454,8 +454,17 @@ async function converge(
   if (action.kind === "none") return undefined;
   if (action.kind === "recover") return recover(c, action, deps);
   if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? "")) {
-    // This spec already failed on this chart and was rolled back: the failure stays reported (the write that
-    // recorded it set the reason and message) until the spec or the chart changes.
+    // This spec already failed on this chart and was rolled back: say so (again, should a report built from a stale
+    // cache have overwritten it) until the spec or the chart changes. The write that recorded it set the error.
+    const error = c.instance.status?.error;
+    if (error) {
+      const failed = {
+        ready: "False" as const,
+        reason: InstanceReason.UpgradeFailed,
+        message: error,
+      };
+      await report(c.instance, c.plan, failed, deps);
+    }
     return { requeueAfterMs: deps.resyncMs };
   }
   if (action.kind === "upgrade" && action.chartChange) {
