@@ -279,6 +279,14 @@ describe("a fleet of tenants through chart upgrades", () => {
       failed: 1,
       upgraded: 0,
     });
+    // The failed tenant settles on Stalled/UpgradeFailed (status writes race with the watch cache for a moment).
+    await waitFor(
+      async () => {
+        const apps = await Promise.all(TENANTS.map((name) => app(name)));
+        return apps.some((a) => conditionOf(a, "Stalled")?.reason === "UpgradeFailed");
+      },
+      { what: "the failed tenant to report UpgradeFailed", timeoutMs: 30_000, diagnose },
+    );
     const failed: string[] = [];
     for (const name of TENANTS) if (await checkAfterFailedRollout(name)) failed.push(name);
     expect(failed).toHaveLength(1);
