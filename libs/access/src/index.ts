@@ -1,0 +1,52 @@
+export { ClusterIO, Paths } from "./cluster-io.js";
+export {
+  ADDED_LABELS_ANNOTATION,
+  deleteIdentity,
+  ensureManagedNamespace,
+  entityOf,
+  FIELD_MANAGER,
+  grantConsumerKinds,
+  grantPermissions,
+  IDENTITY_LABEL,
+  issueKubeconfig,
+  kubeconfigSecretName,
+  revokePermissions,
+  setUpConsumer,
+  setUpProvider,
+  storeKubeconfig,
+  updateRoleName,
+} from "./identities.js";
+export type {
+  Entity,
+  IdentityRef,
+  IssuedKubeconfig,
+  KubeconfigOptions,
+  RevokeOutcome,
+} from "./identities.js";
+export { buildKubeconfig, normalizeServerUrl, parseDuration, withServer } from "./kubeconfig.js";
+export type { Kubeconfig, KubeconfigParts } from "./kubeconfig.js";
+export {
+  mergeRules,
+  parsePermissionFile,
+  PermissionFileError,
+  revokeRules,
+  sameRules,
+} from "./permission-file.js";
+export {
+  ALLOWED_POD_SECURITY,
+  DEFAULT_POD_SECURITY,
+  POD_SECURITY_ENFORCE,
+  providerPolicies,
+} from "./policies.js";
+export type { Manifest } from "./policies.js";
+export {
+  AccessNames,
+  consumerInstanceRules,
+  instanceViewerRules,
+  MANAGED_NAMESPACE_LABELS,
+  ownGroups,
+  permissionNames,
+  providerClusterRules,
+  tenantRules,
+} from "./rules.js";
+export type { PolicyRule } from "./rules.js";

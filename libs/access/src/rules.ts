@@ -1,0 +1,159 @@
+import { DEFAULT_GENERATED_GROUP, Labels, MANAGED_BY_VALUE, PLATFORM_GROUP } from "@kubeplus/api";
+
+/** An RBAC PolicyRule, as the apiserver stores it. */
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+  verbs: string[];
+}
+
+/** Names of the identities and the cluster roles, fixed so that scripts and the chart can refer to them. */
+export const AccessNames = {
+  /** The provider's ServiceAccount (as in the original), and its ClusterRole and ClusterRoleBinding. */
+  Provider: "kubeplus-saas-provider",
+  /** What the provider may do inside a namespace it manages (bound there by a RoleBinding, never cluster-wide). */
+  TenantRole: "kubeplus-saas-provider-tenant",
+  /** The built-in consumer's ServiceAccount (as in the original). */
+  Consumer: "kubeplus-saas-consumer",
+  /** The instance kinds a consumer may manage (`kubectl grantpermission consumer <plural>` adds to it). */
+  ConsumerInstancesRole: "kubeplus-saas-consumer",
+  /** Read-only access to the namespace of an instance, granted by the helmer to the instance's creator. */
+  InstanceViewerRole: "kubeplus-saas-consumer-instance-viewer",
+  /** Prefix of the admission policies that fence the provider (and their bindings). */
+  PolicyPrefix: "kubeplus-saas-provider",
+} as const;
+
+/** The labels that mark a namespace as managed by KubePlus (the standard one and the original's). */
+export const MANAGED_NAMESPACE_LABELS: Readonly<Record<string, string>> = {
+  [Labels.ManagedBy]: MANAGED_BY_VALUE,
+  [Labels.LegacyManagedBy]: MANAGED_BY_VALUE,
+};
+
+/** The API groups whose CRDs and webhooks are KubePlus's own: its platform API and the generated kinds. */
+export function ownGroups(extraGroups: readonly string[] = []): string[] {
+  return [...new Set([PLATFORM_GROUP, DEFAULT_GENERATED_GROUP, ...extraGroups])].sort();
+}
+
+const ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
+const READ = ["get", "list", "watch"];
+
+/**
+ * The provider's cluster-wide rules. Every write here that could reach outside KubePlus's own objects is fenced by
+ * an admission policy (see policies.ts): namespaces must be managed, CRDs and webhooks must be of KubePlus's groups,
+ * RoleBindings may only be created in managed namespaces. Nothing here reads a namespaced object of another
+ * namespace: that comes from the tenant role, bound per managed namespace.
+ */
+export function providerClusterRules(extraGroups: readonly string[] = []): PolicyRule[] {
+  const generated = ownGroups(extraGroups).filter((g) => g !== PLATFORM_GROUP);
+  return [
+    {
+      apiGroups: [PLATFORM_GROUP],
+      resources: [
+        "resourcecompositions",
+        "resourcecompositions/status",
+        "resourcepolicies",
+        "resourcepolicies/status",
+        "resourcemonitors",
+        "resourcemonitors/status",
+      ],
+      verbs: ALL,
+    },
+    { apiGroups: generated, resources: ["*"], verbs: ALL },
+    { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ALL },
+    {
+      apiGroups: ["admissionregistration.k8s.io"],
+      resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+      verbs: ALL,
+    },
+    {
+      apiGroups: [""],
+      resources: ["namespaces"],
+      verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] },
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: ["bind"],
+      resourceNames: [
+        AccessNames.TenantRole,
+        AccessNames.ConsumerInstancesRole,
+        AccessNames.InstanceViewerRole,
+      ],
+    },
+    { apiGroups: [""], resources: ["nodes"], verbs: READ },
+    { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: READ },
+    { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
+  ];
+}
+
+/**
+ * Inside a managed namespace the provider is its administrator: a chart may put anything namespaced there. Pod
+ * Security admission (enforced on every managed namespace, and the provider cannot lower it) keeps pods off the
+ * node.
+ */
+export function tenantRules(): PolicyRule[] {
+  return [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }];
+}
+
+/** A consumer's rules in its own namespace: the instance kinds granted to it, and nothing else. */
+export function consumerInstanceRules(plurals: readonly string[], group: string): PolicyRule[] {
+  if (plurals.length === 0) return [];
+  const resources = [...new Set(plurals)].sort();
+  return [
+    {
+      apiGroups: [group],
+      resources: [...resources, ...resources.map((p) => `${p}/status`)],
+      verbs: ALL.filter((v) => v !== "deletecollection"),
+    },
+  ];
+}
+
+/**
+ * What an instance's creator may do in the instance's namespace: read its objects (its own Secrets included), logs
+ * and events, and port-forward to its pods. No writes: the release is changed through the instance alone.
+ */
+export function instanceViewerRules(): PolicyRule[] {
+  return [
+    {
+      apiGroups: ["", "apps", "batch", "networking.k8s.io", "policy", "autoscaling"],
+      resources: [
+        "pods",
+        "pods/log",
+        "services",
+        "endpoints",
+        "configmaps",
+        "secrets",
+        "persistentvolumeclaims",
+        "events",
+        "resourcequotas",
+        "limitranges",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "jobs",
+        "cronjobs",
+        "ingresses",
+        "networkpolicies",
+        "poddisruptionbudgets",
+        "horizontalpodautoscalers",
+      ],
+      verbs: READ,
+    },
+    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: READ },
+    { apiGroups: [""], resources: ["pods/portforward"], verbs: ["get", "create"] },
+  ];
+}
+
+/** The resource names a set of rules mentions (the original's `<sa>-perms` record): sorted, unique. */
+export function permissionNames(rules: readonly PolicyRule[]): string[] {
+  const names = new Set<string>();
+  for (const rule of rules) {
+    for (const r of rule.resources ?? []) names.add(r);
+    for (const u of rule.nonResourceURLs ?? []) names.add(`nonResourceURL::${u}`);
+  }
+  return [...names].sort();
+}
