@@ -17,7 +17,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: "unit",
-          include: ["{libs,services,hack}/**/src/**/*.test.ts", "hack/lint/*.test.ts"],
+          include: ["{libs,services,hack,cli}/**/src/**/*.test.ts", "hack/lint/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**", "**/dist/**"],
         },
       },
@@ -25,7 +25,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: "int",
-          include: ["{libs,services,hack}/**/src/**/*.int.test.ts"],
+          include: ["{libs,services,hack,cli}/**/src/**/*.int.test.ts"],
           // Integration files share cluster-wide objects (CRDs, webhook configurations): one file at a time.
           fileParallelism: false,
           exclude: ["**/node_modules/**", "**/dist/**"],

@@ -136,6 +136,14 @@ export async function setUpProvider(
   ref: IdentityRef,
   extraGroups: readonly string[],
 ): Promise<void> {
+  const existing = await io.get<{ subjects?: { namespace?: string }[] }>(
+    Paths.clusterRoleBinding(AccessNames.Provider),
+  );
+  const other = existing?.subjects?.find((s) => s.namespace !== ref.namespace)?.namespace;
+  if (other)
+    throw new Error(
+      `a KubePlus provider already exists in namespace ${other} (one per cluster): delete it first with provider-kubeconfig delete ${other}`,
+    );
   await ensureManagedNamespace(io, ref.namespace);
   await ensureServiceAccount(io, ref);
   for (const manifest of providerPolicies(ref.namespace, extraGroups))
