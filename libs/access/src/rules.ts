@@ -72,7 +72,12 @@ export function providerClusterRules(extraGroups: readonly string[] = []): Polic
       resources: ["namespaces"],
       verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
     },
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] },
+    // create and patch (server-side apply) only: the helmer binds itself the tenant role in a namespace it just made.
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["rolebindings"],
+      verbs: ["create", "patch"],
+    },
     {
       apiGroups: ["rbac.authorization.k8s.io"],
       resources: ["clusterroles"],

@@ -55,6 +55,19 @@ export async function kubeRequest(
   });
 }
 
+/** The username the apiserver sees for this kubeconfig (a SelfSubjectReview, allowed to every identity). */
+export async function whoAmI(kc: KubeConfig): Promise<string> {
+  const review = (await kubeRequest(
+    kc,
+    "POST",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    {
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    },
+  )) as { status?: { userInfo?: { username?: string } } };
+  return review.status?.userInfo?.username ?? "";
+}
+
 interface ApiResourceList {
   resources: { name: string; kind: string; namespaced: boolean }[];
 }

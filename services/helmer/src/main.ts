@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { VersionApi } from "@kubernetes/client-node";
 import { serve } from "@kubeplus/contracts";
-import { loadKubeConfig } from "@kubeplus/kube";
+import { loadKubeConfig, whoAmI } from "@kubeplus/kube";
 import { connectNats, createLogger } from "@kubeplus/runtime";
 import { ChartStore } from "./charts/chart-store.js";
 import { watchUploadedCharts } from "./charts/uploaded-charts.js";
@@ -14,12 +14,15 @@ import { installPostRendererPlugin } from "./helm/post-renderer-plugin.js";
 import { FleetSlots } from "./reconcile/fleet-slots.js";
 import type { InstanceController } from "./reconcile/instance-controller.js";
 import { handleRender } from "./render/handle-render.js";
+import { serviceAccountOf } from "./reconcile/instance-desired.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "helmer", level: config.logLevel });
 const kc = loadKubeConfig(config.kubeconfig);
 
 const kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
+const identity = await whoAmI(kc);
+const self = serviceAccountOf(identity);
 const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) => {
   log.warn({ err }, "uploaded chart watch failed; retrying");
 });
@@ -105,6 +108,7 @@ const instancesController = await startInstanceController({
   compositions: compositionsController.compositions,
   log: log.child({ component: "instances" }),
   concurrency: config.workers,
+  ...(self ? { self } : {}),
   bus,
   slots,
   resyncMs: config.resyncMs,
@@ -114,7 +118,10 @@ const instancesController = await startInstanceController({
   },
 });
 late.instances = instancesController;
-log.info({ namespace: config.namespace, kubeVersion, helm: config.helmBin }, "helmer started");
+log.info(
+  { namespace: config.namespace, kubeVersion, helm: config.helmBin, identity },
+  "helmer started",
+);
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");

@@ -14,6 +14,7 @@ import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from 
 import type { Logger } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
+import type { ServiceAccountRef } from "./instance-desired.js";
 import { latestRelease } from "../helm/release-storage.js";
 import {
   rollbackToLastDeployed,
@@ -43,6 +44,8 @@ export interface InstanceControllerOptions {
   /** Called when an instance of a composition changed (fleet progress is the composition's to report). */
   readonly onInstanceChange?: (rcKey: string) => void;
   readonly resyncMs: number;
+  /** The helmer's own ServiceAccount, when it runs as one. */
+  readonly self?: ServiceAccountRef;
 }
 
 export interface InstanceController {
@@ -159,6 +162,7 @@ export async function startInstanceController(
       return { group: r?.group ?? "", version: r?.version ?? "", plural: r?.plural ?? "" };
     };
     return {
+      ...(options.self ? { self: options.self } : {}),
       get: (namespace, name) => cache.get(name, namespace),
       composition: () => compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,

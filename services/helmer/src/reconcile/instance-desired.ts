@@ -1,4 +1,6 @@
+import { AccessNames, IDENTITY_LABEL } from "@kubeplus/access";
 import {
+  Annotations,
   instanceNamespaceLabels,
   Labels,
   releaseNameFor,
@@ -18,7 +20,83 @@ export const ISOLATION = {
   Egress: "kubeplus-egress",
   Quota: "kubeplus-quota",
   Limits: "kubeplus-limits",
+  ProviderBinding: AccessNames.TenantRole,
+  CreatorBinding: "kubeplus-instance-creator",
 } as const;
+
+/** A ServiceAccount: the identity the helmer runs as, when it runs as one (the provider's, in a cluster). */
+export interface ServiceAccountRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const SA_PREFIX = "system:serviceaccount:";
+
+/** The RBAC subject of a username as the apiserver reports it (a ServiceAccount's, or a user's). */
+export function subjectFor(username: string): Record<string, string> {
+  if (username.startsWith(SA_PREFIX)) {
+    const [namespace = "", name = ""] = username.slice(SA_PREFIX.length).split(":");
+    return { kind: "ServiceAccount", namespace, name };
+  }
+  return { kind: "User", apiGroup: "rbac.authorization.k8s.io", name: username };
+}
+
+/** The ServiceAccount behind a username, if it is one. */
+export function serviceAccountOf(username: string): ServiceAccountRef | undefined {
+  const subject = subjectFor(username);
+  return subject.kind === "ServiceAccount"
+    ? { namespace: subject.namespace ?? "", name: subject.name ?? "" }
+    : undefined;
+}
+
+function roleBinding(ns: string, name: string, role: string, subject: Record<string, string>): Obj {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: {
+      name,
+      namespace: ns,
+      labels: {
+        [Labels.ManagedBy]: "kubeplus",
+        ...(role === AccessNames.TenantRole ? { [IDENTITY_LABEL]: AccessNames.Provider } : {}),
+      },
+    },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+    subjects: [subject],
+  };
+}
+
+/**
+ * Who may do what in the instance's namespace, applied first: the helmer itself (when it runs as the provider's
+ * ServiceAccount it holds no rights in a new namespace until it binds the tenant role there), and the instance's
+ * creator, who may read what its instance runs (only in a namespace of the instance's own).
+ */
+function accessBindings(
+  instance: Instance,
+  ns: string,
+  create: boolean,
+  self: ServiceAccountRef | undefined,
+): Obj[] {
+  const out: Obj[] = [];
+  if (self)
+    out.push(
+      roleBinding(ns, ISOLATION.ProviderBinding, AccessNames.TenantRole, {
+        kind: "ServiceAccount",
+        ...self,
+      }),
+    );
+  const creator = instance.metadata.annotations?.[Annotations.AccountIdentity];
+  if (create && creator)
+    out.push(
+      roleBinding(
+        ns,
+        ISOLATION.CreatorBinding,
+        AccessNames.InstanceViewerRole,
+        subjectFor(creator),
+      ),
+    );
+  return out;
+}
 
 export interface InstancePlan {
   readonly release: string;
@@ -139,6 +217,7 @@ export function planInstance(
   instance: Instance,
   rc: ResourceComposition,
   target: { namespace: string; create: boolean },
+  self?: ServiceAccountRef,
 ): InstancePlan {
   const kind = rc.spec.newResource.resource.kind;
   const name = instance.metadata.name ?? "";
@@ -163,7 +242,12 @@ export function planInstance(
     release: releaseNameFor(kind, name),
     namespace: ns,
     createNamespace: target.create,
-    isolation: [...networkPolicies(ns, rc), ...quota(ns, rc), ...limitRange(ns, rc)],
+    isolation: [
+      ...accessBindings(instance, ns, target.create, self),
+      ...networkPolicies(ns, rc),
+      ...quota(ns, rc),
+      ...limitRange(ns, rc),
+    ],
     ...(namespaceObject ? { namespaceObject } : {}),
   };
 }

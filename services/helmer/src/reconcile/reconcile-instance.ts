@@ -11,7 +11,12 @@ import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
 import { podPolicyFor, type PodPolicy } from "../policy/pod-policy.js";
 import { failedOn, type FleetDecision } from "./fleet.js";
-import { planInstance, releasePlan, type InstancePlan } from "./instance-desired.js";
+import {
+  planInstance,
+  releasePlan,
+  type InstancePlan,
+  type ServiceAccountRef,
+} from "./instance-desired.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** Finalizer on every instance: its release and namespace go before it does. */
@@ -61,6 +66,8 @@ export type InstanceEvent =
   | { readonly subject: "InstanceDeleted"; readonly payload: RequestOf<"InstanceDeleted"> };
 
 export interface InstanceReconcileDeps {
+  /** The helmer's own ServiceAccount, when it runs as one (it binds itself the tenant role in new namespaces). */
+  readonly self?: ServiceAccountRef;
   get(namespace: string, name: string): Instance | undefined;
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;
@@ -605,7 +612,7 @@ export async function reconcileInstance(
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
   if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
-  const plan = planInstance(instance, rc, target);
+  const plan = planInstance(instance, rc, target, deps.self);
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
     await deps.setFinalizers(instance, [
       ...(instance.metadata.finalizers ?? []),
