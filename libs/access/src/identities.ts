@@ -1,4 +1,5 @@
 import { Labels, MANAGED_BY_VALUE } from "@kubeplus/api";
+import { KubeRequestError } from "@kubeplus/kube";
 import { ClusterIO, Paths, type ApplyObject } from "./cluster-io.js";
 import { buildKubeconfig, type Kubeconfig } from "./kubeconfig.js";
 import { mergeRules, revokeRules, sameRules } from "./permission-file.js";
@@ -19,6 +20,8 @@ export const FIELD_MANAGER = "kubeplus-provider-kubeconfig";
 export const IDENTITY_LABEL = "kubeplus.dev/identity";
 /** Annotation on a namespace: the labels `create` added, so that `delete` can take exactly those away. */
 export const ADDED_LABELS_ANNOTATION = "kubeplus.dev/added-labels";
+/** Annotation on a stored kubeconfig Secret: when its token expires (RFC 3339). */
+export const TOKEN_EXPIRES_ANNOTATION = "kubeplus.dev/token-expires-at";
 
 const RBAC = "rbac.authorization.k8s.io/v1";
 
@@ -272,7 +275,7 @@ export async function storeKubeconfig(
       name: kubeconfigSecretName(ref.serviceAccount),
       namespace: ref.namespace,
       labels: labelsOf(ref),
-      annotations: issued.expiresAt ? { "kubeplus.dev/token-expires-at": issued.expiresAt } : {},
+      annotations: issued.expiresAt ? { [TOKEN_EXPIRES_ANNOTATION]: issued.expiresAt } : {},
     },
     stringData: { [fileName]: JSON.stringify(issued.config) },
   });
@@ -368,7 +371,14 @@ async function writePermissionRecord(io: ClusterIO, ref: IdentityRef): Promise<v
       ? [AccessNames.Provider, updateRoleName(ref)]
       : [AccessNames.ConsumerInstancesRole, updateRoleName(ref)];
   const rules: PolicyRule[] = [];
-  for (const role of roles) rules.push(...((await rulesOf(io, role)) ?? []));
+  for (const role of roles) {
+    // The provider may not read every role it is bound to (a consumer's update role): record what it can read.
+    const found = await rulesOf(io, role).catch((err: unknown) => {
+      if (err instanceof KubeRequestError && err.code === 403) return undefined;
+      throw err;
+    });
+    rules.push(...(found ?? []));
+  }
   const name = `${ref.serviceAccount}-perms`;
   await io.apply({
     apiVersion: "v1",

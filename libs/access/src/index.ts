@@ -14,6 +14,7 @@ export {
   setUpConsumer,
   setUpProvider,
   storeKubeconfig,
+  TOKEN_EXPIRES_ANNOTATION,
   updateRoleName,
 } from "./identities.js";
 export type {

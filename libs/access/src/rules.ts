@@ -88,6 +88,14 @@ export function providerClusterRules(extraGroups: readonly string[] = []): Polic
         AccessNames.InstanceViewerRole,
       ],
     },
+    // The consumers' instance kinds (kubectl grantpermission consumer): the escalation check still holds, so the
+    // provider can put there only permissions it holds itself (its generated groups).
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: ["get", "patch", "update"],
+      resourceNames: [AccessNames.ConsumerInstancesRole],
+    },
     { apiGroups: [""], resources: ["nodes"], verbs: READ },
     { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: READ },
     { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },

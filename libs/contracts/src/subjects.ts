@@ -4,6 +4,8 @@ import type { InstanceAdmitted } from "./generated/instance-admitted.js";
 import type { InstanceDeleted } from "./generated/instance-deleted.js";
 import type { InstanceFailed } from "./generated/instance-failed.js";
 import type { InstanceReady } from "./generated/instance-ready.js";
+import type { KubeconfigReply } from "./generated/kubeconfig-reply.js";
+import type { KubeconfigRequest } from "./generated/kubeconfig-request.js";
 import type { RenderReply } from "./generated/render-reply.js";
 import type { RenderRequest } from "./generated/render-request.js";
 import { readFileSync } from "node:fs";
@@ -22,6 +24,8 @@ const instanceReady = schema("instance-ready");
 const instanceFailed = schema("instance-failed");
 const instanceDeleted = schema("instance-deleted");
 const fleetUpgradeProgress = schema("fleet-upgrade-progress");
+const kubeconfigRequest = schema("kubeconfig-request");
+const kubeconfigReply = schema("kubeconfig-reply");
 
 /**
  * Every NATS subject of the system, once. Grammar: `kubeplus.v1.<service>.<verb>` for request/reply and
@@ -35,6 +39,13 @@ export const Subjects = {
     queue: "helmer",
     requestSchema: renderRequest,
     replySchema: renderReply,
+  },
+  KubeconfigGenerate: {
+    subject: "kubeplus.v1.kubeconfig.generate",
+    pattern: "request",
+    queue: "kubeconfig-generator",
+    requestSchema: kubeconfigRequest,
+    replySchema: kubeconfigReply,
   },
   CompositionAdmitted: {
     subject: "kubeplus.v1.evt.composition.admitted",
@@ -83,6 +94,7 @@ export const Subjects = {
 /** Payload types per subject (generated from the schemas). */
 export interface SubjectTypes {
   HelmerRender: { request: RenderRequest; reply: RenderReply };
+  KubeconfigGenerate: { request: KubeconfigRequest; reply: KubeconfigReply };
   CompositionAdmitted: { request: CompositionAdmitted; reply: never };
   InstanceAdmitted: { request: InstanceAdmitted; reply: never };
   InstanceReady: { request: InstanceReady; reply: never };

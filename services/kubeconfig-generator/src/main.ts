@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { ClusterIO } from "@kubeplus/access";
+import { serve } from "@kubeplus/contracts";
+import { loadKubeConfig, whoAmI } from "@kubeplus/kube";
+import { connectNats, createLogger } from "@kubeplus/runtime";
+import { keepBuiltInConsumerCurrent } from "./built-in-consumer.js";
+import { loadConfig } from "./config.js";
+import { handleGenerate } from "./handle-generate.js";
+
+const config = loadConfig(process.env);
+const log = createLogger({ service: "kubeconfig-generator", level: config.logLevel });
+const kc = loadKubeConfig(config.kubeconfig);
+const io = new ClusterIO(kc, "kubeplus-kubeconfig-generator");
+const identity = await whoAmI(kc);
+
+// Rebuilt from the cluster on every check: the stored Secret says when its token expires.
+let timer: NodeJS.Timeout | undefined;
+async function check(): Promise<void> {
+  try {
+    const { renewed, expiresAt } = await keepBuiltInConsumerCurrent(io, {
+      namespace: config.namespace,
+      ...(config.publicServerUrl ? { server: config.publicServerUrl } : {}),
+      lifetimeSeconds: config.consumerTokenSeconds,
+    });
+    if (renewed)
+      log.info({ namespace: config.namespace, expiresAt }, "built-in consumer kubeconfig renewed");
+  } catch (err) {
+    log.error({ err }, "built-in consumer kubeconfig check failed; retrying");
+  }
+  timer = setTimeout(() => void check(), config.checkMs);
+}
+await check();
+
+const requests = log.child({ component: "generate" });
+const nc = await connectNats({
+  servers: config.natsUrl.split(","),
+  name: "kubeconfig-generator",
+});
+const subscription = serve(
+  nc,
+  "KubeconfigGenerate",
+  async (req) => {
+    const reply = await handleGenerate(io, req, {
+      ...(config.publicServerUrl ? { server: config.publicServerUrl } : {}),
+      durationSeconds: config.consumerTokenSeconds,
+    });
+    // Names and expiry only: the kubeconfig is a credential and never reaches the log.
+    requests.info(
+      { namespace: req.namespace, serviceAccount: req.serviceAccount, expiresAt: reply.expiresAt },
+      "kubeconfig issued",
+    );
+    return reply;
+  },
+  (err) => {
+    requests.info({ err }, "kubeconfig request refused");
+  },
+);
+log.info({ namespace: config.namespace, identity }, "kubeconfig-generator started");
+
+async function shutdown(signal: string): Promise<void> {
+  log.info({ signal }, "shutting down");
+  if (timer) clearTimeout(timer);
+  subscription.unsubscribe();
+  await nc.drain().catch(() => undefined);
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));
