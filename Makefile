@@ -67,6 +67,10 @@ generate: build ## Regenerate code from its sources of truth (schemas).
 verify-generated: build ## Fail when generated files differ from what `make generate` writes.
 	PNPM=$(PNPM) hack/verify-generated.sh
 
+.PHONY: plugins
+plugins: build ## Put the kubectl plugins into bin/plugins (add it to PATH; `kubectl plugin list` shows them).
+	node cli/dist/install-plugins/main.js bin/plugins
+
 ##@ Local control plane
 
 .PHONY: cluster-up

@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClusterIO, grantConsumerKinds } from "@kubeplus/access";
 import { ManifestDir, platformNamespace, TestCluster, waitFor } from "@kubeplus/testing";
 
 const run = promisify(execFile);
@@ -27,6 +26,22 @@ async function providerKubeconfig(args: string[]): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run("node", [CLI, ...args, "-k", cluster.state.kubeconfig], {
       cwd: work,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+const pluginDir = join(work, "bin");
+
+/** kubectl with the plugins on PATH, found through its own plugin discovery. */
+async function kubectlPlugin(args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(cluster.state.tools.kubectl, args, {
+      cwd: work,
+      env: { ...process.env, PATH: `${pluginDir}:${process.env.PATH ?? ""}` },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -130,6 +145,10 @@ const appKind = `App${suffix.replace(/[^a-z]/g, "")}`;
 const appPlural = `${appKind.toLowerCase()}s`;
 
 beforeAll(async () => {
+  await run("node", [
+    fileURLToPath(new URL("../../cli/dist/install-plugins/main.js", import.meta.url)),
+    pluginDir,
+  ]);
   kpNamespace = await platformNamespace(cluster, "kp-access");
   before = await accessSnapshot();
   const created = await providerKubeconfig(["create", kpNamespace]);
@@ -416,11 +435,9 @@ describe("provider-kubeconfig", () => {
     const bob = join(work, "bob.json");
     // Nothing granted yet.
     await denied(alice, ["get", appPlural]);
-    await grantConsumerKinds(
-      new ClusterIO(cluster.kc, "test"),
-      [appPlural],
-      "platformapi.kubeplus",
-    );
+    const granted = await kubectlPlugin(["grantpermission", "consumer", appPlural, provider]);
+    expect(granted.stderr).toBe("");
+    expect(granted.stdout).toContain(`consumers may manage ${appPlural}`);
     const app = (name: string) => ({
       apiVersion: "platformapi.kubeplus/v1alpha1",
       kind: appKind,
@@ -466,6 +483,71 @@ describe("provider-kubeconfig", () => {
       },
       { what: "alice's token to stop working once her identity is deleted" },
     );
+  });
+
+  it("retrieves the stored kubeconfigs and shows the provider's permissions with the plugins", async () => {
+    const retrieved = await kubectlPlugin(["retrieve", "kubeconfig", "provider", "-k", provider]);
+    expect(retrieved.stderr).toBe("");
+    expect(JSON.parse(retrieved.stdout)).toEqual(JSON.parse(readFileSync(provider, "utf8")));
+    const moved = await kubectlPlugin([
+      "retrieve",
+      "kubeconfig",
+      "provider",
+      "-s",
+      "https://api.example.com:6443",
+      "-k",
+      cluster.state.kubeconfig,
+    ]);
+    expect(moved.stderr).toBe("");
+    expect(
+      (JSON.parse(moved.stdout) as { clusters: { cluster: { server: string } }[] }).clusters[0]
+        ?.cluster.server,
+    ).toBe("https://api.example.com:6443");
+    const bad = await kubectlPlugin(["retrieve", "kubeconfig", "someone", "-k", provider]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("provider or consumer");
+
+    // As the administrator (impersonating the provider) and as the provider itself: the same rules.
+    const asAdmin = await kubectlPlugin([
+      "show",
+      "provider",
+      "permissions",
+      "-k",
+      cluster.state.kubeconfig,
+    ]);
+    expect(asAdmin.stderr).toBe("");
+    expect(asAdmin.stdout).toContain(`system:serviceaccount:${kpNamespace}:kubeplus-saas-provider`);
+    expect(asAdmin.stdout).toMatch(
+      /customresourcedefinitions\.apiextensions\.k8s\.io\s+\[\]\s+\[\]/,
+    );
+    expect(asAdmin.stdout).toContain("kubeplus-saas-provider-namespaces:");
+    expect(asAdmin.stdout).not.toMatch(/impersonate|certificatesigningrequests/);
+    const asProvider = await kubectlPlugin([
+      "show",
+      "provider",
+      "permissions",
+      "-k",
+      provider,
+      "-o",
+      "json",
+    ]);
+    const rules = JSON.parse(asProvider.stdout) as { resourceRules: { resources?: string[] }[] };
+    expect(rules.resourceRules.flatMap((r) => r.resources ?? [])).toContain("namespaces");
+    // In a namespace it does not manage, the provider holds no namespaced rights at all.
+    const foreign = await kubectlPlugin([
+      "show",
+      "provider",
+      "permissions",
+      "default",
+      "-k",
+      provider,
+      "-o",
+      "json",
+    ]);
+    const foreignRules = JSON.parse(foreign.stdout) as {
+      resourceRules: { resources?: string[] }[];
+    };
+    expect(foreignRules.resourceRules.flatMap((r) => r.resources ?? [])).not.toContain("secrets");
   });
 
   it("grants with update -p, takes exactly that away with revoke -p, and delete leaves the cluster as it was", async () => {

@@ -90,6 +90,7 @@ export function providerPolicies(
       validations: [
         {
           expression: `request.operation == 'CREATE' || ${managed("oldObject")}`,
+          message: `the provider may not change or delete a namespace that is not managed by KubePlus (no ${managedHint})`,
           messageExpression: `'namespace ' + oldObject.metadata.name + ' is not managed by KubePlus (no ${managedHint}): the provider may not change or delete it'`,
           reason: "Forbidden",
         },
@@ -119,6 +120,7 @@ export function providerPolicies(
       validations: [
         {
           expression: managed("namespaceObject"),
+          message: `the provider may write only in namespaces managed by KubePlus (${managedHint})`,
           messageExpression: `'namespace ' + request.namespace + ' is not managed by KubePlus (no ${managedHint}): the provider may write only in namespaces it manages'`,
           reason: "Forbidden",
         },
@@ -137,6 +139,7 @@ export function providerPolicies(
       validations: [
         {
           expression: `${SUBJECT}.spec.group in ${celList(groups)}`,
+          message: `the provider may register CRDs only in the groups ${groups.join(", ")}`,
           messageExpression: `'the provider may register CRDs only in the groups ${groups.join(", ")}; ' + ${SUBJECT}.spec.group + ' is not one (the cluster administrator can add it: provider-kubeconfig create --crd-group <group>)'`,
           reason: "Forbidden",
         },

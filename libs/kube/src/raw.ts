@@ -18,12 +18,22 @@ export async function kubeRequest(
   kc: KubeConfig,
   method: string,
   path: string,
-  options: { body?: unknown; contentType?: string; accept?: string; timeoutMs?: number } = {},
+  options: {
+    body?: unknown;
+    contentType?: string;
+    accept?: string;
+    timeoutMs?: number;
+    /** Extra request headers (for example Impersonate-User). */
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string> = { accept: options.accept ?? "application/json" };
+  const headers: Record<string, string> = {
+    ...options.headers,
+    accept: options.accept ?? "application/json",
+  };
   if (payload !== undefined) headers["content-type"] = options.contentType ?? "application/json";
   const req: RequestOptions = { method, headers };
   await kc.applyToHTTPSOptions(req);

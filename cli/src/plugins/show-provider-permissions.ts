@@ -1,0 +1,128 @@
+import { parseArgs } from "node:util";
+import { AccessNames, ClusterIO, providerPolicies } from "@kubeplus/access";
+import { kubeRequest, whoAmI } from "@kubeplus/kube";
+import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+
+export const SHOW_HELP = `Show what the KubePlus provider identity may do: its RBAC rules in a namespace, and the admission policies
+that fence them.
+
+Usage:
+  kubectl show provider permissions [<namespace>] [-k <kubeconfig>] [-n <kubeplus-namespace>] [-o table|json]
+
+With an administrator's kubeconfig the provider is impersonated; with the provider's own, it asks for itself.
+<namespace> is where namespaced rules are evaluated (default: the KubePlus namespace).
+`;
+
+interface ResourceRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+interface NonResourceRule {
+  verbs: string[];
+  nonResourceURLs?: string[];
+}
+interface RulesReview {
+  status: { resourceRules: ResourceRule[]; nonResourceRules: NonResourceRule[] };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+        .join("")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+const list = (v: readonly string[] | undefined): string => `[${(v ?? []).join(" ")}]`;
+
+function ruleRows(review: RulesReview): string[][] {
+  const rows = review.status.resourceRules.flatMap((r) =>
+    (r.resources ?? []).flatMap((res) =>
+      (r.apiGroups ?? [""]).map((g) => [
+        g ? `${res}.${g}` : res,
+        "[]",
+        list(r.resourceNames),
+        list(r.verbs),
+      ]),
+    ),
+  );
+  for (const r of review.status.nonResourceRules)
+    rows.push(["", list(r.nonResourceURLs), "[]", list(r.verbs)]);
+  return rows.sort((a, b) => (a[0] ?? "").localeCompare(b[0] ?? ""));
+}
+
+export function runShowProviderPermissions(argv: readonly string[], io: PluginIO): Promise<number> {
+  return runPlugin("show provider permissions", io, async () => {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        kubeconfig: { type: "string", short: "k" },
+        namespace: { type: "string", short: "n" },
+        output: { type: "string", short: "o", default: "table" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      io.out(SHOW_HELP);
+      return;
+    }
+    if (positionals.length > 1 || !["table", "json"].includes(values.output))
+      throw new UsageError("expected at most one namespace, and -o table or -o json");
+    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kpNamespace = await findKubeplusNamespace(kc, values.namespace);
+    const where = positionals[0] ?? kpNamespace;
+    const provider = `system:serviceaccount:${kpNamespace}:${AccessNames.Provider}`;
+    const me = await whoAmI(kc);
+    const review = (await kubeRequest(
+      kc,
+      "POST",
+      "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectRulesReview",
+          spec: { namespace: where },
+        },
+        headers: me === provider ? {} : { "Impersonate-User": provider },
+      },
+    )) as RulesReview;
+    const io2 = new ClusterIO(kc, "kubectl-kubeplus");
+    const policies: { name: string; rules: string[] }[] = [];
+    for (const p of providerPolicies(kpNamespace).filter(
+      (m) => m.kind === "ValidatingAdmissionPolicy",
+    )) {
+      const live = await io2
+        .get<{ spec: { validations: { message?: string; messageExpression?: string }[] } }>(
+          `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${p.metadata.name}`,
+        )
+        .catch(() => undefined);
+      const source = live ?? (p as unknown as NonNullable<typeof live>);
+      policies.push({
+        name: p.metadata.name,
+        rules: source.spec.validations.map((v) => v.message ?? v.messageExpression ?? ""),
+      });
+    }
+    if (values.output === "json") {
+      io.out(
+        `${JSON.stringify({ user: provider, namespace: where, ...review.status, policies }, null, 2)}\n`,
+      );
+      return;
+    }
+    io.out(`Permissions of ${provider} in namespace ${where} (RBAC):\n`);
+    io.out(
+      `${table([["Resources", "Non-Resource URLs", "Resource Names", "Verbs"], ...ruleRows(review)])}\n\n`,
+    );
+    io.out(
+      "Fenced by these ValidatingAdmissionPolicies (enforced by the apiserver on the provider's writes):\n",
+    );
+    for (const p of policies)
+      io.out(`  ${p.name}:\n${p.rules.map((r) => `    - ${r}\n`).join("")}`);
+  });
+}
