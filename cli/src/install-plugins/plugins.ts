@@ -2,13 +2,54 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** kubectl finds `kubectl-a-b` on PATH as `kubectl a b`: each plugin and the script it runs. */
-export const PLUGINS: readonly { command: string; entry: string }[] = [
-  { command: "kubectl-retrieve-kubeconfig", entry: "plugins/retrieve-kubeconfig/main.js" },
-  { command: "kubectl-grantpermission", entry: "plugins/grantpermission/main.js" },
+/** kubectl finds `kubectl-a-b` on PATH as `kubectl a b`: each plugin, the script it runs, and what it is for. */
+export const PLUGINS: readonly {
+  command: string;
+  entry: string;
+  usage: string;
+  summary: string;
+}[] = [
+  {
+    command: "kubectl-kubeplus-commands",
+    entry: "plugins/kubeplus-commands/main.js",
+    usage: "kubectl kubeplus commands",
+    summary: "list the KubePlus plugins",
+  },
+  {
+    command: "kubectl-man",
+    entry: "plugins/man/main.js",
+    usage: "kubectl man <Kind>",
+    summary: "a sample manifest of a kind, each field with its type, default and description",
+  },
+  {
+    command: "kubectl-appresources",
+    entry: "plugins/appresources/main.js",
+    usage: "kubectl appresources <Kind> <instance> [<namespace>]",
+    summary: "the instance, its release's objects, pods and isolation objects",
+  },
+  {
+    command: "kubectl-appstatus",
+    entry: "plugins/appstatus/main.js",
+    usage: "kubectl appstatus <Kind> <instance> [<namespace>]",
+    summary: "the instance's release, conditions and pods",
+  },
+  {
+    command: "kubectl-retrieve-kubeconfig",
+    entry: "plugins/retrieve-kubeconfig/main.js",
+    usage: "kubectl retrieve kubeconfig provider|consumer [-s <url>]",
+    summary: "print the stored provider or consumer kubeconfig",
+  },
+  {
+    command: "kubectl-grantpermission",
+    entry: "plugins/grantpermission/main.js",
+    usage: "kubectl grantpermission consumer <plural> <provider-kubeconfig>",
+    summary: "let consumers manage instances of more kinds",
+  },
   {
     command: "kubectl-show-provider-permissions",
     entry: "plugins/show-provider-permissions/main.js",
+    usage: "kubectl show provider permissions [<namespace>]",
+    summary: "the provider's RBAC rules and the admission policies that fence them",
   },
 ];
 

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { AccessNames, ClusterIO, providerPolicies } from "@kubeplus/access";
 import { kubeRequest, whoAmI } from "@kubeplus/kube";
+import { table } from "../common/output.js";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
 
 export const SHOW_HELP = `Show what the KubePlus provider identity may do: its RBAC rules in a namespace, and the admission policies
@@ -25,18 +26,6 @@ interface NonResourceRule {
 }
 interface RulesReview {
   status: { resourceRules: ResourceRule[]; nonResourceRules: NonResourceRule[] };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
-        .join("")
-        .trimEnd(),
-    )
-    .join("\n");
 }
 
 const list = (v: readonly string[] | undefined): string => `[${(v ?? []).join(" ")}]`;
