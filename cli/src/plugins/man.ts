@@ -1,14 +1,15 @@
 import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { chartDefaultIn } from "@kubeplus/charts";
 import { kubeRequest } from "@kubeplus/kube";
 import { resolveKind, type KindInfo } from "../common/instances.js";
-import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
 
 export const MAN_HELP = `Print a sample manifest of a KubePlus kind: valid YAML to edit and create with kubectl create -f, each spec field
 commented with its type, default and description.
 
 Usage:
-  kubectl man <Kind> [-k <kubeconfig>]
+  kubectl man <Kind> [-k <kubeconfig>] [-n <kubeplus-namespace>]
 `;
 
 export interface FieldSchema {
@@ -32,32 +33,35 @@ interface OpenApi {
   };
 }
 
-function sampleValue(s: FieldSchema): unknown {
-  if (s.default !== undefined) return s.default;
-  if (s.enum?.length) return s.enum[0];
-  switch (s.type) {
-    case "string":
-      return "";
-    case "integer":
-    case "number":
-      return 0;
-    case "boolean":
-      return false;
-    case "array":
-      return [];
-    default:
-      return {};
-  }
+/** The field's default: a schema default, else the chart default recorded in its description. */
+function defaultOf(s: FieldSchema): { value: unknown } | undefined {
+  if (s.default !== undefined) return { value: s.default };
+  const recorded = chartDefaultIn(s.description);
+  return recorded ? { value: recorded.value } : undefined;
 }
 
+const ZERO: Record<string, unknown> = {
+  string: "",
+  integer: 0,
+  number: 0,
+  boolean: false,
+  array: [],
+};
+
+function sampleValue(s: FieldSchema): unknown {
+  const d = defaultOf(s);
+  if (d) return d.value;
+  if (s.enum?.length) return s.enum[0];
+  return ZERO[s.type ?? ""] ?? {};
+}
+
+/** The same comment the helmer's stored sample carries: name (type): description, the chart default included. */
 function comment(name: string, s: FieldSchema): string {
   const type = s.type ?? (s["x-kubernetes-preserve-unknown-fields"] ? "any" : "object");
-  const parts = [
-    type,
-    ...(s.default !== undefined ? [`default ${JSON.stringify(s.default)}`] : []),
-  ];
-  const description = s.description ? `: ${s.description.replace(/\s+/g, " ").trim()}` : "";
-  return `# ${name} (${parts.join(", ")})${description}`;
+  const parts = [`${name} (${type})`];
+  if (s.description) parts.push(s.description.replace(/\s+/g, " ").trim());
+  if (s.enum?.length) parts.push(`one of: ${s.enum.map((e) => JSON.stringify(e)).join(", ")}`);
+  return `# ${parts.join(": ")}`;
 }
 
 /** The spec fields as commented YAML lines (values as JSON, which is valid YAML), nested objects indented. */
@@ -65,7 +69,7 @@ export function specLines(properties: Record<string, FieldSchema>, indent: strin
   const lines: string[] = [];
   for (const [name, s] of Object.entries(properties).sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`${indent}${comment(name, s)}`);
-    const nested = s.properties && Object.keys(s.properties).length > 0 && s.default === undefined;
+    const nested = s.properties && Object.keys(s.properties).length > 0 && !defaultOf(s);
     if (nested) {
       lines.push(`${indent}${name}:`, ...specLines(s.properties ?? {}, `${indent}  `));
     } else {
@@ -87,6 +91,28 @@ async function schemaOf(kc: KubeConfig, k: KindInfo): Promise<FieldSchema> {
   return found.properties?.spec ?? {};
 }
 
+/**
+ * The sample the helmer stored for the kind (ConfigMap `<kind>-usage` in the KubePlus namespace, as the original's
+ * `kubectl man` reads it), when this kubeconfig may read it; consumers fall back to the published schema.
+ */
+async function storedSample(
+  kc: KubeConfig,
+  k: KindInfo,
+  namespace?: string,
+): Promise<string | undefined> {
+  try {
+    const ns = await findKubeplusNamespace(kc, namespace);
+    const cm = (await kubeRequest(
+      kc,
+      "GET",
+      `/api/v1/namespaces/${ns}/configmaps/${k.kind.toLowerCase()}-usage`,
+    )) as { data?: { spec?: string } };
+    return cm.data?.spec;
+  } catch {
+    return undefined;
+  }
+}
+
 export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("man", io, async () => {
     const { values, positionals } = parseArgs({
@@ -94,6 +120,7 @@ export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
       allowPositionals: true,
       options: {
         kubeconfig: { type: "string", short: "k" },
+        namespace: { type: "string", short: "n" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -105,6 +132,11 @@ export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
     if (!kind || rest.length > 0) throw new UsageError("expected: <Kind>");
     const kc = io.loadKubeconfig(values.kubeconfig);
     const k = await resolveKind(kc, kind);
+    const stored = await storedSample(kc, k, values.namespace);
+    if (stored) {
+      io.out(stored);
+      return;
+    }
     const spec = await schemaOf(kc, k);
     const lines = [
       `# A ${k.kind} (${k.group}/${k.version}): edit, then kubectl create -f <file>`,

@@ -21,7 +21,12 @@ export type {
 } from "./lint.js";
 export { parseManifests, renderChart, runCommand } from "./render.js";
 export type { RenderedObject, RenderOptions } from "./render.js";
-export { convertValuesSchema, inferSchema, specSchemaForChart } from "./values-schema.js";
+export {
+  chartDefaultIn,
+  convertValuesSchema,
+  inferSchema,
+  specSchemaForChart,
+} from "./values-schema.js";
 export type { SchemaNote } from "./values-schema.js";
 export {
   UPLOADED_CHART_DIGEST_ANNOTATION,

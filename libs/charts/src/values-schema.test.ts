@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { sharedChart as shared } from "@kubeplus/testing";
 import { inspectChartArchive } from "./archive.js";
 import { buildInstanceCrd, buildSampleManifest } from "./instance-crd.js";
-import { convertValuesSchema, inferSchema, specSchemaForChart } from "./values-schema.js";
+import {
+  chartDefaultIn,
+  convertValuesSchema,
+  inferSchema,
+  specSchemaForChart,
+} from "./values-schema.js";
 
 describe("inferSchema (values.yaml)", () => {
   it("types scalars, nests objects, types lists, keeps nulls optional and empty maps open", () => {
@@ -205,5 +210,24 @@ describe("the generated CRD and sample manifest of real charts", () => {
     });
     expect(source).toBe("values.schema.json");
     expect(schema).toEqual({ type: "object", properties: { a: { type: "integer", maximum: 3 } } });
+  });
+});
+
+describe("chartDefaultIn", () => {
+  it("reads back the defaults written into descriptions, and refuses truncated ones", () => {
+    expect(chartDefaultIn('Chart default: "Hello World!"')).toEqual({
+      value: "Hello World!",
+      description: "",
+    });
+    expect(chartDefaultIn("Replica count (chart default: 3)")).toEqual({
+      value: 3,
+      description: "Replica count",
+    });
+    expect(chartDefaultIn("Chart default: a: 1\nb: [x]")).toEqual({
+      value: { a: 1, b: ["x"] },
+      description: "",
+    });
+    expect(chartDefaultIn("Chart default: [1, 2, ...")).toBeUndefined();
+    expect(chartDefaultIn("just a description")).toBeUndefined();
   });
 });

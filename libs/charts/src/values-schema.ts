@@ -1,4 +1,4 @@
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import type { JsonSchema } from "@kubeplus/api";
 
 /**
@@ -11,6 +11,26 @@ function describeDefault(value: unknown, description?: string): string {
     typeof value === "string" ? JSON.stringify(value) : stringify(value, { lineWidth: 0 }).trim();
   const text = shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
   return description ? `${description} (chart default: ${text})` : `Chart default: ${text}`;
+}
+
+/**
+ * Reads back what describeDefault wrote: the chart default and the description without it. Undefined when the
+ * description records no default, or only a truncated one.
+ */
+export function chartDefaultIn(
+  description: string | undefined,
+): { value: unknown; description: string } | undefined {
+  const match =
+    /^Chart default: ([\s\S]*)$/.exec(description ?? "") ??
+    /^([\s\S]*) \(chart default: ([\s\S]*)\)$/.exec(description ?? "");
+  if (!match) return undefined;
+  const [text, rest] = match.length === 2 ? [match[1] ?? "", ""] : [match[2] ?? "", match[1] ?? ""];
+  if (text.endsWith("...")) return undefined;
+  try {
+    return { value: parse(text) as unknown, description: rest };
+  } catch {
+    return undefined;
+  }
 }
 
 const freeForm = (extra: JsonSchema = {}): JsonSchema => ({
