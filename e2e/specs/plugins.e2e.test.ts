@@ -69,7 +69,8 @@ beforeAll(async () => {
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
   });
-  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
+  // A short resync, so that drift correction runs while the test watches.
+  helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"), { RESYNC_SECONDS: "3" });
   const rc = compositionManifest(
     {
       name: "hello",
@@ -111,31 +112,36 @@ beforeAll(async () => {
       ).code === 0,
     { what: "the HelloWorldService CRD", timeoutMs: 60_000 },
   );
-  await ok([
-    "create",
-    "-f",
-    manifests.write("app", {
-      apiVersion: "platformapi.kubeplus/v1alpha1",
-      kind: "HelloWorldService",
-      metadata: { name: "plug1", namespace: kp },
-      spec: { greeting: "hi", replicas: 2 },
-    }),
-  ]);
-  await waitFor(
-    async () =>
-      (
-        await kubectl([
-          "get",
-          "helloworldservice",
-          "plug1",
-          "-n",
-          kp,
-          "-o",
-          "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-        ])
-      ).stdout === "True",
-    { what: "plug1 to be Ready", timeoutMs: 90_000 },
-  );
+  for (const [name, replicas] of [
+    ["plug1", 2],
+    ["plug2", 1],
+  ] as const)
+    await ok([
+      "create",
+      "-f",
+      manifests.write(name, {
+        apiVersion: "platformapi.kubeplus/v1alpha1",
+        kind: "HelloWorldService",
+        metadata: { name, namespace: kp },
+        spec: { greeting: "hi", replicas },
+      }),
+    ]);
+  for (const name of ["plug1", "plug2"])
+    await waitFor(
+      async () =>
+        (
+          await kubectl([
+            "get",
+            "helloworldservice",
+            name,
+            "-n",
+            kp,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+          ])
+        ).stdout === "True",
+      { what: `${name} to be Ready`, timeoutMs: 90_000 },
+    );
 }, 180_000);
 
 afterAll(async () => {
@@ -213,6 +219,153 @@ describe("kubectl plugins", () => {
     expect(data.release).toBe("plug1:helloworldservice-plug1");
     expect(data.pods.map((p) => p.status)).toEqual(["Running 1/1", "Running 1/1"]);
     expect(data.pods.every((p) => p.node !== "")).toBe(true);
+  });
+
+  it("kubectl upload chart stores a checked chart that a composition then uses as file:///", async () => {
+    const chart = join(work, "hello-world-chart-0.0.2.tgz");
+    writeFileSync(chart, sharedChart("hello-world-chart-0.0.2.tgz"));
+    const out = await ok(["upload", "chart", chart, "-n", kp]);
+    expect(out).toBe(
+      `chart hello-world-chart 0.0.2 uploaded to ${kp}: use chartURL: file:///hello-world-chart-0.0.2.tgz\n`,
+    );
+    const rc = compositionManifest({
+      name: "uploaded",
+      namespace: kp,
+      kind: "UploadedHello",
+      plural: "uploadedhellos",
+      chartURL: "file:///hello-world-chart-0.0.2.tgz",
+      chartName: "hello-world-chart",
+    });
+    await ok(["create", "-f", manifests.write("uploaded-rc", rc)]);
+    await waitFor(
+      async () =>
+        (
+          await kubectl([
+            "wait",
+            "--for=condition=Established",
+            "crd/uploadedhellos.platformapi.kubeplus",
+            "--timeout=2s",
+          ])
+        ).code === 0,
+      { what: "the CRD of the composition that uses the uploaded chart", timeoutMs: 60_000 },
+    );
+    await ok(["delete", "resourcecomposition", "uploaded", "-n", kp]);
+
+    const junk = join(work, "junk.tgz");
+    writeFileSync(junk, "not a chart at all");
+    const refused = await kubectl(["upload", "chart", junk, "-n", kp]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: .*gzip/m);
+    const big = join(work, "big.tgz");
+    writeFileSync(big, Buffer.alloc(2 * 1024 * 1024));
+    const tooBig = await kubectl(["upload", "chart", big, "-n", kp]);
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.stderr).toContain("an uploaded chart may be at most");
+  });
+
+  it("kubectl license creates, shows and deletes a kind's license, with the original's checks", async () => {
+    const file = join(work, "license.txt");
+    writeFileSync(file, "ACME Corp, 2 seats\n");
+    expect(
+      await ok([
+        "license",
+        "create",
+        "HelloWorldService",
+        file,
+        "-n",
+        "2",
+        "-e",
+        "12/31/2099",
+        "--kubeplus-namespace",
+        kp,
+      ]),
+    ).toBe("License for HelloWorldService created.\n");
+    const shown = await ok(["license", "get", "helloworldservice", "--kubeplus-namespace", kp]);
+    expect(shown.split("\n")[0]).toMatch(/^KIND\s+EXPIRY\s+ALLOWED_INSTANCES\s+LICENSE_FILE$/);
+    expect(shown.split("\n")[1]).toMatch(
+      /^HelloWorldService\s+12\/31\/2099\s+2\s+ACME Corp, 2 seats$/,
+    );
+    const cm = await cluster.core.readNamespacedConfigMap({
+      name: "helloworldservice-license",
+      namespace: kp,
+    });
+    expect(cm.metadata?.annotations).toMatchObject({
+      expiry: "12/31/2099",
+      allowed_instances: "2",
+    });
+    const again = await kubectl([
+      "license",
+      "create",
+      "HelloWorldService",
+      file,
+      "-n",
+      "3",
+      "--kubeplus-namespace",
+      kp,
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("exists already");
+    const badDate = await kubectl([
+      "license",
+      "create",
+      "HelloWorldService",
+      file,
+      "-e",
+      "02/30/2030",
+      "--kubeplus-namespace",
+      kp,
+    ]);
+    expect(badDate.stderr).toContain('expiry "02/30/2030" is not a date in the form MM/DD/YYYY');
+    expect(await ok(["license", "delete", "HelloWorldService", "--kubeplus-namespace", kp])).toBe(
+      "License for HelloWorldService deleted.\n",
+    );
+    const gone = await kubectl(["license", "get", "HelloWorldService", "--kubeplus-namespace", kp]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain("no license for HelloWorldService");
+  });
+
+  it("kubectl allow/deny network traffic opens and closes two instances to each other, and the helmer keeps the opening", async () => {
+    const opened = await ok(["allow", "network", "traffic", "plug1", "plug2"]);
+    expect(opened).toBe(
+      "Traffic from and to namespace plug2 allowed in namespace plug1 (NetworkPolicy kubeplus-allow-plug2).\n" +
+        "Traffic from and to namespace plug1 allowed in namespace plug2 (NetworkPolicy kubeplus-allow-plug1).\n",
+    );
+    expect(await ok(["allow", "network", "traffic", "plug2", "plug1"])).toBe(
+      "Namespace plug1 is already allowed in namespace plug2.\nNamespace plug2 is already allowed in namespace plug1.\n",
+    );
+    // Drift: the isolation policy is deleted; the helmer puts it back and leaves the opening alone.
+    await ok(["delete", "networkpolicy", "restrict-cross-ns-traffic", "-n", "plug1"]);
+    await waitFor(
+      async () =>
+        (await kubectl(["get", "networkpolicy", "restrict-cross-ns-traffic", "-n", "plug1"]))
+          .code === 0,
+      { what: "the helmer to restore the isolation policy", timeoutMs: 60_000 },
+    );
+    const policies = await ok(["get", "networkpolicies", "-n", "plug1", "-o", "name"]);
+    expect(policies).toContain("networkpolicy.networking.k8s.io/kubeplus-allow-plug2");
+    const allowPolicy = JSON.parse(
+      await ok(["get", "networkpolicy", "kubeplus-allow-plug2", "-n", "plug1", "-o", "json"]),
+    ) as {
+      spec: {
+        ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[];
+      };
+    };
+    expect(allowPolicy.spec.ingress[0]?.from[0]?.namespaceSelector.matchLabels).toEqual({
+      "kubernetes.io/metadata.name": "plug2",
+    });
+
+    expect(await ok(["deny", "network", "traffic", "plug1", "plug2"])).toBe(
+      "Traffic from and to namespace plug2 denied in namespace plug1 (NetworkPolicy kubeplus-allow-plug2 removed).\n" +
+        "Traffic from and to namespace plug1 denied in namespace plug2 (NetworkPolicy kubeplus-allow-plug1 removed).\n",
+    );
+    expect(await ok(["deny", "network", "traffic", "plug1", "plug2"])).toContain(
+      "Namespace plug2 was not allowed in namespace plug1.",
+    );
+    const foreign = await kubectl(["allow", "network", "traffic", "plug1", "kube-system"]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain(
+      "namespace kube-system is not an application instance's namespace",
+    );
   });
 
   it("fails clearly: unknown kind, unknown instance, missing kubeconfig, bad output format", async () => {

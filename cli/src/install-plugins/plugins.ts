@@ -34,6 +34,30 @@ export const PLUGINS: readonly {
     summary: "the instance's release, conditions and pods",
   },
   {
+    command: "kubectl-upload-chart",
+    entry: "plugins/upload-chart/main.js",
+    usage: "kubectl upload chart <chart.tgz>",
+    summary: "store a chart in the cluster for chartURL: file:///<chart.tgz>",
+  },
+  {
+    command: "kubectl-license",
+    entry: "plugins/license/main.js",
+    usage: "kubectl license create|get|delete <Kind> [<licenseFile>] [-e MM/DD/YYYY] [-n N]",
+    summary: "limit a kind's instances by number and expiry date",
+  },
+  {
+    command: "kubectl-allow-network-traffic",
+    entry: "plugins/allow-network-traffic/main.js",
+    usage: "kubectl allow network traffic <ns1> <ns2>",
+    summary: "open traffic between two instances' namespaces, both ways",
+  },
+  {
+    command: "kubectl-deny-network-traffic",
+    entry: "plugins/deny-network-traffic/main.js",
+    usage: "kubectl deny network traffic <ns1> <ns2>",
+    summary: "close it again",
+  },
+  {
     command: "kubectl-retrieve-kubeconfig",
     entry: "plugins/retrieve-kubeconfig/main.js",
     usage: "kubectl retrieve kubeconfig provider|consumer [-s <url>]",

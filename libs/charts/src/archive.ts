@@ -219,6 +219,11 @@ function readCrds(files: ReadonlyMap<string, Buffer>): Record<string, unknown>[]
   return docs;
 }
 
+/** The chart's name as its archive says it (the top folder), with the same limits as a full inspection. */
+export function chartNameOf(archive: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS): string {
+  return topFolder(gunzip(archive, limits));
+}
+
 /**
  * Reads a chart archive (.tgz) into memory, refusing anything hostile: absolute paths, `..`, links, special files,
  * entries outside the chart folder, oversized or deeply nested archives, and a chart whose name is not `chartName`.

@@ -1,4 +1,4 @@
-export { DEFAULT_LIMITS, digestOf, inspectChartArchive } from "./archive.js";
+export { chartNameOf, DEFAULT_LIMITS, digestOf, inspectChartArchive } from "./archive.js";
 export type { ArchiveLimits, ChartMetadata, InspectedChart } from "./archive.js";
 export { ChartError, ChartErrorCode } from "./errors.js";
 export { fetchChart, parseChartURL } from "./fetch.js";
