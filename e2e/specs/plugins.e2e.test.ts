@@ -221,6 +221,23 @@ describe("kubectl plugins", () => {
     expect(data.pods.every((p) => p.node !== "")).toBe(true);
   });
 
+  it("kubectl appurl gives the NodePort on the nodes' address", async () => {
+    const svc = JSON.parse(await ok(["get", "services", "-n", "plug1", "-o", "json"])) as {
+      items: { metadata: { name: string }; spec: { ports: { nodePort: number }[] } }[];
+    };
+    const service = svc.items[0];
+    const text = await ok(["appurl", "HelloWorldService", "plug1", kp]);
+    expect(text).toBe(
+      `http://127.0.0.1:${service?.spec.ports[0]?.nodePort}   (Service/${service?.metadata.name})\n`,
+    );
+    const json = JSON.parse(
+      await ok(["appurl", "HelloWorldService", "plug1", kp, "-o", "json"]),
+    ) as {
+      urls: { url: string }[];
+    };
+    expect(json.urls).toHaveLength(1);
+  });
+
   it("kubectl upload chart stores a checked chart that a composition then uses as file:///", async () => {
     const chart = join(work, "hello-world-chart-0.0.2.tgz");
     writeFileSync(chart, sharedChart("hello-world-chart-0.0.2.tgz"));

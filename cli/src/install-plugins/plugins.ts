@@ -34,6 +34,12 @@ export const PLUGINS: readonly {
     summary: "the instance's release, conditions and pods",
   },
   {
+    command: "kubectl-appurl",
+    entry: "plugins/appurl/main.js",
+    usage: "kubectl appurl <Kind> <instance> [<namespace>]",
+    summary: "the URLs the instance is reachable at (Ingress, LoadBalancer, NodePort)",
+  },
+  {
     command: "kubectl-upload-chart",
     entry: "plugins/upload-chart/main.js",
     usage: "kubectl upload chart <chart.tgz>",
