@@ -5,7 +5,8 @@ import { AccessNames, ClusterIO, Paths } from "@kubeplus/access";
 export interface PluginIO {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-  readonly loadKubeconfig: (path: string | undefined) => KubeConfig;
+  /** Loads lazily: the Kubernetes client is loaded only by commands that talk to a cluster (fast --help). */
+  readonly loadKubeconfig: (path: string | undefined) => Promise<KubeConfig>;
 }
 
 /** A mistake in how the plugin was called: printed with a pointer to --help. */

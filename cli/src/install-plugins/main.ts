@@ -1,9 +1,22 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
+import { bundlePlugins } from "./bundle.js";
 import { installPlugins } from "./plugins.js";
 
-const dir = resolve(process.argv[2] ?? "bin/plugins");
-const written = await installPlugins(dir);
+// `main.js [dir]` bundles self-contained plugins (what users get); `main.js --dev [dir]` writes launchers that run
+// the freshly compiled scripts (for working on the plugins).
+const dev = process.argv.includes("--dev");
+const dir = resolve(process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "bin/plugins");
+if (dev) {
+  const written = await installPlugins(dir);
+  process.stdout.write(`${written.length} kubectl plugin launchers in ${dir}\n`);
+} else {
+  const started = Date.now();
+  const { files, tarball } = await bundlePlugins(dir);
+  process.stdout.write(
+    `${files.length} kubectl plugins bundled into ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s, packed as ${tarball}\n`,
+  );
+}
 process.stdout.write(
-  `${written.length} kubectl plugins in ${dir}; add it to PATH:\n  export PATH="${dir}:$PATH"\n`,
+  `Put them on PATH:  export PATH="${dir}:$PATH"   (kubectl plugin list shows them)\n`,
 );

@@ -105,7 +105,7 @@ export function runAppResources(argv: readonly string[], io: PluginIO): Promise<
     if (!kind || !name || rest.length > 0)
       throw new UsageError("expected: <Kind> <instance> [<namespace>]");
     const output = outputOf(values.output);
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const instance = await findInstance(
       kc,
       await resolveKind(kc, kind),

@@ -113,7 +113,7 @@ export function runAppStatus(argv: readonly string[], io: PluginIO): Promise<num
     if (!kind || !name || rest.length > 0)
       throw new UsageError("expected: <Kind> <instance> [<namespace>]");
     const output = outputOf(values.output);
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const kindInfo = await resolveKind(kc, kind);
     const instance = await findInstance(kc, kindInfo, name, namespace ?? values.namespace);
     const data = await appStatus(kc, instance);

@@ -110,7 +110,7 @@ export function runAppUrl(argv: readonly string[], io: PluginIO): Promise<number
     if (!kind || !name || rest.length > 0)
       throw new UsageError("expected: <Kind> <instance> [<namespace>]");
     const output = outputOf(values.output, ["table", "json"]);
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const instance = await findInstance(
       kc,
       await resolveKind(kc, kind),

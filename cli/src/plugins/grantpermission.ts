@@ -36,7 +36,7 @@ export function runGrantPermission(argv: readonly string[], io: PluginIO): Promi
     const [who, plurals, kubeconfig, ...rest] = positionals;
     if (who !== "consumer" || !plurals || rest.length > 0)
       throw new UsageError("expected: consumer <plural> <provider-kubeconfig>");
-    const kc = io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
+    const kc = await io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
     const wanted = plurals.split(",").filter((p) => p !== "");
     const invalid = wanted.find((p) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p));
     if (invalid)

@@ -140,7 +140,7 @@ export function runLicense(argv: readonly string[], io: PluginIO): Promise<numbe
     const [action = "", kindArg, file, ...rest] = positionals;
     if (!["create", "get", "delete"].includes(action) || !kindArg || rest.length > 0)
       throw new UsageError("expected: create|get|delete <Kind> [<licenseFile>]");
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const kind = (await resolveKind(kc, kindArg)).kind;
     const ns = await findKubeplusNamespace(kc, values["kubeplus-namespace"]);
     const args: LicenseArgs = { action, kind, ...(file ? { file } : {}), values };

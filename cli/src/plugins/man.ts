@@ -130,7 +130,7 @@ export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
     }
     const [kind, ...rest] = positionals;
     if (!kind || rest.length > 0) throw new UsageError("expected: <Kind>");
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const k = await resolveKind(kc, kind);
     const stored = await storedSample(kc, k, values.namespace);
     if (stored) {

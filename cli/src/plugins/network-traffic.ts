@@ -93,7 +93,7 @@ export function runNetworkTraffic(
     if (!ns1 || !ns2 || rest.length > 0)
       throw new UsageError("expected: <namespace1> <namespace2>");
     if (ns1 === ns2) throw new UsageError("the two namespaces are the same");
-    const kc: KubeConfig = io.loadKubeconfig(values.kubeconfig);
+    const kc: KubeConfig = await io.loadKubeconfig(values.kubeconfig);
     const cluster = new ClusterIO(kc, "kubectl-kubeplus");
     await checkInstanceNamespace(cluster, ns1);
     await checkInstanceNamespace(cluster, ns2);

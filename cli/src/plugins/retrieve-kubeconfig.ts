@@ -41,7 +41,7 @@ export function runRetrieveKubeconfig(argv: readonly string[], io: PluginIO): Pr
     const [who, ...rest] = positionals;
     if ((who !== "provider" && who !== "consumer") || rest.length > 0)
       throw new UsageError("expected one argument: provider or consumer");
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const namespace = await findKubeplusNamespace(kc, values.namespace);
     const name = kubeconfigSecretName(
       who === "provider" ? AccessNames.Provider : AccessNames.Consumer,

@@ -64,7 +64,7 @@ export function runShowProviderPermissions(argv: readonly string[], io: PluginIO
     }
     if (positionals.length > 1 || !["table", "json"].includes(values.output))
       throw new UsageError("expected at most one namespace, and -o table or -o json");
-    const kc = io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(values.kubeconfig);
     const kpNamespace = await findKubeplusNamespace(kc, values.namespace);
     const where = positionals[0] ?? kpNamespace;
     const provider = `system:serviceaccount:${kpNamespace}:${AccessNames.Provider}`;

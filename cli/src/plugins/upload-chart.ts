@@ -48,7 +48,7 @@ export function runUploadChart(argv: readonly string[], io: PluginIO): Promise<n
         `${file} is ${Math.ceil(archive.length / 1024)} KiB; an uploaded chart may be at most ${Math.floor(UPLOADED_CHART_MAX_BYTES / 1024)} KiB (serve larger charts over https:// or oci://)`,
       );
     const chart = await inspectChartArchive(archive, chartNameOf(archive));
-    const kc = io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
+    const kc = await io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
     const namespace = await findKubeplusNamespace(kc, values.namespace);
     const name = basename(file);
     await new ClusterIO(kc, "kubectl-kubeplus").apply({

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import { loadUserKubeconfig } from "../../common/kubeconfig.js";
 import { runLicense } from "../license.js";
 
-process.exitCode = await runLicense(process.argv.slice(2), {
+void runLicense(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (line) => process.stderr.write(`${line}\n`),
-  loadKubeconfig: (path) => loadUserKubeconfig(path, process.env.KUBECONFIG),
+  loadKubeconfig: async (path) =>
+    (await import("../../common/kubeconfig.js")).loadUserKubeconfig(path, process.env.KUBECONFIG),
+}).then((code) => {
+  process.exitCode = code;
 });
