@@ -6,11 +6,13 @@ import { join } from "node:path";
 import { defaultRunDir, readState, repoRoot } from "@kubeplus/dev";
 import { benchAdmission } from "./admission.js";
 import { benchHelmer } from "./helmer.js";
+import { benchPlugins } from "./plugins.js";
 import { machine, toMarkdown, type Figure } from "./report.js";
 
 const BENCHMARKS: Record<string, typeof benchAdmission> = {
   admission: benchAdmission,
   helmer: benchHelmer,
+  plugins: benchPlugins,
 };
 
 async function main(): Promise<number> {
