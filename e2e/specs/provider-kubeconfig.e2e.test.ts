@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManifestDir, platformNamespace, TestCluster, waitFor } from "@kubeplus/testing";
+import {
+  chartYaml,
+  makeArchive,
+  ManifestDir,
+  platformNamespace,
+  TestCluster,
+  waitFor,
+} from "@kubeplus/testing";
 
 const run = promisify(execFile);
 const cluster = new TestCluster();
@@ -302,6 +309,115 @@ describe("provider-kubeconfig", () => {
     await allowed(provider, ["delete", "validatingwebhookconfiguration", webhook.metadata.name]);
   });
 
+  it("installs a chart shaped like KubePlus's own with helm and the provider kubeconfig, and uninstalls it", async () => {
+    // What the deploy chart holds: the platform CRDs (crds/), a ServiceAccount with a Role, a Deployment, a Service,
+    // a PodDisruptionBudget, a NetworkPolicy and a webhook configuration of KubePlus's own groups.
+    const crdsDir = fileURLToPath(new URL("../../deploy/charts/kubeplus/crds", import.meta.url));
+    const crdFiles = ["resourcecompositions", "resourcepolicies", "resourcemonitors"].map((n) => ({
+      name: `kubeplus-like/crds/${n}.workflows.kubeplus.yaml`,
+      content: readFileSync(join(crdsDir, `${n}.workflows.kubeplus.yaml`), "utf8"),
+    }));
+    const templates = `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: kp-like}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: kp-like}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: kp-like}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: kp-like}
+subjects: [{kind: ServiceAccount, name: kp-like, namespace: "{{ .Release.Namespace }}"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kp-like}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: kp-like}}
+  template:
+    metadata: {labels: {app: kp-like}}
+    spec:
+      serviceAccountName: kp-like
+      securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: helmer
+          image: kubeplus/helmer
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kp-like}
+spec: {selector: {app: kp-like}, ports: [{port: 443}]}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: kp-like}
+spec: {maxUnavailable: 1, selector: {matchLabels: {app: kp-like}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: kp-like}
+spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{from: [{podSelector: {}}]}]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: kubeplus-like-{{ .Release.Namespace }}}
+webhooks:
+  - name: like.kubeplus.dev
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Ignore
+    clientConfig: {service: {name: kp-like, namespace: "{{ .Release.Namespace }}", path: /validate}}
+    rules: [{apiGroups: [workflows.kubeplus], apiVersions: ["*"], operations: [CREATE], resources: ["*"]}]
+`;
+    const chart = join(work, "kubeplus-like.tgz");
+    writeFileSync(
+      chart,
+      await makeArchive([
+        { name: "kubeplus-like/Chart.yaml", content: chartYaml("kubeplus-like") },
+        { name: "kubeplus-like/templates/all.yaml", content: templates },
+        ...crdFiles,
+      ]),
+    );
+    const helm = async (args: string[]): Promise<CliResult> => {
+      try {
+        const { stdout, stderr } = await run(
+          cluster.state.tools.helm,
+          [...args, "--kubeconfig", provider],
+          {
+            cwd: work,
+            env: { ...process.env, HOME: work },
+          },
+        );
+        return { code: 0, stdout, stderr };
+      } catch (err) {
+        const e = err as { code?: number; stdout?: string; stderr?: string };
+        return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+      }
+    };
+    const installed = await helm(["install", "kp-like", chart, "-n", kpNamespace]);
+    expect(installed.stderr).toBe("");
+    expect(installed.stdout).toContain("STATUS: deployed");
+    expect(await allowed(provider, ["get", "deployment", "kp-like", "-o", "name"])).toBe(
+      "deployment.apps/kp-like\n",
+    );
+    const uninstalled = await helm(["uninstall", "kp-like", "-n", kpNamespace]);
+    expect(uninstalled.stderr).toBe("");
+    expect(
+      (
+        await cluster.kubectl([
+          "get",
+          "validatingwebhookconfiguration",
+          `kubeplus-like-${kpNamespace}`,
+        ])
+      ).code,
+    ).not.toBe(0);
+  });
+
   it("refuses the provider everything outside what KubePlus manages, escalation attempts included", async () => {
     await cluster.kubectl([
       "create",
@@ -472,6 +588,20 @@ describe("provider-kubeconfig", () => {
     await denied(alice, ["create", "deployment", "x", "--image=nginx"]);
     await denied(alice, ["get", "resourcecompositions", "-n", kpNamespace]);
     await denied(alice, ["get", "secrets", "-n", "kube-system"]);
+    const shown = await kubectlPlugin([
+      "show",
+      "consumer",
+      "permissions",
+      consumerNs.alice,
+      "alice",
+      "-k",
+      cluster.state.kubeconfig,
+    ]);
+    expect(shown.stderr).toBe("");
+    expect(shown.stdout).toMatch(
+      new RegExp(`${appPlural}\\.platformapi\\.kubeplus\\s+\\[\\]\\s+\\[\\]\\s+\\[get`),
+    );
+    expect(shown.stdout).not.toContain("secrets");
     await allowed(alice, ["delete", appPlural, "shop"]);
     const gone = await providerKubeconfig(["delete", consumerNs.alice, "-c", "alice"]);
     expect(gone.code).toBe(0);

@@ -81,6 +81,12 @@ export const PLUGINS: readonly {
     usage: "kubectl show provider permissions [<namespace>]",
     summary: "the provider's RBAC rules and the admission policies that fence them",
   },
+  {
+    command: "kubectl-show-consumer-permissions",
+    entry: "plugins/show-consumer-permissions/main.js",
+    usage: "kubectl show consumer permissions <namespace> <consumer>",
+    summary: "a consumer's RBAC rules in its namespace",
+  },
 ];
 
 /** Writes one small launcher per plugin into `dir` (put it on PATH); they run the built scripts with node. */

@@ -115,3 +115,55 @@ export function runShowProviderPermissions(argv: readonly string[], io: PluginIO
       io.out(`  ${p.name}:\n${p.rules.map((r) => `    - ${r}\n`).join("")}`);
   });
 }
+
+export const SHOW_CONSUMER_HELP = `Show what a consumer may do in its namespace (its effective RBAC rules there).
+
+Usage:
+  kubectl show consumer permissions <namespace> <consumer> [-k <kubeconfig>] [-o table|json]
+
+The consumer is impersonated, so the kubeconfig must be allowed to impersonate (an administrator's).
+`;
+
+export function runShowConsumerPermissions(argv: readonly string[], io: PluginIO): Promise<number> {
+  return runPlugin("show consumer permissions", io, async () => {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        kubeconfig: { type: "string", short: "k" },
+        output: { type: "string", short: "o", default: "table" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      io.out(SHOW_CONSUMER_HELP);
+      return;
+    }
+    const [namespace, consumer, ...rest] = positionals;
+    if (!namespace || !consumer || rest.length > 0 || !["table", "json"].includes(values.output))
+      throw new UsageError("expected: <namespace> <consumer>, and -o table or -o json");
+    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const user = `system:serviceaccount:${namespace}:${consumer}`;
+    const review = (await kubeRequest(
+      kc,
+      "POST",
+      "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectRulesReview",
+          spec: { namespace },
+        },
+        headers: { "Impersonate-User": user },
+      },
+    )) as RulesReview;
+    if (values.output === "json") {
+      io.out(`${JSON.stringify({ user, namespace, ...review.status }, null, 2)}\n`);
+      return;
+    }
+    io.out(`Permissions of ${user} in namespace ${namespace} (RBAC):\n`);
+    io.out(
+      `${table([["Resources", "Non-Resource URLs", "Resource Names", "Verbs"], ...ruleRows(review)])}\n`,
+    );
+  });
+}
