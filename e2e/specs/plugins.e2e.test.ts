@@ -36,10 +36,15 @@ interface Result {
   stderr: string;
 }
 
-async function kubectl(args: string[], kubeconfig = cluster.state.kubeconfig): Promise<Result> {
+async function kubectl(
+  args: string[],
+  kubeconfig = cluster.state.kubeconfig,
+  timeout = 0,
+): Promise<Result> {
   try {
     const { stdout, stderr } = await run(cluster.state.tools.kubectl, args, {
       cwd: work,
+      timeout,
       env: {
         ...process.env,
         PATH: `${pluginDir}:${process.env.PATH ?? ""}`,
@@ -236,6 +241,52 @@ describe("kubectl plugins", () => {
       urls: { url: string }[];
     };
     expect(json.urls).toHaveLength(1);
+  });
+
+  it("kubectl applogs prints every container's log under a banner (kwok emulates the logs)", async () => {
+    const pods = (await ok(["get", "pods", "-n", "plug1", "-o", "name"]))
+      .trim()
+      .split("\n")
+      .map((p) => p.replace("pod/", ""))
+      .sort();
+    const containers = (
+      await ok([
+        "get",
+        "pod",
+        pods[0] ?? "",
+        "-n",
+        "plug1",
+        "-o",
+        "jsonpath={.spec.containers[*].name}",
+      ])
+    ).split(" ");
+    const text = await ok(["applogs", "HelloWorldService", "plug1", kp]);
+    const banners = text.split("\n").filter((l) => l.startsWith("===="));
+    expect(banners).toEqual(
+      pods.flatMap((p) => containers.map((c) => `==== Pod ${p}, container ${c} ====`)),
+    );
+    expect(text.match(/listening on :8080/g)).toHaveLength(banners.length);
+    const one = await ok([
+      "applogs",
+      "HelloWorldService",
+      "plug1",
+      kp,
+      "-c",
+      containers[0] ?? "",
+      "--since",
+      "1000000h",
+    ]);
+    expect(one.split("\n").filter((l) => l.startsWith("===="))).toHaveLength(pods.length);
+    // Followed: every container at once, each line prefixed (kwok ends the emulated stream after the file).
+    // A followed log never ends by itself: stopped after a few seconds, as a user would with Ctrl-C.
+    const followed = (
+      await kubectl(["applogs", "HelloWorldService", "plug1", kp, "-f"], undefined, 4000)
+    ).stdout;
+    expect(followed).toContain(`[${pods[0]}/${containers[0]}] listening on :8080`);
+    expect(followed.split("\n").filter(Boolean)).toHaveLength(3 * banners.length);
+    const none = await kubectl(["applogs", "HelloWorldService", "plug1", kp, "-c", "nope"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no container nope in the pods of HelloWorldService plug1");
   });
 
   it("kubectl upload chart stores a checked chart that a composition then uses as file:///", async () => {

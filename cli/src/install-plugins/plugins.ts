@@ -40,6 +40,12 @@ export const PLUGINS: readonly {
     summary: "the URLs the instance is reachable at (Ingress, LoadBalancer, NodePort)",
   },
   {
+    command: "kubectl-applogs",
+    entry: "plugins/applogs/main.js",
+    usage: "kubectl applogs <Kind> <instance> [<namespace>] [-c <container>] [--since 1h] [-f]",
+    summary: "the logs of every container of the instance's pods, a banner per container",
+  },
+  {
     command: "kubectl-upload-chart",
     entry: "plugins/upload-chart/main.js",
     usage: "kubectl upload chart <chart.tgz>",

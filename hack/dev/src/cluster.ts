@@ -5,6 +5,8 @@ import {
   apiServerSpec,
   controllerManagerSpec,
   etcdSpec,
+  kwokLogsConfig,
+  kwokLogsConfigPath,
   kwokSpec,
   natsSpec,
   PORT_NAMES,
@@ -315,6 +317,7 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     kubeconfigs,
     kwokConfigDir: join(repoRoot, "hack", "dev", "kwok"),
   };
+  writeFileSync(kwokLogsConfigPath(layout.root), kwokLogsConfig(ctx.kwokConfigDir));
   const launcher = new Launcher(tools, layout, options.report);
   const tls = adminTls(pki);
   try {

@@ -189,9 +189,34 @@ export function schedulerSpec({ ports, kubeconfigs, layout }: ComponentContext):
 /** Annotation that hands a Node to our kwok controller (and to no other). */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 
+/** Where `up` writes the kwok ClusterLogs configuration (it names the log file by absolute path). */
+export function kwokLogsConfigPath(runDir: string): string {
+  return join(runDir, "kwok-logs.yaml");
+}
+
+/**
+ * Container logs emulated by kwok: every container of every pod answers `kubectl logs` with the lines of
+ * hack/dev/kwok/container.log (the real path through the apiserver to the node's kubelet endpoint).
+ */
+export function kwokLogsConfig(kwokConfigDir: string): string {
+  return [
+    "apiVersion: kwok.x-k8s.io/v1alpha1",
+    "kind: ClusterLogs",
+    "metadata:",
+    "  name: emulated-container-logs",
+    "spec:",
+    "  selector: {}",
+    "  logs:",
+    `    - logsFile: ${JSON.stringify(join(kwokConfigDir, "container.log"))}`,
+    "      follow: false",
+    "",
+  ].join("\n");
+}
+
 export function kwokSpec({
   ports,
   pki,
+  layout,
   kubeconfigs,
   kwokConfigDir,
 }: ComponentContext): ComponentSpec {
@@ -212,6 +237,7 @@ export function kwokSpec({
       `--tls-private-key-file=${pki.key("kwok")}`,
       "--node-lease-duration-seconds=40",
       `--config=${join(kwokConfigDir, "stages.yaml")}`,
+      `--config=${kwokLogsConfigPath(layout.root)}`,
     ],
   };
 }

@@ -12,4 +12,4 @@ export {
   RequeueAfterError,
   TerminalError,
 } from "./errors.js";
-export { Applier, kubeRequest, KubeRequestError, whoAmI } from "./raw.js";
+export { Applier, kubeRequest, KubeRequestError, kubeStream, whoAmI } from "./raw.js";

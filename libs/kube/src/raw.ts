@@ -65,6 +65,48 @@ export async function kubeRequest(
   });
 }
 
+/**
+ * A GET whose body is text (pod logs), streamed: `onChunk` gets each piece as it arrives; resolves when the server
+ * ends the response (never, for a followed log, until the caller destroys it through `signal`).
+ */
+export async function kubeStream(
+  kc: KubeConfig,
+  path: string,
+  onChunk: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const req: RequestOptions = { method: "GET", headers: { accept: "*/*" } };
+  await kc.applyToHTTPSOptions(req);
+  return new Promise((resolve, reject) => {
+    const r = httpsRequest(new URL(path, cluster.server), { ...req, signal }, (res) => {
+      const code = res.statusCode ?? 500;
+      const errors: Buffer[] = [];
+      res.on("data", (c: Buffer) => {
+        if (code >= 400) errors.push(c);
+        else onChunk(c.toString());
+      });
+      res.on("end", () => {
+        if (code < 400) {
+          resolve();
+          return;
+        }
+        const text = Buffer.concat(errors).toString();
+        let message = text.slice(0, 500);
+        try {
+          message = (JSON.parse(text) as { message?: string }).message ?? message;
+        } catch {
+          // not JSON
+        }
+        reject(new KubeRequestError(code, `GET ${path}: ${message}`, text));
+      });
+    });
+    r.on("error", reject);
+    r.end();
+  });
+}
+
 /** The username the apiserver sees for this kubeconfig (a SelfSubjectReview, allowed to every identity). */
 export async function whoAmI(kc: KubeConfig): Promise<string> {
   const review = (await kubeRequest(
