@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse } from "yaml";
@@ -287,6 +287,47 @@ describe("kubectl plugins", () => {
     const none = await kubectl(["applogs", "HelloWorldService", "plug1", kp, "-c", "nope"]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("no container nope in the pods of HelloWorldService plug1");
+  });
+
+  it("kubectl connections walks from the instance to its release's objects and pods", async () => {
+    const json = JSON.parse(
+      await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "json"]),
+    ) as {
+      Level: number;
+      Kind: string;
+      Name: string;
+      PeerKind: string;
+      PeerName: string;
+      RelationType: string;
+    }[];
+    const deployment = json.find(
+      (c) => c.Kind === "HelloWorldService" && c.PeerKind === "Deployment",
+    );
+    expect(deployment).toMatchObject({ Level: 0, Name: "plug1", RelationType: "annotation" });
+    expect(
+      json.filter((c) => c.PeerKind === "Pod" && c.RelationType === "owner reference"),
+    ).toHaveLength(2);
+    expect(
+      json.filter(
+        (c) => c.Kind === "Service" && c.PeerKind === "Pod" && c.RelationType === "label",
+      ),
+    ).toHaveLength(2);
+    const flat = await ok(["connections", "HelloWorldService", "plug1", kp]);
+    expect(flat.split("\n")[0]).toMatch(/^LEVEL\s+KIND\s+NAME\s+PEER\s+RELATION\s+DETAILS$/);
+    expect(await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "dot"])).toMatch(
+      /^digraph connections \{/,
+    );
+    // Without Graphviz on PATH (only node there): a clear message, not a crash.
+    const png = await run(
+      join(pluginDir, "kubectl-connections"),
+      ["HelloWorldService", "plug1", kp, "-o", "png"],
+      { env: { PATH: dirname(process.execPath), KUBECONFIG: cluster.state.kubeconfig } },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(png.code).toBe(1);
+    expect(png.stderr).toContain("needs Graphviz's dot, which is not installed");
   });
 
   it("kubectl upload chart stores a checked chart that a composition then uses as file:///", async () => {

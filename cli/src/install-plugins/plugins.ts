@@ -46,6 +46,12 @@ export const PLUGINS: readonly {
     summary: "the logs of every container of the instance's pods, a banner per container",
   },
   {
+    command: "kubectl-connections",
+    entry: "plugins/connections/main.js",
+    usage: "kubectl connections <Kind> <instance> <namespace> [-o flat|json|dot|png|html]",
+    summary: "how the instance connects to every object of its release",
+  },
+  {
     command: "kubectl-upload-chart",
     entry: "plugins/upload-chart/main.js",
     usage: "kubectl upload chart <chart.tgz>",

@@ -196,7 +196,7 @@ export function kwokLogsConfigPath(runDir: string): string {
 
 /**
  * Container logs emulated by kwok: every container of every pod answers `kubectl logs` with the lines of
- * hack/dev/kwok/container.log (the real path through the apiserver to the node's kubelet endpoint).
+ * hack/dev/kwok/emulated-container-logs.txt (the real path through the apiserver to the node's kubelet endpoint).
  */
 export function kwokLogsConfig(kwokConfigDir: string): string {
   return [
@@ -207,7 +207,7 @@ export function kwokLogsConfig(kwokConfigDir: string): string {
     "spec:",
     "  selector: {}",
     "  logs:",
-    `    - logsFile: ${JSON.stringify(join(kwokConfigDir, "container.log"))}`,
+    `    - logsFile: ${JSON.stringify(join(kwokConfigDir, "emulated-container-logs.txt"))}`,
     "      follow: false",
     "",
   ].join("\n");
