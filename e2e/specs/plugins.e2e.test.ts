@@ -1,7 +1,7 @@
 // The everyday kubectl plugins, run as real subprocesses through kubectl's own plugin discovery against a real
 // instance of the hello-world chart, released by the real helmer.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,7 @@ beforeAll(async () => {
   kp = await platformNamespace(cluster, "kpl");
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
+    "/wordpress-chart-0.0.4.tgz": sharedChart("wordpress-chart-0.0.4.tgz"),
   });
   // A short resync, so that drift correction runs while the test watches.
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"), { RESYNC_SECONDS: "3" });
@@ -117,6 +118,51 @@ beforeAll(async () => {
       ).code === 0,
     { what: "the HelloWorldService CRD", timeoutMs: 60_000 },
   );
+  // The seed walkthrough's WordPress composition, field for field, with its chart served locally (and a quota with
+  // room for its two pods once the pod policy gives each a request; see the helmer's examples test).
+  const walkthrough = parse(
+    readFileSync(
+      fileURLToPath(new URL("../fixtures/wordpress-service-composition.yaml", import.meta.url)),
+      "utf8",
+    ),
+  ) as {
+    metadata: Record<string, unknown>;
+    spec: {
+      newResource: Record<string, unknown>;
+      respolicy: { spec: { policy: { quota: object } } };
+    };
+  };
+  walkthrough.metadata.namespace = kp;
+  walkthrough.spec.newResource.chartURL = `${charts.url}/wordpress-chart-0.0.4.tgz`;
+  walkthrough.spec.respolicy.spec.policy.quota = {
+    "requests.cpu": "400m",
+    "requests.memory": "4Gi",
+    "limits.cpu": "1",
+    "limits.memory": "8Gi",
+  };
+  await ok(["create", "-f", manifests.write("walkthrough", walkthrough)]);
+  await waitFor(
+    async () =>
+      (
+        await kubectl([
+          "wait",
+          "--for=condition=Established",
+          "crd/wordpressservices.platformapi.kubeplus",
+          "--timeout=2s",
+        ])
+      ).code === 0,
+    { what: "the WordpressService CRD", timeoutMs: 60_000 },
+  );
+  await ok([
+    "create",
+    "-f",
+    manifests.write("wp-tenant1", {
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: "WordpressService",
+      metadata: { name: "wp-tenant1", namespace: kp },
+      spec: { resourceName: "wp-for-tenant1", nodeName: "kwok-node-1" },
+    }),
+  ]);
   for (const [name, replicas] of [
     ["plug1", 2],
     ["plug2", 1],
@@ -131,13 +177,17 @@ beforeAll(async () => {
         spec: { greeting: "hi", replicas },
       }),
     ]);
-  for (const name of ["plug1", "plug2"])
+  for (const [kind, name] of [
+    ["helloworldservice", "plug1"],
+    ["helloworldservice", "plug2"],
+    ["wordpressservice", "wp-tenant1"],
+  ] as const)
     await waitFor(
       async () =>
         (
           await kubectl([
             "get",
-            "helloworldservice",
+            kind,
             name,
             "-n",
             kp,
@@ -152,7 +202,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await tearDownPlatform(cluster, {
     namespace: kp,
-    generatedCrds: ["helloworldservices.platformapi.kubeplus"],
+    generatedCrds: [
+      "helloworldservices.platformapi.kubeplus",
+      "wordpressservices.platformapi.kubeplus",
+    ],
     services: [helmer],
   });
   await charts.close();
@@ -211,6 +264,21 @@ describe("kubectl plugins", () => {
     });
     expect(rows.filter((r) => r.kind === "Pod")).toHaveLength(2);
     expect(rows.every((r) => r.kind === "HelloWorldService" || r.namespace === "plug1")).toBe(true);
+  });
+
+  it("kubectl appresources and appstatus on the walkthrough's WordPress tenant: its volume, MySQL and WordPress", async () => {
+    const text = await ok(["appresources", "WordpressService", "wp-tenant1", kp]);
+    expect(text.split("\n")[1]).toMatch(
+      new RegExp(`^${kp}\\s+WordpressService\\s+wp-tenant1\\s+Ready$`),
+    );
+    expect(text).toMatch(/wp-tenant1\s+PersistentVolumeClaim\s+\S+\s+Bound/);
+    expect(text).toMatch(/wp-tenant1\s+Deployment\s+mysql\s+1\/1 ready/);
+    expect(text.match(/\sPod\s+\S+\s+Running 1\/1/g)).toHaveLength(2);
+    const status = JSON.parse(
+      await ok(["appstatus", "WordpressService", "wp-tenant1", kp, "-o", "json"]),
+    ) as { release: string; pods: { node: string }[] };
+    expect(status.release).toBe("wp-tenant1:wordpressservice-wp-tenant1");
+    expect(status.pods.map((p) => p.node)).toEqual(["kwok-node-1", "kwok-node-1"]);
   });
 
   it("kubectl appstatus shows the release, conditions and pods", async () => {
@@ -477,7 +545,7 @@ describe("kubectl plugins", () => {
     );
   });
 
-  it("fails clearly: unknown kind, unknown instance, missing kubeconfig, bad output format", async () => {
+  it("fails clearly: unknown kind, unknown instance, missing kubeconfig, no permission, bad output format", async () => {
     const kind = await kubectl(["appresources", "NoSuchService", "x", kp]);
     expect(kind.code).toBe(1);
     expect(kind.stdout).toBe("");
@@ -488,6 +556,19 @@ describe("kubectl plugins", () => {
     const config = await kubectl(["man", "HelloWorldService", "-k", "/nonexistent/kubeconfig"]);
     expect(config.code).toBe(1);
     expect(config.stderr).toContain("kubeconfig /nonexistent/kubeconfig does not exist");
+    const stranger = (await cluster.identity("no-grants")).kubeconfig;
+    const forbidden = await kubectl([
+      "appresources",
+      "HelloWorldService",
+      "plug1",
+      kp,
+      "-k",
+      stranger,
+    ]);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toBe(
+      `error: this kubeconfig may not read helloworldservices in namespace ${kp}\n`,
+    );
     const output = await kubectl(["appresources", "HelloWorldService", "plug1", kp, "-o", "wide"]);
     expect(output.code).toBe(1);
     expect(output.stderr).toContain('unknown output format "wide"');

@@ -187,6 +187,12 @@ describe("the helmer as the provider identity", () => {
     const pods = await cluster.kubectl(["get", "pods", "-n", "pa1", "-o", "name"], aliceFile);
     expect(pods.stderr).toBe("");
     expect(pods.stdout).toContain("pod/");
+    const logs = await cluster.kubectl(
+      ["logs", "-n", "pa1", pods.stdout.trim().split("\n")[0] ?? ""],
+      aliceFile,
+    );
+    expect(logs.stderr).toBe("");
+    expect(logs.stdout).toContain("listening on :8080");
     const denied = await cluster.kubectl(["delete", "deployment", "--all", "-n", "pa1"], aliceFile);
     expect(denied.stderr).toContain("forbidden");
     const foreign = await cluster.kubectl(["get", "pods", "-n", "kube-system"], aliceFile);
