@@ -1,6 +1,7 @@
 import { parseQuantity, PLATFORM_GROUP, type ResourceComposition } from "@kubeplus/api";
 import { lintRendered, type LintContext, type RbacRuleSet } from "@kubeplus/charts";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
+import { quotaFitWarnings } from "./quota-fit.js";
 import type { FieldError, ValidationResult } from "./result.js";
 
 export interface ServedResource {
@@ -174,9 +175,13 @@ async function validateChart(
       detail: `the chart grants permissions you do not have (${missing.join("; ")}); ask a cluster admin to grant them to you (provider-kubeconfig update -p <file>) or remove them from the chart`,
     });
   }
+  const policy = rc.spec.respolicy?.spec?.policy;
   return {
     errors,
-    warnings: lint.warnings.map((w) => `chart ${chartName}: ${w.path}: ${w.message}`),
+    warnings: [
+      ...lint.warnings.map((w) => `chart ${chartName}: ${w.path}: ${w.message}`),
+      ...quotaFitWarnings(rendered.objects, policy?.quota, policy?.podconfig),
+    ],
   };
 }
 

@@ -72,6 +72,46 @@ describe("composition admission", () => {
     });
   });
 
+  it("admits a composition whose quota cannot hold its chart's pods, with a warning saying so", async () => {
+    const twoPods: RenderReply = {
+      ...rendered,
+      objects: ["wordpress", "mysql"].map((name) => ({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name },
+        spec: { replicas: 1, template: { spec: { containers: [{ name }] } } },
+      })),
+    };
+    const walkthroughPolicy = {
+      respolicy: {
+        spec: {
+          policy: {
+            podconfig: {
+              requests: { cpu: "100m", memory: "1Gi" },
+              limits: { cpu: "200m", memory: "2Gi" },
+            },
+            quota: {
+              "requests.cpu": "100m",
+              "requests.memory": "2Gi",
+              "limits.cpu": "1",
+              "limits.memory": "4Gi",
+            },
+          },
+        },
+      },
+    };
+    const { response } = await validate(
+      review(composition(walkthroughPolicy)),
+      deps({ render: () => Promise.resolve(twoPods) }),
+    );
+    expect(response.allowed).toBe(true);
+    expect(response.warnings).toEqual([
+      expect.stringMatching(
+        /^spec\.respolicy\.spec\.policy\.quota\.requests\.cpu: the chart's 2 pod\(s\) need 200m CPU/,
+      ),
+    ]);
+  });
+
   it("reports every problem at once, each saying what to change", async () => {
     const bad = composition({
       newResource: {
