@@ -10,6 +10,8 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
+  ROOMY_POLICY,
+  waitForCrd,
   ManifestDir,
   platformNamespace,
   serveFiles,
@@ -86,38 +88,10 @@ beforeAll(async () => {
       chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
       chartName: "hello-world-chart",
     },
-    {
-      respolicy: {
-        spec: {
-          policy: {
-            podconfig: {
-              requests: { cpu: "100m", memory: "64Mi" },
-              limits: { cpu: "200m", memory: "128Mi" },
-            },
-            quota: {
-              "requests.cpu": "1",
-              "requests.memory": "1Gi",
-              "limits.cpu": "2",
-              "limits.memory": "2Gi",
-            },
-          },
-        },
-      },
-    },
+    ROOMY_POLICY,
   );
   await ok(["create", "-f", manifests.write("rc", rc)]);
-  await waitFor(
-    async () =>
-      (
-        await kubectl([
-          "wait",
-          "--for=condition=Established",
-          "crd/helloworldservices.platformapi.kubeplus",
-          "--timeout=2s",
-        ])
-      ).code === 0,
-    { what: "the HelloWorldService CRD", timeoutMs: 60_000 },
-  );
+  await waitForCrd(cluster, "helloworldservices.platformapi.kubeplus");
   // The seed walkthrough's WordPress composition, field for field, with its chart served locally (and a quota with
   // room for its two pods once the pod policy gives each a request; see the helmer's examples test).
   const walkthrough = parse(
@@ -141,18 +115,7 @@ beforeAll(async () => {
     "limits.memory": "8Gi",
   };
   await ok(["create", "-f", manifests.write("walkthrough", walkthrough)]);
-  await waitFor(
-    async () =>
-      (
-        await kubectl([
-          "wait",
-          "--for=condition=Established",
-          "crd/wordpressservices.platformapi.kubeplus",
-          "--timeout=2s",
-        ])
-      ).code === 0,
-    { what: "the WordpressService CRD", timeoutMs: 60_000 },
-  );
+  await waitForCrd(cluster, "wordpressservices.platformapi.kubeplus");
   await ok([
     "create",
     "-f",

@@ -1,16 +1,10 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeRequest } from "@kubeplus/kube";
-import {
-  findInstance,
-  readinessOf,
-  releaseNamespaceOf,
-  resolveKind,
-  type InstanceObject,
-} from "../common/instances.js";
+import { readinessOf, releaseNamespaceOf, type InstanceObject } from "../common/instances.js";
 import { ObjectPaths, statusOf } from "../common/objects.js";
-import { outputOf, render, table } from "../common/output.js";
-import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { render, table } from "../common/output.js";
+import { readInstanceCommand } from "../common/instance-command.js";
+import { runPlugin, type PluginIO } from "../common/plugin.js";
 
 export const APPRESOURCES_HELP = `List everything an application instance consists of: the instance, every object of its release (in install
 order), its pods, and the NetworkPolicies, ResourceQuota and LimitRange that fence it.
@@ -87,31 +81,9 @@ export async function appResources(
 
 export function runAppResources(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("appresources", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      io.out(APPRESOURCES_HELP);
-      return;
-    }
-    const [kind, name, namespace, ...rest] = positionals;
-    if (!kind || !name || rest.length > 0)
-      throw new UsageError("expected: <Kind> <instance> [<namespace>]");
-    const output = outputOf(values.output);
-    const kc = await io.loadKubeconfig(values.kubeconfig);
-    const instance = await findInstance(
-      kc,
-      await resolveKind(kc, kind),
-      name,
-      namespace ?? values.namespace,
-    );
+    const command = await readInstanceCommand(argv, io, APPRESOURCES_HELP);
+    if (!command) return;
+    const { kc, instance, output } = command;
     const rows = await appResources(kc, instance);
     io.out(
       render(output, rows, () =>

@@ -1,15 +1,10 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeRequest } from "@kubeplus/kube";
-import {
-  findInstance,
-  releaseNamespaceOf,
-  resolveKind,
-  type InstanceObject,
-} from "../common/instances.js";
+import { releaseNamespaceOf, type InstanceObject } from "../common/instances.js";
 import { statusOf } from "../common/objects.js";
-import { outputOf, render, table } from "../common/output.js";
-import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { render, table } from "../common/output.js";
+import { readInstanceCommand } from "../common/instance-command.js";
+import { runPlugin, type PluginIO } from "../common/plugin.js";
 
 export const APPSTATUS_HELP = `Show an application instance's state: its release, its conditions, and each pod with phase and readiness.
 
@@ -95,27 +90,9 @@ function statusText(data: AppStatus): string {
 
 export function runAppStatus(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("appstatus", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      io.out(APPSTATUS_HELP);
-      return;
-    }
-    const [kind, name, namespace, ...rest] = positionals;
-    if (!kind || !name || rest.length > 0)
-      throw new UsageError("expected: <Kind> <instance> [<namespace>]");
-    const output = outputOf(values.output);
-    const kc = await io.loadKubeconfig(values.kubeconfig);
-    const kindInfo = await resolveKind(kc, kind);
-    const instance = await findInstance(kc, kindInfo, name, namespace ?? values.namespace);
+    const command = await readInstanceCommand(argv, io, APPSTATUS_HELP);
+    if (!command) return;
+    const { kc, instance, output } = command;
     const data = await appStatus(kc, instance);
     io.out(render(output, data, () => statusText(data)));
   });

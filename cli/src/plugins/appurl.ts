@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeRequest } from "@kubeplus/kube";
-import { findInstance, releaseNamespaceOf, resolveKind } from "../common/instances.js";
-import { outputOf, render } from "../common/output.js";
-import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { releaseNamespaceOf } from "../common/instances.js";
+import { render } from "../common/output.js";
+import { readInstanceCommand } from "../common/instance-command.js";
+import { runPlugin, type PluginIO } from "../common/plugin.js";
 
 export const APPURL_HELP = `Print the URLs an application instance is reachable at: its Ingress hosts, its LoadBalancer addresses, and its
 NodePorts on the nodes' addresses.
@@ -92,31 +92,9 @@ async function nodeAddresses(kc: KubeConfig): Promise<string[] | undefined> {
 
 export function runAppUrl(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("appurl", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      io.out(APPURL_HELP);
-      return;
-    }
-    const [kind, name, namespace, ...rest] = positionals;
-    if (!kind || !name || rest.length > 0)
-      throw new UsageError("expected: <Kind> <instance> [<namespace>]");
-    const output = outputOf(values.output, ["table", "json"]);
-    const kc = await io.loadKubeconfig(values.kubeconfig);
-    const instance = await findInstance(
-      kc,
-      await resolveKind(kc, kind),
-      name,
-      namespace ?? values.namespace,
-    );
+    const command = await readInstanceCommand(argv, io, APPURL_HELP, ["table", "json"]);
+    if (!command) return;
+    const { kc, instance, output } = command;
     const ns = releaseNamespaceOf(instance);
     const ingresses = (await kubeRequest(
       kc,
@@ -141,7 +119,7 @@ export function runAppUrl(argv: readonly string[], io: PluginIO): Promise<number
     io.out(
       render(output, { urls, ...(note ? { note } : {}) }, () =>
         urls.length === 0
-          ? `${instance.kind} ${name} is not reachable from outside the cluster (no Ingress, LoadBalancer or NodePort).${note ? `\n${note}` : ""}`
+          ? `${instance.kind} ${instance.metadata.name} is not reachable from outside the cluster (no Ingress, LoadBalancer or NodePort).${note ? `\n${note}` : ""}`
           : [...urls.map((u) => `${u.url}   (${u.source})`), ...(note ? [note] : [])].join("\n"),
       ),
     );

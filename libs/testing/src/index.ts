@@ -12,6 +12,8 @@ export {
   conditionOf,
   ManifestDir,
   platformNamespace,
+  ROOMY_POLICY,
+  waitForCrd,
   freePort,
   startCrdHook,
   startHelmer,

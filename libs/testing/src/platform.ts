@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import { repoRoot } from "@kubeplus/dev";
 import type { TestCluster } from "./cluster.js";
 import { serviceEnv, startService, type RunningService } from "./services.js";
+import { waitFor } from "./wait.js";
 
 /** A standard condition as the platform writes it. */
 export interface TestCondition {
@@ -187,3 +188,37 @@ export function compositionManifest(
     },
   };
 }
+
+/** Waits until the CRD (e.g. `helloworldservices.platformapi.kubeplus`) is Established. */
+export async function waitForCrd(
+  cluster: TestCluster,
+  crd: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(
+    async () =>
+      (await cluster.kubectl(["wait", "--for=condition=Established", `crd/${crd}`, "--timeout=2s"]))
+        .code === 0,
+    { what: `the CRD ${crd} to be Established`, timeoutMs },
+  );
+}
+
+/** A pod policy and a quota with room for a few small pods: what the hello-world tests give their compositions. */
+export const ROOMY_POLICY = {
+  respolicy: {
+    spec: {
+      policy: {
+        podconfig: {
+          requests: { cpu: "100m", memory: "64Mi" },
+          limits: { cpu: "200m", memory: "128Mi" },
+        },
+        quota: {
+          "requests.cpu": "1",
+          "requests.memory": "1Gi",
+          "limits.cpu": "2",
+          "limits.memory": "2Gi",
+        },
+      },
+    },
+  },
+} as const;

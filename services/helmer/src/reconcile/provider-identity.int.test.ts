@@ -15,6 +15,8 @@ import {
 } from "@kubeplus/access";
 import {
   compositionManifest,
+  ROOMY_POLICY,
+  waitForCrd,
   ManifestDir,
   platformNamespace,
   serveFiles,
@@ -98,24 +100,7 @@ describe("the helmer as the provider identity", () => {
         chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
         chartName: "hello-world-chart",
       },
-      {
-        respolicy: {
-          spec: {
-            policy: {
-              podconfig: {
-                requests: { cpu: "100m", memory: "64Mi" },
-                limits: { cpu: "200m", memory: "128Mi" },
-              },
-              quota: {
-                "requests.cpu": "1",
-                "requests.memory": "1Gi",
-                "limits.cpu": "2",
-                "limits.memory": "2Gi",
-              },
-            },
-          },
-        },
-      },
+      ROOMY_POLICY,
     );
     // The provider itself registers the composition.
     const created = await cluster.kubectl(
@@ -123,27 +108,7 @@ describe("the helmer as the provider identity", () => {
       providerFile,
     );
     expect(created.stderr).toBe("");
-    await waitFor(
-      async () =>
-        (
-          await cluster.kubectl([
-            "wait",
-            "--for=condition=Established",
-            "crd/helloworldservices.platformapi.kubeplus",
-            "--timeout=2s",
-          ])
-        ).code === 0,
-      {
-        what: "the HelloWorldService CRD",
-        timeoutMs: 60_000,
-        diagnose: async () =>
-          `${(await cluster.kubectl(["get", "resourcecomposition", "hello", "-n", kp, "-o", "yaml"])).stdout}\n${helmer
-            .logs()
-            .slice(-10)
-            .map((l) => JSON.stringify(l))
-            .join("\n")}`,
-      },
-    );
+    await waitForCrd(cluster, "helloworldservices.platformapi.kubeplus");
     await grantConsumerKinds(io, ["helloworldservices"], "platformapi.kubeplus");
     for (const name of ["pa1", "pa2"])
       expect(
