@@ -73,6 +73,25 @@ plugins: build ## Put the kubectl plugins into bin/plugins (add it to PATH; `kub
 
 ##@ Local control plane
 
+.PHONY: up
+up: tools build plugins ## The local control plane with KubePlus installed by its chart (as the provider) and its services running.
+	$(DEV) up
+	$(DEV) stack up
+
+.PHONY: down
+down: ## Stop everything `make up` started (services, then the control plane).
+	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) stack down; $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
+
+.PHONY: logs
+logs: ## Follow one service's log: make logs SERVICE=helmer (crd-hook, kubeconfig-generator, metrics-collector).
+	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector>"; exit 2; }
+	@test -f .run/stack/logs/$(SERVICE).log || { echo "no log for '$(SERVICE)' in .run/stack/logs (is 'make up' running?)"; exit 1; }
+	tail -n 50 -F .run/stack/logs/$(SERVICE).log
+
+.PHONY: demo
+demo: up ## The walkthrough, end to end, as a user would type it (starts `make up` first; `make down` stops it).
+	node hack/dev/dist/demo.js
+
 .PHONY: cluster-up
 cluster-up: tools build ## Start etcd, kube-apiserver, controllers, scheduler, kwok nodes and nats-server locally.
 	$(DEV) up

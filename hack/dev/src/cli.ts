@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   clusterEnvironment,
@@ -13,7 +14,9 @@ import { mintIdentity } from "./identity.js";
 import { adminTls } from "./http.js";
 import { defaultRunDir } from "./paths.js";
 import { pkiPaths } from "./pki.js";
+import { isRunning } from "./process.js";
 import { runProvisioner } from "./provisioner.js";
+import { readStack, stackDown, stackUp, type StackState } from "./stack.js";
 
 const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus development and tests.
 
@@ -24,6 +27,11 @@ Usage:
   kubeplus-dev status                          components, PIDs, endpoints and log files
   kubeplus-dev env                             'export' lines for a shell: eval "$(kubeplus-dev env)"
   kubeplus-dev identity <user> [--group G]...  mint a non-admin client-certificate kubeconfig; prints its path
+  kubeplus-dev stack up [--namespace NS]       on a running control plane: create the provider identity, helm
+                                               install the KubePlus chart with it, run the four services locally
+                                               as that identity (what 'make up' does after 'up')
+  kubeplus-dev stack down                      stop the services 'stack up' started (by PID)
+  kubeplus-dev stack status                    the services, PIDs, health and log files
 
 Options:
   --run-dir DIR   where state, PKI and logs live (default: $KUBEPLUS_RUN_DIR or <repo>/.run/cluster)
@@ -77,10 +85,69 @@ async function status(runDir: string): Promise<number> {
   return healthy ? 0 : 1;
 }
 
+const stackDir = (runDir: string): string => join(dirname(runDir), "stack");
+
+async function stackCommand(runDir: string, rest: string[], values: CliValues): Promise<number> {
+  const [action] = rest;
+  const dir = stackDir(runDir);
+  if (action === "up") {
+    const state = await stackUp({
+      cluster: requireState(runDir),
+      dir,
+      namespace: values.namespace ?? "kubeplus",
+      report,
+      env: process.env,
+    });
+    printStack(state);
+    return 0;
+  }
+  if (action === "down") {
+    if (!(await stackDown(dir, report))) report(`no services to stop in ${dir}`);
+    return 0;
+  }
+  if (action === "status") {
+    const state = readStack(dir);
+    if (!state) {
+      process.stdout.write(`No KubePlus services are running from ${dir}.\n`);
+      return 1;
+    }
+    printStack(state);
+    return 0;
+  }
+  throw new Error("stack needs an action: up, down or status");
+}
+
+function printStack(state: StackState): void {
+  const rows = state.services.map(
+    (s) =>
+      `  ${s.name.padEnd(22)}pid ${String(s.pid).padEnd(8)}${(isRunning(s) ? "Running" : "Stopped").padEnd(9)}make logs SERVICE=${s.name}   (${s.log})`,
+  );
+  process.stdout.write(
+    [
+      `KubePlus is installed in namespace ${state.namespace} (helm release ${state.release}, as the provider).`,
+      "",
+      "  export KUBECONFIG=" + state.adminKubeconfig + "            # the cluster administrator",
+      "  Provider kubeconfig (no cluster-admin): " + state.providerKubeconfig,
+      `  kubectl get resourcecompositions -n ${state.namespace} --kubeconfig ${state.providerKubeconfig}`,
+      "  PATH=$PWD/bin/plugins:$PATH kubectl kubeplus commands   # the kubectl plugins (make plugins)",
+      ...(state.metricsUrl
+        ? [`  curl ${state.metricsUrl}                 # Prometheus metrics`]
+        : []),
+      "",
+      "Services (local processes acting as the chart's identity, kubeplus-saas-provider):",
+      ...rows,
+      "",
+      "Stop everything with: make down",
+      "",
+    ].join("\n"),
+  );
+}
+
 interface CliValues {
   readonly nodes: string;
   readonly "max-pods": string;
   readonly group?: string[];
+  readonly namespace?: string;
 }
 
 async function upCommand(runDir: string, values: CliValues): Promise<number> {
@@ -128,6 +195,7 @@ async function main(argv: string[]): Promise<number> {
       nodes: { type: "string", default: "3" },
       "max-pods": { type: "string", default: "110" },
       group: { type: "string", multiple: true },
+      namespace: { type: "string", short: "n" },
       help: { type: "boolean", short: "h" },
       api: { type: "string" },
       pki: { type: "string" },
@@ -145,6 +213,7 @@ async function main(argv: string[]): Promise<number> {
     status: () => status(runDir),
     env: () => envCommand(runDir),
     identity: () => identityCommand(runDir, rest, values),
+    stack: () => stackCommand(runDir, rest, values),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
   };

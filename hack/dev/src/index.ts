@@ -6,3 +6,5 @@ export type { IdentityOptions } from "./identity.js";
 export { buildKubeconfig } from "./kubeconfig.js";
 export { defaultRunDir, repoRoot } from "./paths.js";
 export { tailFile } from "./process.js";
+export { helm, readStack, STACK_SERVICES, stackDown, stackUp } from "./stack.js";
+export type { StackOptions, StackService, StackState } from "./stack.js";

@@ -13,3 +13,5 @@ export {
   TerminalError,
 } from "./errors.js";
 export { Applier, kubeRequest, KubeRequestError, kubeStream, whoAmI } from "./raw.js";
+export { canAcquire, startLeaderElection } from "./leader.js";
+export type { LeaderElection, LeaderElectionOptions } from "./leader.js";

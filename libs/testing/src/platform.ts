@@ -72,8 +72,14 @@ export function startHelmer(
 ): Promise<RunningService> {
   return startService(
     "helmer",
-    serviceEnv(cluster.state, { KUBEPLUS_NAMESPACE: namespace, CHART_CACHE_DIR: cacheDir, ...env }),
-    (l) => l.msg === "helmer started",
+    // A fixed replica name: a helmer restarted after a crash takes its own Lease back at once, as a pod would.
+    serviceEnv(cluster.state, {
+      KUBEPLUS_NAMESPACE: namespace,
+      CHART_CACHE_DIR: cacheDir,
+      POD_NAME: `helmer-${namespace}`,
+      ...env,
+    }),
+    (l) => l.msg === "leading: controllers started",
   );
 }
 

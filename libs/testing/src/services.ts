@@ -32,6 +32,9 @@ export function serviceEnv(
     NATS_URL: state.natsUrl,
     HELM_BIN: state.tools.helm,
     LOG_LEVEL: "debug",
+    // Several services share the host: health endpoints on free loopback ports.
+    HEALTH_PORT: "0",
+    HEALTH_HOST: "127.0.0.1",
     ...extra,
   };
 }

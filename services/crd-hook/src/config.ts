@@ -13,6 +13,8 @@ export interface CrdHookConfig {
   readonly certRenewBeforeMs: number;
   readonly certValidityDays: number;
   readonly logLevel: string;
+  /** `create`: crd-hook creates its webhook configurations; `chart`: the Helm chart owns them, crd-hook fills them. */
+  readonly webhookConfigurations: "create" | "chart";
 }
 
 /** Every variable crd-hook reads: default (undefined = required) and meaning. Mirrored in README.md. */
@@ -51,6 +53,10 @@ export const CRD_HOOK_ENV = {
   },
   CERT_VALIDITY_DAYS: { default: "365", doc: "lifetime of a new serving certificate" },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+  WEBHOOK_CONFIGURATIONS: {
+    default: "create",
+    doc: "create: crd-hook creates its webhook configurations; chart: it only fills the ones the Helm chart created (so that helm uninstall removes them)",
+  },
 } as const;
 
 function num(env: NodeJS.ProcessEnv, name: keyof typeof CRD_HOOK_ENV, problems: string[]): number {
@@ -70,6 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
   const natsUrl = env.NATS_URL ?? "";
   if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
   const webhookUrl = text(env, "WEBHOOK_URL");
+  const mode = text(env, "WEBHOOK_CONFIGURATIONS");
+  if (mode !== "create" && mode !== "chart")
+    problems.push(`WEBHOOK_CONFIGURATIONS must be 'create' or 'chart' (got '${mode}')`);
   if (webhookUrl && !webhookUrl.startsWith("https://"))
     problems.push(`WEBHOOK_URL must start with https:// (got '${webhookUrl}')`);
   const config: CrdHookConfig = {
@@ -86,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     certRenewBeforeMs: num(env, "CERT_RENEW_BEFORE_DAYS", problems) * 24 * 3600 * 1000,
     certValidityDays: num(env, "CERT_VALIDITY_DAYS", problems),
     logLevel: text(env, "LOG_LEVEL"),
+    webhookConfigurations: text(env, "WEBHOOK_CONFIGURATIONS") === "chart" ? "chart" : "create",
   };
   if (problems.length > 0)
     throw new Error(`invalid crd-hook configuration:\n  - ${problems.join("\n  - ")}`);

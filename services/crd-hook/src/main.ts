@@ -2,14 +2,18 @@
 import { createServer } from "node:https";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { publish, request } from "@kubeplus/contracts";
-import { Applier, loadKubeConfig } from "@kubeplus/kube";
+import { Applier, KubeRequestError, kubeRequest, loadKubeConfig } from "@kubeplus/kube";
 import { connectNats, createLogger } from "@kubeplus/runtime";
 import { mutate, validate } from "./admission/admit.js";
 import { loadConfig } from "./config.js";
 import { createApp } from "./server.js";
 import { startClusterState } from "./state/cluster-state.js";
 import { ensureServingCertificate, type ServingMaterial } from "./tls/serving-cert.js";
-import { buildWebhookConfigurations, type ClientTarget } from "./webhook/configurations.js";
+import {
+  buildWebhookConfigurations,
+  WEBHOOK_CONFIGURATION,
+  type ClientTarget,
+} from "./webhook/configurations.js";
 
 const FIELD_MANAGER = "kubeplus-crd-hook";
 const CERT_CHECK_INTERVAL_MS = 60 * 60 * 1000;
@@ -54,10 +58,34 @@ const target: ClientTarget = config.webhookUrl
   ? { url: config.webhookUrl }
   : { service: { namespace: config.namespace, name: config.serviceName, port: 443 } };
 let appliedKey = "";
+/** In `chart` mode the chart owns the objects (helm uninstall removes them); crd-hook never creates them. */
+async function chartCreatedWebhooks(): Promise<boolean> {
+  const base = "/apis/admissionregistration.k8s.io/v1";
+  try {
+    await kubeRequest(
+      kc,
+      "GET",
+      `${base}/validatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`,
+    );
+    await kubeRequest(kc, "GET", `${base}/mutatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`);
+    return true;
+  } catch (err) {
+    if (err instanceof KubeRequestError && err.code === 404) return false;
+    throw err;
+  }
+}
 async function applyWebhooks(current: ServingMaterial): Promise<void> {
   const groups = state.generatedGroups();
   const key = `${current.ca.certPem}\n${groups.sort().join(",")}`;
   if (key === appliedKey) return;
+  if (config.webhookConfigurations === "chart" && !(await chartCreatedWebhooks())) {
+    log.warn(
+      { name: WEBHOOK_CONFIGURATION },
+      "webhook configurations not created by the chart yet; filling them when they appear",
+    );
+    setTimeout(() => void applyWebhooks(material).catch(() => undefined), 5_000);
+    return;
+  }
   const { validating, mutating } = buildWebhookConfigurations({
     target,
     caBundle: current.ca.certPem,

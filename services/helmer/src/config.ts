@@ -1,7 +1,8 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { REPLICA_ENV, replicaConfig, type ReplicaConfig } from "@kubeplus/runtime";
 
-export interface HelmerConfig {
+export interface HelmerConfig extends ReplicaConfig {
   readonly natsUrl: string;
   readonly kubeconfig?: string;
   readonly namespace: string;
@@ -43,6 +44,7 @@ export const HELMER_ENV = {
     doc: "how often a converged instance is checked again (drift: a deleted NetworkPolicy or quota comes back)",
   },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+  ...REPLICA_ENV,
 } as const;
 
 function positive(
@@ -74,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     workers: positive(env, "WORKERS", problems),
     resyncMs: positive(env, "RESYNC_SECONDS", problems) * 1000,
     logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
+    ...replicaConfig(env, problems),
   };
   if (problems.length > 0)
     throw new Error(`invalid helmer configuration:\n  - ${problems.join("\n  - ")}`);

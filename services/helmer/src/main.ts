@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { VersionApi } from "@kubernetes/client-node";
 import { serve } from "@kubeplus/contracts";
-import { loadKubeConfig, whoAmI } from "@kubeplus/kube";
-import { connectNats, createLogger } from "@kubeplus/runtime";
+import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
+import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
 import { ChartStore } from "./charts/chart-store.js";
 import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
@@ -84,42 +84,82 @@ connectNats({ servers: config.natsUrl.split(","), name: "helmer", waitOnFirstCon
     log.error({ err }, "NATS connection failed; running on watches alone");
   },
 );
-const slots = new FleetSlots();
-// Late-bound: the composition controller starts first and asks for instances only once both run.
-const late: { instances?: InstanceController } = {};
-const compositionsController = await startCompositionController({
-  kc,
-  store,
-  bus,
-  log: log.child({ component: "compositions" }),
-  concurrency: config.workers,
-  slots,
-  instancesOf: (rcKey) => late.instances?.instancesOf(rcKey),
-});
-const instancesController = await startInstanceController({
-  kc,
-  store,
-  helm: {
-    helmBin: config.helmBin,
-    env: helmEnv,
-    timeoutMs: config.renderTimeoutMs * 6,
-    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+// Every replica serves renders; only the Lease holder runs the controllers (two would race on the same releases).
+let controllers: { stop(): Promise<void> } | undefined;
+async function startControllers(): Promise<void> {
+  const slots = new FleetSlots();
+  // Late-bound: the composition controller starts first and asks for instances only once both run.
+  const late: { instances?: InstanceController } = {};
+  const compositionsController = await startCompositionController({
+    kc,
+    store,
+    bus,
+    log: log.child({ component: "compositions" }),
+    concurrency: config.workers,
+    slots,
+    instancesOf: (rcKey) => late.instances?.instancesOf(rcKey),
+  });
+  const instancesController = await startInstanceController({
+    kc,
+    store,
+    helm: {
+      helmBin: config.helmBin,
+      env: helmEnv,
+      timeoutMs: config.renderTimeoutMs * 6,
+      ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    },
+    compositions: compositionsController.compositions,
+    log: log.child({ component: "instances" }),
+    concurrency: config.workers,
+    ...(self ? { self } : {}),
+    bus,
+    slots,
+    resyncMs: config.resyncMs,
+    lintContext: (allow) => compositionsController.facts.lintContext(allow),
+    onInstanceChange: (rcKey) => {
+      compositionsController.fleetChanged(rcKey);
+    },
+  });
+  late.instances = instancesController;
+  controllers = {
+    stop: async () => {
+      await instancesController.stop();
+      await compositionsController.stop();
+    },
+  };
+  log.info({ lease: LEASE_NAME, identity: config.identity }, "leading: controllers started");
+}
+
+const LEASE_NAME = "kubeplus-helmer";
+const election = startLeaderElection(kc, {
+  namespace: config.namespace,
+  name: LEASE_NAME,
+  identity: config.identity,
+  onStartedLeading: startControllers,
+  onStoppedLeading: () => {
+    // Another replica may already act on the releases: stop at once and let the restart rejoin the election.
+    log.error(
+      { lease: LEASE_NAME },
+      "lost the leader lease; exiting so that only one replica acts",
+    );
+    process.exit(1);
   },
-  compositions: compositionsController.compositions,
-  log: log.child({ component: "instances" }),
-  concurrency: config.workers,
-  ...(self ? { self } : {}),
-  bus,
-  slots,
-  resyncMs: config.resyncMs,
-  lintContext: (allow) => compositionsController.facts.lintContext(allow),
-  onInstanceChange: (rcKey) => {
-    compositionsController.fleetChanged(rcKey);
+  onError: (err) => {
+    log.warn({ err, lease: LEASE_NAME }, "leader election attempt failed; retrying");
   },
 });
-late.instances = instancesController;
+const health = await startHealthServer(config.healthPort, config.healthHost, {
+  ready: () => true,
+  details: () => ({ leader: election.isLeader() }),
+});
 log.info(
-  { namespace: config.namespace, kubeVersion, helm: config.helmBin, identity },
+  {
+    namespace: config.namespace,
+    kubeVersion,
+    helm: config.helmBin,
+    identity,
+    health: health.address(),
+  },
   "helmer started",
 );
 
@@ -128,8 +168,9 @@ async function shutdown(signal: string): Promise<void> {
   subscriptions.forEach((s) => {
     s.unsubscribe();
   });
-  await instancesController.stop();
-  await compositionsController.stop();
+  await controllers?.stop();
+  await election.release().catch(() => undefined);
+  health.close();
   await bus.drain();
   await uploaded.stop();
   process.exit(0);

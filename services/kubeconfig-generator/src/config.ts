@@ -1,4 +1,6 @@
-export interface GeneratorConfig {
+import { REPLICA_ENV, replicaConfig, type ReplicaConfig } from "@kubeplus/runtime";
+
+export interface GeneratorConfig extends ReplicaConfig {
   readonly natsUrl: string;
   readonly kubeconfig?: string;
   readonly namespace: string;
@@ -27,6 +29,7 @@ export const GENERATOR_ENV = {
   },
   CHECK_SECONDS: { default: "60", doc: "how often the built-in consumer kubeconfig is checked" },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+  ...REPLICA_ENV,
 } as const;
 
 function positive(
@@ -56,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GeneratorConfig {
     consumerTokenSeconds,
     checkMs: positive(env, "CHECK_SECONDS", problems) * 1000,
     logLevel: env.LOG_LEVEL ?? GENERATOR_ENV.LOG_LEVEL.default,
+    ...replicaConfig(env, problems),
   };
   if (problems.length > 0)
     throw new Error(`invalid kubeconfig-generator configuration:\n  - ${problems.join("\n  - ")}`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { ClusterIO } from "@kubeplus/access";
 import { serve } from "@kubeplus/contracts";
-import { loadKubeConfig, whoAmI } from "@kubeplus/kube";
-import { connectNats, createLogger } from "@kubeplus/runtime";
+import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
+import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
 import { keepBuiltInConsumerCurrent } from "./built-in-consumer.js";
 import { loadConfig } from "./config.js";
 import { handleGenerate } from "./handle-generate.js";
@@ -27,9 +27,25 @@ async function check(): Promise<void> {
   } catch (err) {
     log.error({ err }, "built-in consumer kubeconfig check failed; retrying");
   }
-  timer = setTimeout(() => void check(), config.checkMs);
+  if (election.isLeader()) timer = setTimeout(() => void check(), config.checkMs);
 }
-await check();
+// Only the Lease holder renews: two replicas would each mint a token and overwrite the other's Secret.
+const election = startLeaderElection(kc, {
+  namespace: config.namespace,
+  name: "kubeplus-kubeconfig-generator",
+  identity: config.identity,
+  onStartedLeading: () => {
+    log.info({ identity: config.identity }, "leading: renewing the built-in consumer kubeconfig");
+    void check();
+  },
+  onStoppedLeading: () => {
+    log.error("lost the leader lease; exiting so that only one replica renews");
+    process.exit(1);
+  },
+  onError: (err) => {
+    log.warn({ err }, "leader election attempt failed; retrying");
+  },
+});
 
 const requests = log.child({ component: "generate" });
 const nc = await connectNats({
@@ -55,12 +71,21 @@ const subscription = serve(
     requests.info({ err }, "kubeconfig request refused");
   },
 );
-log.info({ namespace: config.namespace, identity }, "kubeconfig-generator started");
+const health = await startHealthServer(config.healthPort, config.healthHost, {
+  ready: () => true,
+  details: () => ({ leader: election.isLeader() }),
+});
+log.info(
+  { namespace: config.namespace, identity, health: health.address() },
+  "kubeconfig-generator started",
+);
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");
   if (timer) clearTimeout(timer);
   subscription.unsubscribe();
+  await election.release().catch(() => undefined);
+  health.close();
   await nc.drain().catch(() => undefined);
   process.exit(0);
 }
