@@ -90,7 +90,7 @@ logs: ## Follow one service's log: make logs SERVICE=helmer (crd-hook, kubeconfi
 
 .PHONY: demo
 demo: up ## The walkthrough, end to end, as a user would type it (starts `make up` first; `make down` stops it).
-	node hack/dev/dist/demo.js
+	$(DEV) demo
 
 .PHONY: cluster-up
 cluster-up: tools build ## Start etcd, kube-apiserver, controllers, scheduler, kwok nodes and nats-server locally.

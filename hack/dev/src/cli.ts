@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -12,7 +14,8 @@ import {
 } from "./cluster.js";
 import { mintIdentity } from "./identity.js";
 import { adminTls } from "./http.js";
-import { defaultRunDir } from "./paths.js";
+import { defaultRunDir, repoRoot } from "./paths.js";
+import { DemoStepFailed, runDemo } from "./demo.js";
 import { pkiPaths } from "./pki.js";
 import { isRunning } from "./process.js";
 import { runProvisioner } from "./provisioner.js";
@@ -32,6 +35,9 @@ Usage:
                                                as that identity (what 'make up' does after 'up')
   kubeplus-dev stack down                      stop the services 'stack up' started (by PID)
   kubeplus-dev stack status                    the services, PIDs, health and log files
+  kubeplus-dev demo                            the seed's walkthrough on the running stack, each command printed
+                                               with its output; exits 1 at the first step that does not do what
+                                               it says ('make demo')
 
 Options:
   --run-dir DIR   where state, PKI and logs live (default: $KUBEPLUS_RUN_DIR or <repo>/.run/cluster)
@@ -143,6 +149,34 @@ function printStack(state: StackState): void {
   );
 }
 
+async function demoCommand(runDir: string): Promise<number> {
+  const stack = readStack(stackDir(runDir));
+  if (!stack)
+    throw new Error("KubePlus is not running here; start it with 'make up' (make demo does)");
+  const workDir = mkdtempSync(join(tmpdir(), "kubeplus-demo-"));
+  const started = Date.now();
+  process.stdout.write(
+    `The KubePlus walkthrough, as a user types it (working folder ${workDir}).\n`,
+  );
+  try {
+    await runDemo({
+      cluster: requireState(runDir),
+      stack,
+      workDir,
+      sharedCharts: process.env.KUBEPLUS_SHARED_CHARTS ?? join(repoRoot, "..", "shared", "charts"),
+      env: process.env,
+      out: (text) => process.stdout.write(text),
+    });
+  } catch (err) {
+    if (!(err instanceof DemoStepFailed)) throw err;
+    process.stderr.write(`\ndemo: ${err.message}\nService logs: make logs SERVICE=<name>\n`);
+    return 1;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  process.stdout.write(`\nDemo passed in ${seconds} s. 'make down' stops everything.\n`);
+  return 0;
+}
+
 interface CliValues {
   readonly nodes: string;
   readonly "max-pods": string;
@@ -214,6 +248,7 @@ async function main(argv: string[]): Promise<number> {
     env: () => envCommand(runDir),
     identity: () => identityCommand(runDir, rest, values),
     stack: () => stackCommand(runDir, rest, values),
+    demo: () => demoCommand(runDir),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
   };

@@ -88,9 +88,10 @@ function nativeSigner(privateKeyPem: string): forge.pki.rsa.PrivateKey {
 }
 
 function serialNumber(): string {
-  // Positive 128-bit serial: clear the top bit so DER does not read it as negative.
+  // Positive 128-bit serial in minimal DER: the top bit clear (not negative) and the first byte never zero (a leading
+  // zero byte is a non-minimal encoding, which Go's x509 rejects as "malformed serial number": 1 start in 128 failed).
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  bytes[0] = ((bytes[0] ?? 0) & 0x3f) | 0x40;
   return bytes.toString("hex");
 }
 

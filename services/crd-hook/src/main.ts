@@ -92,8 +92,13 @@ async function applyWebhooks(current: ServingMaterial): Promise<void> {
     generatedGroups: groups,
     timeoutSeconds: 10,
   });
-  await applier.apply(validating as never);
-  await applier.apply(mutating as never);
+  // In chart mode the release owns the objects' metadata; crd-hook claims only the webhooks it fills in.
+  const owned = (o: Record<string, unknown>): Record<string, unknown> =>
+    config.webhookConfigurations === "chart"
+      ? { ...o, metadata: { name: WEBHOOK_CONFIGURATION } }
+      : o;
+  await applier.apply(owned(validating) as never);
+  await applier.apply(owned(mutating) as never);
   appliedKey = key;
   log.info({ groups }, "webhook configurations applied");
 }
