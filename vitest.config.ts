@@ -39,6 +39,9 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["e2e/specs/**/*.e2e.test.ts"],
+          // Journeys hold cluster-wide singletons (one provider per cluster, the kubeplus-crd-hook webhook
+          // configurations, the kubeplus namespace of the installed chart): one file at a time.
+          fileParallelism: false,
           globalSetup: [clusterSetup],
           testTimeout: 300_000,
           hookTimeout: 300_000,
