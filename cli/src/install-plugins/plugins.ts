@@ -28,6 +28,12 @@ export const PLUGINS: readonly {
     summary: "the instance, its release's objects, pods and isolation objects",
   },
   {
+    command: "kubectl-metrics",
+    entry: "plugins/metrics/main.js",
+    usage: "kubectl metrics <Kind> <instance> [<namespace>] [-o pretty|json|prometheus]",
+    summary: "what the instance consumes: pods, CPU, memory, storage, network, quota, app metrics",
+  },
+  {
     command: "kubectl-appstatus",
     entry: "plugins/appstatus/main.js",
     usage: "kubectl appstatus <Kind> <instance> [<namespace>]",

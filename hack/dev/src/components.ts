@@ -238,6 +238,11 @@ export function kwokSpec({
       "--node-lease-duration-seconds=40",
       `--config=${join(kwokConfigDir, "stages.yaml")}`,
       `--config=${kwokLogsConfigPath(layout.root)}`,
+      // Emulated resource usage on the kubelet endpoints: resource metrics, cAdvisor network counters, and the
+      // per-pod figures they report (from pod annotations).
+      `--config=${join(kwokConfigDir, "metrics-resource.yaml")}`,
+      `--config=${join(kwokConfigDir, "metrics-cadvisor.yaml")}`,
+      `--config=${join(kwokConfigDir, "usage-from-annotation.yaml")}`,
     ],
   };
 }

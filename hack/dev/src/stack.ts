@@ -120,7 +120,15 @@ function serviceEnv(
     });
   }
   if (service === "metrics-collector")
-    Object.assign(env, { PORT: String(ports.serve), HOST: "127.0.0.1" });
+    // kwok serves the kubelet endpoints on loopback, which the apiserver's node proxy refuses to dial: the collector
+    // reaches them directly, as metrics-server does, verifying them with the local control plane's CA.
+    Object.assign(env, {
+      PORT: String(ports.serve),
+      HOST: "127.0.0.1",
+      INTERVAL_SECONDS: "5",
+      KUBELET_ACCESS: "direct",
+      KUBELET_CA_FILE: join(options.cluster.runDir, "pki", "ca.crt"),
+    });
   return env;
 }
 

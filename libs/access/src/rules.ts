@@ -97,6 +97,9 @@ export function providerClusterRules(extraGroups: readonly string[] = []): Polic
       resourceNames: [AccessNames.ConsumerInstancesRole],
     },
     { apiGroups: [""], resources: ["nodes"], verbs: READ },
+    // The metrics-collector reads each kubelet's resource metrics and cAdvisor counters through the apiserver's node
+    // proxy (GET only). See docs/access.md: nodes/proxy is powerful, which is why only the provider has it.
+    { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] },
     { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: READ },
     { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
   ];

@@ -15,6 +15,8 @@ export type { InstanceAdmitted } from "./generated/instance-admitted.js";
 export type { InstanceDeleted } from "./generated/instance-deleted.js";
 export type { InstanceFailed } from "./generated/instance-failed.js";
 export type { InstanceReady } from "./generated/instance-ready.js";
+export type { InstanceUsage } from "./generated/instance-usage.js";
+export type { MetricsCollectRequest } from "./generated/metrics-collect-request.js";
 export type { KubeconfigReply } from "./generated/kubeconfig-reply.js";
 export type { KubeconfigRequest } from "./generated/kubeconfig-request.js";
 export type { RenderReply } from "./generated/render-reply.js";

@@ -4,6 +4,8 @@ import type { InstanceAdmitted } from "./generated/instance-admitted.js";
 import type { InstanceDeleted } from "./generated/instance-deleted.js";
 import type { InstanceFailed } from "./generated/instance-failed.js";
 import type { InstanceReady } from "./generated/instance-ready.js";
+import type { InstanceUsage } from "./generated/instance-usage.js";
+import type { MetricsCollectRequest } from "./generated/metrics-collect-request.js";
 import type { KubeconfigReply } from "./generated/kubeconfig-reply.js";
 import type { KubeconfigRequest } from "./generated/kubeconfig-request.js";
 import type { RenderReply } from "./generated/render-reply.js";
@@ -26,6 +28,8 @@ const instanceDeleted = schema("instance-deleted");
 const fleetUpgradeProgress = schema("fleet-upgrade-progress");
 const kubeconfigRequest = schema("kubeconfig-request");
 const kubeconfigReply = schema("kubeconfig-reply");
+const instanceUsage = schema("instance-usage");
+const metricsCollectRequest = schema("metrics-collect-request");
 
 /**
  * Every NATS subject of the system, once. Grammar: `kubeplus.v1.<service>.<verb>` for request/reply and
@@ -46,6 +50,20 @@ export const Subjects = {
     queue: "kubeconfig-generator",
     requestSchema: kubeconfigRequest,
     replySchema: kubeconfigReply,
+  },
+  MetricsCollect: {
+    subject: "kubeplus.v1.metrics.collect",
+    pattern: "request",
+    queue: "metrics-collector",
+    requestSchema: metricsCollectRequest,
+    replySchema: instanceUsage,
+  },
+  InstanceMetered: {
+    subject: "kubeplus.v1.evt.instance.metered",
+    pattern: "event",
+    queue: undefined,
+    requestSchema: instanceUsage,
+    replySchema: undefined,
   },
   CompositionAdmitted: {
     subject: "kubeplus.v1.evt.composition.admitted",
@@ -95,6 +113,8 @@ export const Subjects = {
 export interface SubjectTypes {
   HelmerRender: { request: RenderRequest; reply: RenderReply };
   KubeconfigGenerate: { request: KubeconfigRequest; reply: KubeconfigReply };
+  MetricsCollect: { request: MetricsCollectRequest; reply: InstanceUsage };
+  InstanceMetered: { request: InstanceUsage; reply: never };
   CompositionAdmitted: { request: CompositionAdmitted; reply: never };
   InstanceAdmitted: { request: InstanceAdmitted; reply: never };
   InstanceReady: { request: InstanceReady; reply: never };

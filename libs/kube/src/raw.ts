@@ -25,6 +25,8 @@ export async function kubeRequest(
     timeoutMs?: number;
     /** Extra request headers (for example Impersonate-User). */
     headers?: Record<string, string>;
+    /** Resolve with the body as text instead of parsing JSON (kubelet metrics through the node proxy). */
+    text?: boolean;
   } = {},
 ): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
@@ -54,7 +56,8 @@ export async function kubeRequest(
           reject(new KubeRequestError(code, `${method} ${path}: ${message}`, text));
           return;
         }
-        resolve(text ? (JSON.parse(text) as unknown) : undefined);
+        if (options.text) resolve(text);
+        else resolve(text ? (JSON.parse(text) as unknown) : undefined);
       });
     });
     r.on("error", reject);

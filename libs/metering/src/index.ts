@@ -1,0 +1,15 @@
+export { addNodeSamples, belongsTo, computeUsage } from "./compute.js";
+export type {
+  CollectInput,
+  InstanceFacts,
+  Inventory,
+  PodFacts,
+  PodReading,
+  Readings,
+} from "./compute.js";
+export { escapeLabel, parsePrometheusText } from "./prom-text.js";
+export type { Sample } from "./prom-text.js";
+export { parseQuantity } from "./quantity.js";
+export { accumulate, RECORD_DAYS } from "./record.js";
+export type { DailyUsage, UsageRecord } from "./record.js";
+export { toJson, toPretty, toPrometheus } from "./render.js";

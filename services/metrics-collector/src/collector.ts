@@ -1,0 +1,350 @@
+import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { InstanceUsage } from "@kubeplus/contracts";
+import { kubeRequest } from "@kubeplus/kube";
+import {
+  addNodeSamples,
+  computeUsage,
+  parsePrometheusText,
+  type InstanceFacts,
+  type PodFacts,
+  type Readings,
+} from "@kubeplus/metering";
+
+interface List<T> {
+  items: T[];
+}
+interface Meta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+}
+interface Composition {
+  metadata: Meta;
+  spec?: {
+    newResource?: {
+      resource?: { kind?: string; group?: string; version?: string; plural?: string };
+    };
+    resmonitor?: { spec?: { monitorRelationships?: string } };
+  };
+}
+interface Instance {
+  metadata: Meta;
+  status?: { helmrelease?: string; inventory?: { kind: string; name: string }[] };
+}
+interface Pod {
+  metadata: Meta;
+  spec?: {
+    nodeName?: string;
+    containers?: unknown[];
+    initContainers?: unknown[];
+    volumes?: { persistentVolumeClaim?: { claimName: string } }[];
+  };
+  status?: { phase?: string; startTime?: string };
+}
+
+/** A generated kind and how its instances are metered, from its ResourceComposition. */
+export interface MeteredKind {
+  readonly kind: string;
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly monitorRelationships: "owner" | "all";
+}
+
+/** The text exposition format (a bare text/plain is refused with 406 by Prometheus handlers). */
+const PROM_ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
+
+/** How kubelets are reached: through the apiserver's node proxy, or directly as metrics-server does. */
+export type KubeletAccess =
+  | { readonly mode: "proxy" }
+  | { readonly mode: "direct"; readonly ca?: string; readonly insecure?: boolean };
+
+interface NodeObject {
+  metadata: Meta;
+  status?: {
+    addresses?: { type: string; address: string }[];
+    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
+  };
+}
+
+async function direct(kc: KubeConfig, url: string, access: KubeletAccess): Promise<string> {
+  // Only the credentials of the kubeconfig: its CA (and the agent carrying it) are the apiserver's, not the kubelets'.
+  const auth: RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(auth);
+  const options: RequestOptions = {
+    method: "GET",
+    headers: { ...(auth.headers as Record<string, string>), accept: PROM_ACCEPT },
+    timeout: 5_000,
+  };
+  if (access.mode === "direct") {
+    if (access.ca) options.ca = access.ca;
+    if (access.insecure) options.rejectUnauthorized = false;
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        if ((res.statusCode ?? 500) >= 400)
+          reject(new Error(`${url}: HTTP ${String(res.statusCode)}`));
+        else resolve(Buffer.concat(chunks).toString());
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`${url}: timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export interface PassResult {
+  readonly usages: InstanceUsage[];
+  readonly durationMs: number;
+  readonly nodes: number;
+  readonly failedNodes: string[];
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (t: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  });
+  await Promise.all(runners);
+  return results;
+}
+
+function ownerOf(p: Pod): PodFacts["owner"] {
+  const refs = p.metadata.ownerReferences ?? [];
+  const owner = refs.find((o) => o.controller) ?? refs[0];
+  return owner ? { kind: owner.kind, name: owner.name } : undefined;
+}
+
+function podFacts(p: Pod): PodFacts {
+  const spec = p.spec ?? {};
+  const owner = ownerOf(p);
+  const startTime = p.status?.startTime;
+  return {
+    name: p.metadata.name,
+    node: spec.nodeName ?? "",
+    phase: p.status?.phase ?? "Unknown",
+    containers: (spec.containers ?? []).length + (spec.initContainers ?? []).length,
+    labels: p.metadata.labels ?? {},
+    ...(owner ? { owner } : {}),
+    ...(startTime ? { startTime } : {}),
+    claims: (spec.volumes ?? []).flatMap((v) =>
+      v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : [],
+    ),
+  };
+}
+
+/** Where the instance's release lives, from status.helmrelease (`<namespace>:<release>`). */
+function releaseOf(item: Instance): { targetNamespace: string; release: string } | undefined {
+  const [targetNamespace = "", release = ""] = (item.status?.helmrelease ?? "").split(":");
+  return targetNamespace && release ? { targetNamespace, release } : undefined;
+}
+
+/** Selectors of the release's own Services (from the inventory). */
+function selectorsOf(
+  services: { metadata: Meta; spec?: { selector?: Record<string, string> } }[],
+  inventory: readonly { kind: string; name: string }[],
+): Record<string, string>[] {
+  const names = new Set(inventory.filter((o) => o.kind === "Service").map((o) => o.name));
+  return services.flatMap((s) =>
+    names.has(s.metadata.name) && s.spec?.selector ? [s.spec.selector] : [],
+  );
+}
+
+/** The kubelet paths of a node: the resource-metrics path metrics-server honours, and cAdvisor's beside it. */
+export function nodePaths(annotations: Record<string, string> | undefined): {
+  resource: string;
+  cadvisor: string;
+} {
+  const resource = annotations?.["metrics.k8s.io/resource-metrics-path"] ?? "/metrics/resource";
+  const cadvisor = resource.endsWith("/metrics/resource")
+    ? `${resource.slice(0, -"/resource".length)}/cadvisor`
+    : "/metrics/cadvisor";
+  return { resource, cadvisor };
+}
+
+/**
+ * One collection pass over every instance of every generated kind: the cluster says which instances, pods, claims
+ * and quotas exist; each node's kubelet (through the apiserver's node proxy) says what the pods use. Level-based: a
+ * pass rebuilds everything from the cluster, keeping only the previous pass's CPU counters (for the rate).
+ */
+export class Collector {
+  private previous?: { readings: Readings; atMs: number };
+  private readonly kc: KubeConfig;
+  private readonly concurrency: number;
+
+  private readonly access: KubeletAccess;
+
+  constructor(kc: KubeConfig, concurrency: number, access: KubeletAccess = { mode: "proxy" }) {
+    this.kc = kc;
+    this.concurrency = concurrency;
+    this.access = access;
+  }
+
+  /** One kubelet path of one node: through the apiserver's node proxy, or straight to the kubelet's endpoint. */
+  private async nodeText(node: NodeObject, path: string): Promise<string> {
+    if (this.access.mode === "proxy")
+      return String(
+        await kubeRequest(this.kc, "GET", `/api/v1/nodes/${node.metadata.name}/proxy${path}`, {
+          accept: PROM_ACCEPT,
+          text: true,
+          timeoutMs: 5_000,
+        }),
+      );
+    const ip = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250;
+    if (!ip) throw new Error(`node ${node.metadata.name} has no InternalIP`);
+    const host = ip.includes(":") ? `[${ip}]` : ip;
+    return direct(this.kc, `https://${host}:${String(port)}${path}`, this.access);
+  }
+
+  private get<T>(path: string): Promise<T> {
+    return kubeRequest(this.kc, "GET", path) as Promise<T>;
+  }
+
+  async kinds(): Promise<MeteredKind[]> {
+    const list = await this.get<List<Composition>>(
+      "/apis/workflows.kubeplus/v1alpha1/resourcecompositions",
+    );
+    return list.items.flatMap((c) => {
+      const r = c.spec?.newResource?.resource;
+      if (!r?.kind || !r.group || !r.version || !r.plural) return [];
+      const rel = c.spec?.resmonitor?.spec?.monitorRelationships === "all" ? "all" : "owner";
+      return [
+        {
+          kind: r.kind,
+          group: r.group,
+          version: r.version,
+          plural: r.plural,
+          monitorRelationships: rel,
+        },
+      ];
+    });
+  }
+
+  private async instances(kinds: MeteredKind[]): Promise<{ kind: MeteredKind; item: Instance }[]> {
+    const lists = await pool(kinds, this.concurrency, async (kind) => {
+      const list = await this.get<List<Instance>>(
+        `/apis/${kind.group}/${kind.version}/${kind.plural}`,
+      ).catch(() => ({ items: [] }));
+      return list.items.map((item) => ({ kind, item }));
+    });
+    return lists.flat();
+  }
+
+  private async scrapeNodes(): Promise<{ readings: Readings; failed: string[]; count: number }> {
+    const nodes = await this.get<List<NodeObject>>("/api/v1/nodes");
+    const readings: Readings = new Map();
+    const failed: string[] = [];
+    await pool(nodes.items, this.concurrency, async (node) => {
+      const { resource, cadvisor } = nodePaths(node.metadata.annotations);
+      try {
+        const [r = "", c = ""] = await Promise.all(
+          [resource, cadvisor].map((p) => this.nodeText(node, p)),
+        );
+        addNodeSamples(readings, parsePrometheusText(r), parsePrometheusText(c));
+      } catch {
+        failed.push(node.metadata.name);
+      }
+    });
+    return { readings, failed, count: nodes.items.length };
+  }
+
+  private async namespaceFacts(namespace: string, withServices: boolean) {
+    const ns = `/api/v1/namespaces/${namespace}`;
+    const [pods, claims, quotas, services] = await Promise.all([
+      this.get<List<Pod>>(`${ns}/pods`),
+      this.get<
+        List<{ metadata: Meta; status?: { phase?: string; capacity?: { storage?: string } } }>
+      >(`${ns}/persistentvolumeclaims`),
+      this.get<List<{ status?: { hard?: Record<string, string>; used?: Record<string, string> } }>>(
+        `${ns}/resourcequotas`,
+      ),
+      withServices
+        ? this.get<List<{ spec?: { selector?: Record<string, string> }; metadata: Meta }>>(
+            `${ns}/services`,
+          )
+        : Promise.resolve({ items: [] }),
+    ]);
+    const quota = quotas.items[0]?.status;
+    return {
+      pods: pods.items.map(podFacts),
+      claims: claims.items
+        .filter((c) => c.status?.phase === "Bound" && c.status.capacity?.storage)
+        .map((c) => ({ name: c.metadata.name, capacity: c.status?.capacity?.storage ?? "0" })),
+      ...(quota ? { quota: { hard: quota.hard ?? {}, used: quota.used ?? {} } } : {}),
+      services: services.items,
+    };
+  }
+
+  private async usageOf(
+    kind: MeteredKind,
+    item: Instance,
+    pass: { readings: Readings; failedNodes: ReadonlySet<string>; nowMs: number },
+  ): Promise<InstanceUsage | undefined> {
+    const where = releaseOf(item);
+    const facts = where
+      ? await this.namespaceFacts(where.targetNamespace, kind.monitorRelationships === "all").catch(
+          () => undefined,
+        )
+      : undefined;
+    if (!where || !facts) return undefined;
+    const { targetNamespace, release } = where;
+    const inventory = item.status?.inventory ?? [];
+    const instance: InstanceFacts = {
+      kind: kind.kind,
+      group: kind.group,
+      namespace: item.metadata.namespace ?? "",
+      name: item.metadata.name,
+      release,
+      targetNamespace,
+      inventory,
+      monitorRelationships: kind.monitorRelationships,
+      serviceSelectors: selectorsOf(facts.services, inventory),
+    };
+    return computeUsage({
+      instance,
+      pods: facts.pods,
+      claims: facts.claims,
+      ...(facts.quota ? { quota: facts.quota } : {}),
+      readings: pass.readings,
+      ...(this.previous ? { previous: this.previous } : {}),
+      failedNodes: pass.failedNodes,
+      nowMs: pass.nowMs,
+    });
+  }
+
+  /** One pass over every instance (or only those `filter` keeps). */
+  async pass(filter?: (kind: MeteredKind, item: Instance) => boolean): Promise<PassResult> {
+    const started = Date.now();
+    const kinds = await this.kinds();
+    const [all, nodes] = await Promise.all([this.instances(kinds), this.scrapeNodes()]);
+    const selected = all.filter(({ kind, item }) => (filter ? filter(kind, item) : true));
+    const nowMs = Date.now();
+    const failedNodes = new Set(nodes.failed);
+    const usages = await pool(selected, this.concurrency, ({ kind, item }) =>
+      this.usageOf(kind, item, { readings: nodes.readings, failedNodes, nowMs }),
+    );
+    if (!filter) this.previous = { readings: nodes.readings, atMs: nowMs };
+    return {
+      usages: usages.filter((u): u is InstanceUsage => u !== undefined),
+      durationMs: Date.now() - started,
+      nodes: nodes.count,
+      failedNodes: nodes.failed,
+    };
+  }
+}
