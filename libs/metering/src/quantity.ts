@@ -22,5 +22,6 @@ export function parseQuantity(text: string): number {
   const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(text.trim());
   if (!m?.[1]) return NaN;
   const factor = SUFFIX[m[2] ?? ""];
-  return factor === undefined ? NaN : Number(m[1]) * factor;
+  // 12 significant digits: "350m" is 0.35, not 0.35000000000000003.
+  return factor === undefined ? NaN : Number((Number(m[1]) * factor).toPrecision(12));
 }

@@ -1,0 +1,241 @@
+import { describe, expect, it } from "vitest";
+import {
+  accumulate,
+  addNodeSamples,
+  computeUsage,
+  parsePrometheusText,
+  toJson,
+  toPrometheus,
+  toPretty,
+  type InstanceFacts,
+  type PodFacts,
+  type Readings,
+} from "./index.js";
+
+const T0 = Date.parse("2026-11-24T10:00:00Z");
+
+function kubelet(cpu: Record<string, number>, mem: Record<string, number>): string {
+  const lines = ["# TYPE pod_cpu_usage_seconds_total counter", "scrape_error 0"];
+  for (const [pod, v] of Object.entries(cpu))
+    lines.push(
+      `pod_cpu_usage_seconds_total{namespace="wp1",pod="${pod}"} ${String(v)} 1795500000000`,
+    );
+  for (const [pod, v] of Object.entries(mem))
+    lines.push(`pod_memory_working_set_bytes{namespace="wp1",pod="${pod}"} ${String(v)}`);
+  return lines.join("\n");
+}
+
+const cadvisor = [
+  'container_network_receive_bytes_total{interface="eth0",namespace="wp1",pod="web-7d9-x"} 1000',
+  'container_network_receive_bytes_total{interface="eth1",namespace="wp1",pod="web-7d9-x"} 24',
+  'container_network_transmit_bytes_total{interface="eth0",namespace="wp1",pod="web-7d9-x"} 2000',
+  'container_network_receive_bytes_total{interface="eth0",namespace="wp1",pod="db-0"} 5',
+  'container_network_transmit_bytes_total{interface="eth0",namespace="wp1",pod="db-0"} 6',
+  'container_network_receive_bytes_total{interface="eth0",namespace="other",pod="db-0"} 999999',
+].join("\n");
+
+const pods: PodFacts[] = [
+  {
+    name: "web-7d9-x",
+    node: "n1",
+    phase: "Running",
+    containers: 2,
+    labels: { "pod-template-hash": "7d9" },
+    owner: { kind: "ReplicaSet", name: "web-7d9" },
+    startTime: new Date(T0 - 100_000).toISOString(),
+    claims: ["uploads"],
+  },
+  {
+    name: "db-0",
+    node: "n2",
+    phase: "Running",
+    containers: 1,
+    labels: {},
+    owner: { kind: "StatefulSet", name: "db" },
+    startTime: new Date(T0 - 100_000).toISOString(),
+    claims: ["data-db-0"],
+  },
+  // Another release's pod in the same namespace: not ours under `owner`.
+  { name: "stray", node: "n1", phase: "Pending", containers: 1, labels: {}, claims: [] },
+];
+
+const instance: InstanceFacts = {
+  kind: "WordpressService",
+  group: "platformapi.kubeplus",
+  namespace: "kubeplus",
+  name: "wp1",
+  release: "wordpressservice-wp1",
+  targetNamespace: "wp1",
+  inventory: [
+    { kind: "Deployment", name: "web" },
+    { kind: "StatefulSet", name: "db" },
+    { kind: "Service", name: "web" },
+    { kind: "PersistentVolumeClaim", name: "uploads" },
+  ],
+  monitorRelationships: "owner",
+  serviceSelectors: [],
+};
+
+function readings(cpu: Record<string, number>): Readings {
+  const r: Readings = new Map();
+  addNodeSamples(
+    r,
+    parsePrometheusText(kubelet(cpu, { "web-7d9-x": 64 * 1024 ** 2, "db-0": 32 * 1024 ** 2 })),
+    parsePrometheusText(cadvisor),
+  );
+  return r;
+}
+
+function usageAt(seconds: number, failedNodes: string[] = []) {
+  const first = readings({ "web-7d9-x": 10, "db-0": 4 });
+  return computeUsage({
+    instance,
+    pods,
+    claims: [
+      { name: "uploads", capacity: "1Gi" },
+      { name: "data-db-0", capacity: "2Gi" },
+      { name: "someone-elses", capacity: "5Gi" },
+    ],
+    quota: {
+      hard: { "requests.cpu": "2", "requests.memory": "4Gi" },
+      used: { "requests.cpu": "350m" },
+    },
+    // 250m and 100m over `seconds`: the counters grew by 0.25*s and 0.1*s.
+    readings: readings({ "web-7d9-x": 10 + 0.25 * seconds, "db-0": 4 + 0.1 * seconds }),
+    previous: { readings: first, atMs: T0 },
+    failedNodes: new Set(failedNodes),
+    nowMs: T0 + seconds * 1000,
+  });
+}
+
+describe("kubelet text", () => {
+  it("parses names, labels, values and timestamps, skipping comments", () => {
+    const samples = parsePrometheusText(kubelet({ a: 1.5 }, {}));
+    expect(samples).toEqual([
+      { name: "scrape_error", labels: {}, value: 0 },
+      {
+        name: "pod_cpu_usage_seconds_total",
+        labels: { namespace: "wp1", pod: "a" },
+        value: 1.5,
+        timestampMs: 1795500000000,
+      },
+    ]);
+  });
+});
+
+describe("computeUsage", () => {
+  it("adds up the instance's own pods: 250m + 100m is 0.35 cores, and another namespace does not leak in", () => {
+    const u = usageAt(30);
+    expect(u.cpuCores).toBe(0.35);
+    expect(u.memoryBytes).toBe(96 * 1024 ** 2);
+    expect(u.networkReceiveBytes).toBe(1000 + 24 + 5);
+    expect(u.networkTransmitBytes).toBe(2006);
+    expect(u.storageBytes).toBe(3 * 1024 ** 3);
+    expect(u).toMatchObject({
+      pods: 2,
+      containers: 3,
+      nodes: 2,
+      notRunningPods: 0,
+      subresources: 4,
+    });
+    expect(u.quota).toEqual([
+      { resource: "requests.cpu", used: 0.35, hard: 2 },
+      { resource: "requests.memory", used: 0, hard: 4 * 1024 ** 3 },
+    ]);
+    expect(u.warnings).toEqual([]);
+  });
+
+  it("takes related pods too under monitorRelationships all", () => {
+    const u = computeUsage({
+      instance: { ...instance, monitorRelationships: "all", serviceSelectors: [{ app: "stray" }] },
+      pods: pods.map((p) => (p.name === "stray" ? { ...p, labels: { app: "stray" } } : p)),
+      claims: [],
+      readings: readings({}),
+      failedNodes: new Set(),
+      nowMs: T0,
+    });
+    expect(u).toMatchObject({ pods: 3, notRunningPods: 1 });
+  });
+
+  it("reports a node that did not answer as missing figures with a warning, never as zero", () => {
+    const u = computeUsage({
+      instance,
+      pods,
+      claims: [],
+      readings: new Map(),
+      failedNodes: new Set(["n1", "n2"]),
+      nowMs: T0,
+    });
+    expect(u.cpuCores).toBeNull();
+    expect(u.memoryBytes).toBeNull();
+    expect(u.warnings).toEqual([
+      "pod web-7d9-x: node n1 did not answer; its usage is missing from the totals",
+      "pod db-0: node n2 did not answer; its usage is missing from the totals",
+    ]);
+    expect(toPretty(u)).toContain("Total CPU(cores): not measured (see warnings)");
+    expect(toPrometheus([u])).not.toContain("kubeplus_instance_cpu_usage_cores{");
+  });
+
+  it("uses a pod's average since it started on the first pass", () => {
+    const u = computeUsage({
+      instance,
+      pods,
+      claims: [],
+      readings: readings({ "web-7d9-x": 25, "db-0": 10 }),
+      failedNodes: new Set(),
+      nowMs: T0,
+    });
+    expect(u.cpuCores).toBe(0.35); // 25 s and 10 s of CPU over 100 s of life
+  });
+});
+
+describe("renderings", () => {
+  it("exposes one series per instance and metric, with units in names, HELP and TYPE", () => {
+    const text = toPrometheus([usageAt(30)]);
+    expect(text).toContain("# TYPE kubeplus_instance_network_receive_bytes_total counter");
+    expect(text).toContain(
+      'kubeplus_instance_cpu_usage_cores{kind="WordpressService",instance="wp1",namespace="kubeplus"} 0.35',
+    );
+    expect(text).toContain(
+      'kubeplus_pod_memory_working_set_bytes{kind="WordpressService",instance="wp1",namespace="kubeplus",pod="db-0"} 33554432',
+    );
+    expect(text).toContain(
+      'kubeplus_instance_quota_hard{kind="WordpressService",instance="wp1",namespace="kubeplus",resource="requests.cpu"} 2',
+    );
+  });
+
+  it("keeps the original's JSON keys, with numbers and units", () => {
+    const json = toJson(usageAt(30));
+    expect(json).toMatchObject({
+      pods: 2,
+      containers: 3,
+      nodes: 2,
+      notRunningPods: 0,
+      cpu: { cores: 0.35, millicores: 350 },
+      memory: { bytes: 96 * 1024 ** 2, mebibytes: 96 },
+      storage: { bytes: 3 * 1024 ** 3 },
+      networkReceiveBytes: 1029,
+      networkTransmitBytes: 2006,
+    });
+  });
+});
+
+describe("daily usage records", () => {
+  it("integrates gauges over time, counts counter increases, and survives a counter reset", () => {
+    const u1 = { ...usageAt(30), collectedAt: "2026-11-24T10:00:00.000Z" };
+    let record = accumulate({ days: [] }, u1, 90);
+    expect(record.days[0]).toMatchObject({ date: "2026-11-24", cpuCoreSeconds: 0 });
+    const u2 = { ...u1, collectedAt: "2026-11-24T10:00:30.000Z", networkReceiveBytes: 2029 };
+    record = accumulate(record, u2, 90);
+    expect(record.days[0]?.cpuCoreSeconds).toBeCloseTo(0.35 * 30);
+    expect(record.days[0]?.networkReceiveBytes).toBe(1000);
+    // The pods restarted: the counter went back to 100, which is all new traffic.
+    const u3 = { ...u1, collectedAt: "2026-11-24T10:01:00.000Z", networkReceiveBytes: 100 };
+    record = accumulate(record, u3, 90);
+    expect(record.days[0]?.networkReceiveBytes).toBe(1100);
+    // A collector that was down for an hour does not bill the hour at the last rate.
+    const u4 = { ...u1, collectedAt: "2026-11-24T11:01:00.000Z", networkReceiveBytes: 100 };
+    record = accumulate(record, u4, 90);
+    expect(record.days[0]?.cpuCoreSeconds).toBeCloseTo(0.35 * (30 + 30 + 90));
+  });
+});
