@@ -6,12 +6,14 @@ import { join } from "node:path";
 import { defaultRunDir, readState, repoRoot } from "@kubeplus/dev";
 import { benchAdmission } from "./admission.js";
 import { benchHelmer } from "./helmer.js";
+import { benchMetrics } from "./metrics.js";
 import { benchPlugins } from "./plugins.js";
 import { machine, toMarkdown, type Figure } from "./report.js";
 
 const BENCHMARKS: Record<string, typeof benchAdmission> = {
   admission: benchAdmission,
   helmer: benchHelmer,
+  metrics: benchMetrics,
   plugins: benchPlugins,
 };
 
