@@ -304,7 +304,25 @@ async function updateAndUpgrade(d: Demo): Promise<void> {
     ],
     /wp-tenant2 condition met/,
   );
-  await d.sh("kubectl", ["get", WP, "-n", d.namespace], /0\.2\.0/);
+  // The new chart is recorded when its upgrade starts; Ready says the rollout finished.
+  await d.sh(
+    "kubectl",
+    [
+      "wait",
+      "--for=condition=Ready",
+      `${WP}/wp-tenant1`,
+      `${WP}/wp-tenant2`,
+      "-n",
+      d.namespace,
+      "--timeout=240s",
+    ],
+    /wp-tenant2 condition met/,
+  );
+  await d.sh(
+    "kubectl",
+    ["get", WP, "-n", d.namespace],
+    /wp-tenant1\s+True\s+Ready\s+wordpress-mysql-0\.2\.0/,
+  );
 }
 
 async function walkthroughChart(d: Demo, o: DemoOptions, sharedCharts: string): Promise<void> {
