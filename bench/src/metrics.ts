@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import type { ClusterState } from "@kubeplus/dev";
+import { repoRoot, type ClusterState } from "@kubeplus/dev";
 import { serviceEnv, startService, freePort, waitFor } from "@kubeplus/testing";
 import { percentile, type Figure } from "./report.js";
 
@@ -66,6 +66,13 @@ function tenantObjects(i: number, kp: string): unknown[] {
 
 async function setUp(state: ClusterState, n: number, kp: string): Promise<void> {
   await kubectl(state, ["create", "namespace", kp]);
+  // The platform CRDs, as the chart installs them (the composition names the kind to meter).
+  await kubectl(state, ["apply", "-f", join(repoRoot, "deploy", "charts", "kubeplus", "crds")]);
+  await kubectl(state, [
+    "wait",
+    "--for=condition=Established",
+    "crd/resourcecompositions.workflows.kubeplus",
+  ]);
   await kubectl(
     state,
     ["apply"],
