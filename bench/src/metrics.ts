@@ -219,7 +219,8 @@ export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
         KUBELET_ACCESS: "direct",
         KUBELET_CA_FILE: join(state.runDir, "pki", "ca.crt"),
       }),
-      (l) => l.msg === "metrics-collector started",
+      // Leading comes before the first pass, which at this size may take longer than the start-up wait.
+      (l) => l.msg === "leading: writing usage records",
     );
     try {
       const url = `http://127.0.0.1:${String(port)}/metrics`;
