@@ -107,7 +107,7 @@ export interface PassResult {
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
-async function pool<T, R>(
+export async function pool<T, R>(
   items: readonly T[],
   limit: number,
   work: (t: T) => Promise<R>,

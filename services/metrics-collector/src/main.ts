@@ -5,7 +5,7 @@ import { publish, serve } from "@kubeplus/contracts";
 import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
 import { toPrometheus } from "@kubeplus/metering";
 import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
-import { Collector } from "./collector.js";
+import { Collector, pool } from "./collector.js";
 import { loadConfig } from "./config.js";
 import { UsageRecords } from "./records.js";
 import { selfMetrics } from "./self-metrics.js";
@@ -48,12 +48,12 @@ const election = startLeaderElection(kc, {
 async function writeRecords(usages: InstanceUsage[]): Promise<void> {
   if (!election.isLeader()) return;
   let failed = 0;
-  for (const usage of usages) {
-    await records.write(usage).catch((err: unknown) => {
+  await pool(usages, config.concurrency, (usage) =>
+    records.write(usage).catch((err: unknown) => {
       failed++;
       log.debug({ err, instance: `${usage.namespace}/${usage.name}` }, "usage record not written");
-    });
-  }
+    }),
+  );
   if (failed > 0)
     log.warn(
       { failed, total: usages.length },
