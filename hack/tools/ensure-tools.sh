@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Builds the pinned tool binaries (Kubernetes, etcd, kwok, helm, nats-server) from the Go module proxy into a
-# version-keyed cache outside the repo, and rebuilds only what is missing. Each binary is checked by running it
-# for its version.
+# Builds the pinned tool binaries (Kubernetes, etcd, kwok, helm, nats-server, the distribution registry) from the Go
+# module proxy into a version-keyed cache outside the repo, and rebuilds only what is missing. Each binary is checked
+# by running it for its version. Prometheus is not built: its binary is unpacked from Debian's package.
 #
 #   hack/tools/ensure-tools.sh            build what is missing, print progress
 #   hack/tools/ensure-tools.sh --env      also print KEY=path lines for every binary (for eval or the dev CLI)
 #   hack/tools/ensure-tools.sh --check    build nothing; exit 1 and say what is missing
 #
 # Overrides: point any of KUBE_APISERVER_BIN, KUBE_CONTROLLER_MANAGER_BIN, KUBE_SCHEDULER_BIN, KUBECTL_BIN,
-# ETCD_BIN, KWOK_BIN, HELM_BIN, NATS_SERVER_BIN at an existing binary to skip building it.
+# ETCD_BIN, KWOK_BIN, HELM_BIN, NATS_SERVER_BIN, REGISTRY_BIN, PROMETHEUS_BIN at an existing binary to skip
+# building it.
 # Cache: $KUBEPLUS_TOOLS_DIR, default ${XDG_CACHE_HOME:-$HOME/.cache}/kubeplus/tools.
 set -euo pipefail
 
@@ -38,6 +39,7 @@ components=(
   "kwok|$KWOK_VERSION|kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|kwok --version|${KWOK_VERSION#v}"
   "helm|$HELM_VERSION|helm|helm|helm.sh/helm/v4/cmd/helm|helm version --short|$HELM_VERSION"
   "nats-server|$NATS_SERVER_VERSION|nats-server|nats|github.com/nats-io/nats-server/v2|nats-server --version|${NATS_SERVER_VERSION#v}"
+  "registry|$REGISTRY_VERSION|registry|registry|github.com/distribution/distribution/v3/cmd/registry|registry --version|$REGISTRY_VERSION"
   "kubernetes|$KUBERNETES_VERSION|kube-apiserver kube-controller-manager kube-scheduler kubectl|k8s|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl|kube-apiserver --version|Kubernetes $KUBERNETES_VERSION"
 )
 
@@ -53,6 +55,7 @@ ldflags_for() {
       done
       echo "-s -w$x" ;;
     helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
+    registry) echo "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" ;;
     *) echo "-s -w" ;;
   esac
 }
@@ -156,8 +159,52 @@ ensure_component() {
   fi
 }
 
+# Prometheus comes from Debian's package: the static binary is unpacked from the .deb (apt-get download, no
+# install, so no service starts and nothing listens). Its folder is named after the package version.
+prometheus_bin=""
+ensure_prometheus() {
+  if [ -n "${PROMETHEUS_BIN:-}" ]; then
+    [ -x "$PROMETHEUS_BIN" ] || die "PROMETHEUS_BIN=$PROMETHEUS_BIN is not an executable file."
+    prometheus_bin="$PROMETHEUS_BIN"
+    return 0
+  fi
+  local found
+  found="$(find "$tools_dir" -maxdepth 2 -path "$tools_dir/prometheus-$PROMETHEUS_MAJOR.*/prometheus" -type f 2>/dev/null | sort | tail -n 1)"
+  if [ -n "$found" ] && [ -x "$found" ]; then prometheus_bin="$found"; return 0; fi
+  [ "$mode" = "check" ] && { say "prometheus: missing (run make tools)"; return 1; }
+  command -v apt-get >/dev/null 2>&1 ||
+    die "prometheus: not found and apt-get is missing; install Prometheus $PROMETHEUS_MAJOR.x and set PROMETHEUS_BIN."
+  local candidate
+  candidate="$(apt-cache policy prometheus 2>/dev/null | awk '/Candidate:/ {print $2}')"
+  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+    [ "$(id -u)" -eq 0 ] || die "prometheus: the package lists are missing; run 'sudo apt-get update', or set PROMETHEUS_BIN."
+    say "prometheus: apt-get update (the package lists are missing)"
+    apt-get update -qq >"$log_dir/apt-update.log" 2>&1 || die "prometheus: apt-get update failed; see $log_dir/apt-update.log"
+    candidate="$(apt-cache policy prometheus 2>/dev/null | awk '/Candidate:/ {print $2}')"
+  fi
+  case "$candidate" in
+    "$PROMETHEUS_MAJOR".*) ;;
+    *) die "prometheus: Debian offers '$candidate', expected $PROMETHEUS_MAJOR.x; set PROMETHEUS_BIN." ;;
+  esac
+  mkdir -p "$tools_dir" "$log_dir"
+  local version="${candidate%%+*}" tmp
+  tmp="$(mktemp -d)"
+  say "prometheus $candidate: unpacking the binary from Debian's package"
+  (cd "$tmp" && apt-get download "prometheus=$candidate" >"$log_dir/prometheus-$version.log" 2>&1) ||
+    { rm -rf "$tmp"; die "prometheus: apt-get download failed; see $log_dir/prometheus-$version.log"; }
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"
+  mkdir -p "$tools_dir/prometheus-$version"
+  mv -f "$tmp/root/usr/bin/prometheus" "$tools_dir/prometheus-$version/prometheus"
+  rm -rf "$tmp"
+  prometheus_bin="$tools_dir/prometheus-$version/prometheus"
+  local problem
+  problem="$(check_version "$prometheus_bin" "--version" "prometheus, version $PROMETHEUS_MAJOR.")" ||
+    die "prometheus: $problem."
+}
+
 status=0
 for spec in "${components[@]}"; do ensure_component "$spec" || status=1; done
+ensure_prometheus || status=1
 [ "$status" -eq 0 ] || exit "$status"
 
 if [ "$mode" = "env" ]; then
@@ -168,6 +215,7 @@ if [ "$mode" = "env" ]; then
       echo "$var=${!var:-$tools_dir/$name-$version/$b}"
     done
   done
+  echo "PROMETHEUS_BIN=$prometheus_bin"
   echo "KWOK_VERSION=$KWOK_VERSION"
   echo "KUBERNETES_VERSION=$KUBERNETES_VERSION"
 fi

@@ -35,6 +35,10 @@ export interface ToolPaths {
   readonly kwok: string;
   readonly helm: string;
   readonly natsServer: string;
+  /** CNCF distribution's registry (oci:// chart tests). */
+  readonly registry: string;
+  /** Prometheus, unpacked from Debian's package (the scrape test). */
+  readonly prometheus: string;
 }
 
 export interface ComponentContext {

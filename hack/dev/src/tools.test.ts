@@ -57,11 +57,14 @@ describe("parseToolEnv", () => {
       "KWOK_BIN=/t/kwok",
       "HELM_BIN=/t/helm",
       "NATS_SERVER_BIN=/t/nats-server",
+      "REGISTRY_BIN=/t/registry",
+      "PROMETHEUS_BIN=/t/prometheus",
     ];
     expect(parseToolEnv(lines.join("\n"))).toMatchObject({
       etcd: "/t/etcd",
       helm: "/t/helm",
       kubectl: "/t/kubectl",
+      prometheus: "/t/prometheus",
     });
     expect(() => parseToolEnv(lines.slice(1).join("\n"))).toThrow(/did not report ETCD_BIN/);
   });

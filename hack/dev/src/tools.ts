@@ -12,6 +12,8 @@ const ENV_KEYS: Record<keyof ToolPaths, string> = {
   kwok: "KWOK_BIN",
   helm: "HELM_BIN",
   natsServer: "NATS_SERVER_BIN",
+  registry: "REGISTRY_BIN",
+  prometheus: "PROMETHEUS_BIN",
 };
 
 /** Parses the KEY=path lines that ensure-tools.sh --env prints. */

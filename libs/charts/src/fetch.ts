@@ -39,6 +39,13 @@ export interface FetchDeps {
   readonly timeoutMs?: number;
   readonly maxBytes?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** OCI registries (`host` or `host:port`) spoken to over plain HTTP, e.g. an in-cluster registry without TLS. */
+  readonly plainHttpRegistries?: readonly string[];
+}
+
+/** The `host[:port]` of an `oci://host[:port]/path` reference. */
+function ociRegistryOf(ref: string): string {
+  return ref.replace(/^oci:\/\//i, "").split("/")[0] ?? "";
 }
 
 async function fetchHttp(url: string, deps: FetchDeps): Promise<Buffer> {
@@ -90,7 +97,15 @@ async function fetchOci(
 ): Promise<Buffer> {
   const dir = await mkdtemp(join(deps.cacheDir, "pull-"));
   try {
-    const args = ["pull", ref, "--destination", dir, ...(version ? ["--version", version] : [])];
+    const plainHttp = (deps.plainHttpRegistries ?? []).includes(ociRegistryOf(ref));
+    const args = [
+      "pull",
+      ref,
+      "--destination",
+      dir,
+      ...(version ? ["--version", version] : []),
+      ...(plainHttp ? ["--plain-http"] : []),
+    ];
     const result = await runCommand(deps.helmBin, args, {
       timeoutMs: deps.timeoutMs ?? 60_000,
       ...(deps.env ? { env: deps.env } : {}),

@@ -4,6 +4,8 @@ export { waitFor, WaitTimeoutError } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
 export { serveFiles, serviceEnv, startService } from "./services.js";
+export { pushChart, startPrometheus, startRegistry } from "./servers.js";
+export type { TestServer } from "./servers.js";
 export type { RunningService } from "./services.js";
 export { chartYaml, makeArchive, minimalChart } from "./archives.js";
 export type { Entry } from "./archives.js";

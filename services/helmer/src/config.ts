@@ -9,6 +9,7 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly helmBin: string;
   readonly chartCacheDir: string;
   readonly chartUrlTtlMs: number;
+  readonly ociPlainHttpRegistries: readonly string[];
   readonly renderCacheEntries: number;
   readonly renderTimeoutMs: number;
   readonly workers: number;
@@ -32,6 +33,10 @@ export const HELMER_ENV = {
   CHART_URL_TTL_SECONDS: {
     default: "60",
     doc: "how long a fetched http(s)/oci chart is reused before fetching again",
+  },
+  OCI_PLAIN_HTTP_REGISTRIES: {
+    default: "",
+    doc: "OCI registries (host or host:port, comma-separated) pulled over plain HTTP instead of HTTPS",
   },
   RENDER_CACHE_ENTRIES: {
     default: "500",
@@ -71,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     helmBin: env.HELM_BIN ?? HELMER_ENV.HELM_BIN.default,
     chartCacheDir: env.CHART_CACHE_DIR ?? HELMER_ENV.CHART_CACHE_DIR.default,
     chartUrlTtlMs: positive(env, "CHART_URL_TTL_SECONDS", problems) * 1000,
+    ociPlainHttpRegistries: (env.OCI_PLAIN_HTTP_REGISTRIES ?? "")
+      .split(",")
+      .map((r) => r.trim())
+      .filter(Boolean),
     renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
     renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
     workers: positive(env, "WORKERS", problems),

@@ -43,6 +43,7 @@ const store = new ChartStore({
     cacheDir: config.chartCacheDir,
     loadUploaded: (file) => uploaded.load(file),
     env: helmEnv,
+    plainHttpRegistries: config.ociPlainHttpRegistries,
   },
   urlTtlMs: config.chartUrlTtlMs,
   renderCacheEntries: config.renderCacheEntries,
