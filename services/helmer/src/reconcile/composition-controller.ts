@@ -26,6 +26,7 @@ import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
 import { fleetProgress } from "./fleet.js";
+import { startPolicyStatusController } from "./policy-status.js";
 import type { FleetSlots } from "./fleet-slots.js";
 import {
   COMPOSITION_LABEL,
@@ -134,6 +135,8 @@ export async function startCompositionController(
         }) as never,
     }),
   ]);
+
+  const policies = await startPolicyStatusController({ kc, log, compositions });
 
   const writeStatus = async (
     rc: ResourceComposition,
@@ -259,6 +262,7 @@ export async function startCompositionController(
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
   compositions.onChange((rc) => {
     queue.add(keyOf(rc));
+    policies.compositionChanged(rc.metadata.namespace ?? "");
   });
   for (const rc of compositions.list()) queue.add(keyOf(rc));
   const subs: { unsubscribe(): void }[] = [];
@@ -288,7 +292,7 @@ export async function startCompositionController(
         sub.unsubscribe();
       });
       queue.stop();
-      await Promise.all([facts.stop(), compositions.stop()]);
+      await Promise.all([facts.stop(), compositions.stop(), policies.stop()]);
     },
   };
 }

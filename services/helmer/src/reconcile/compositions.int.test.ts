@@ -191,6 +191,67 @@ describe("composition controller (no webhook running: the controller judges on i
     expect(events.stdout).toContain("wordpress-service-composition");
   });
 
+  it("reports on every ResourcePolicy and ResourceMonitor: the embedded ones Applied, one made on its own not applied and why", async () => {
+    const readyOf = async (kind: string, name: string): Promise<Condition | undefined> => {
+      const r = await cluster.kubectl(["get", kind, name, "-n", kp, "-o", "json"]);
+      if (r.code !== 0) return undefined;
+      return ready(JSON.parse(r.stdout) as Rc);
+    };
+    const applied = (kind: string, name: string): Promise<Condition> =>
+      waitFor(
+        async () => {
+          const c = await readyOf(kind, name);
+          return c?.reason === "Applied" ? c : undefined;
+        },
+        { what: `${kind}/${name} Applied`, timeoutMs: 30_000 },
+      );
+    expect(await applied("resourcepolicy", "wordpress-service-policy")).toMatchObject({
+      status: "True",
+      message:
+        "from ResourceComposition wordpress-service-composition: its pod policy and quota apply to every WordpressService instance",
+    });
+    expect((await applied("resourcemonitor", "wordpress-service-monitor")).message).toContain(
+      "the metrics-collector meters every WordpressService instance",
+    );
+    const table = await cluster.kubectl(["get", "resourcepolicies", "-n", kp]);
+    expect(table.stdout).toMatch(/wordpress-service-policy\s+WordpressService\s+True/);
+
+    const standalone = (name: string, kind: string): string =>
+      manifest(name, {
+        apiVersion: "workflows.kubeplus/v1alpha1",
+        kind: "ResourcePolicy",
+        metadata: { name, namespace: kp },
+        spec: {
+          resource: { kind, group: "platformapi.kubeplus", version: "v1alpha1" },
+          policy: { podconfig: { requests: { cpu: "50m" } } },
+        },
+      });
+    for (const [name, kind] of [
+      ["extra-policy", "WordpressService"],
+      ["stray-policy", "NoSuchService"],
+    ] as const)
+      expect((await cluster.kubectl(["create", "-f", standalone(name, kind)])).stderr).toBe("");
+    const judged = (name: string): Promise<Condition> =>
+      waitFor(
+        async () => {
+          const c = await readyOf("resourcepolicy", name);
+          return c?.status === "False" ? c : undefined;
+        },
+        { what: `resourcepolicy/${name} judged`, timeoutMs: 30_000 },
+      );
+    expect(await judged("extra-policy")).toMatchObject({
+      reason: "NotEmbedded",
+      message:
+        "not applied: KubePlus uses the ResourcePolicy embedded in ResourceComposition wordpress-service-composition (spec.respolicy); move this spec there and delete this object",
+    });
+    expect(await judged("stray-policy")).toMatchObject({
+      reason: "KindNotRegistered",
+      message: expect.stringContaining(
+        `no ResourceComposition in namespace ${kp} registers kind 'NoSuchService' in group platformapi.kubeplus`,
+      ) as string,
+    });
+  });
+
   it("judges a composition it should refuse: Ready=False, Stalled, every problem in the message, no CRD", async () => {
     const bad = compositionManifest(
       {
