@@ -1,4 +1,6 @@
 export { addNodeSamples, belongsTo, computeUsage } from "./compute.js";
+export { appTargets, parseEqualitySelector, pickAppMetrics } from "./app-metrics.js";
+export type { AppEndpoints, AppTarget } from "./app-metrics.js";
 export type {
   CollectInput,
   InstanceFacts,

@@ -4,7 +4,11 @@ import type { InstanceUsage } from "@kubeplus/contracts";
 import { kubeRequest } from "@kubeplus/kube";
 import {
   addNodeSamples,
+  appTargets,
+  belongsTo,
   computeUsage,
+  pickAppMetrics,
+  type AppEndpoints,
   parsePrometheusText,
   type InstanceFacts,
   type PodFacts,
@@ -27,7 +31,12 @@ interface Composition {
     newResource?: {
       resource?: { kind?: string; group?: string; version?: string; plural?: string };
     };
-    resmonitor?: { spec?: { monitorRelationships?: string } };
+    resmonitor?: {
+      spec?: {
+        monitorRelationships?: string;
+        appEndpoints?: { label?: string; endpoint?: string; metrics?: string[] };
+      };
+    };
   };
 }
 interface Instance {
@@ -42,7 +51,11 @@ interface Pod {
     initContainers?: unknown[];
     volumes?: { persistentVolumeClaim?: { claimName: string } }[];
   };
-  status?: { phase?: string; startTime?: string };
+  status?: { phase?: string; startTime?: string; hostIP?: string };
+}
+interface Service {
+  metadata: Meta;
+  spec?: { selector?: Record<string, string>; ports?: { nodePort?: number }[] };
 }
 
 /** A generated kind and how its instances are metered, from its ResourceComposition. */
@@ -52,6 +65,8 @@ export interface MeteredKind {
   readonly version: string;
   readonly plural: string;
   readonly monitorRelationships: "owner" | "all";
+  /** Application metrics to scrape from the instance's pods (`resmonitor.spec.appEndpoints`). */
+  readonly appEndpoints?: AppEndpoints;
 }
 
 /** The text exposition format (a bare text/plain is refused with 406 by Prometheus handlers). */
@@ -154,9 +169,88 @@ function releaseOf(item: Instance): { targetNamespace: string; release: string }
   return targetNamespace && release ? { targetNamespace, release } : undefined;
 }
 
+/** The instance's pods as appEndpoints needs them: labels, phase and node address. */
+function appPods(
+  facts: { pods: readonly PodFacts[]; hostIPs: ReadonlyMap<string, string> },
+  instance: InstanceFacts,
+): Parameters<typeof appTargets>[1] {
+  return facts.pods
+    .filter((p) => belongsTo(p, instance))
+    .map((p) => ({
+      name: p.name,
+      labels: p.labels,
+      running: p.phase === "Running",
+      hostIP: facts.hostIPs.get(p.name) ?? "",
+    }));
+}
+
+/** A composition's generated kind and how to meter it; undefined while its resource is incomplete. */
+function meteredKind(c: Composition): MeteredKind | undefined {
+  const resource = resourceOf(c);
+  if (!resource) return undefined;
+  const monitor = c.spec?.resmonitor?.spec ?? {};
+  const app = appEndpointsOf(monitor.appEndpoints);
+  return {
+    ...resource,
+    monitorRelationships: monitor.monitorRelationships === "all" ? "all" : "owner",
+    ...(app ? { appEndpoints: app } : {}),
+  };
+}
+
+function resourceOf(
+  c: Composition,
+): { kind: string; group: string; version: string; plural: string } | undefined {
+  const { kind, group, version, plural } = c.spec?.newResource?.resource ?? {};
+  return kind && group && version && plural ? { kind, group, version, plural } : undefined;
+}
+
+function appEndpointsOf(
+  app: { label?: string; endpoint?: string; metrics?: string[] } | undefined,
+): AppEndpoints | undefined {
+  if (!app?.label || !app.metrics?.length) return undefined;
+  return { label: app.label, endpoint: app.endpoint ?? "metrics", metrics: app.metrics };
+}
+
+/** Application metrics time out quickly: a slow application must not hold the pass back. */
+const APP_TIMEOUT_MS = 3_000;
+
+/** Scrapes the application metrics named by appEndpoints from the instance's pods; failures become warnings. */
+async function scrapeApp(
+  spec: AppEndpoints | undefined,
+  pods: Parameters<typeof appTargets>[1],
+  services: readonly Service[],
+): Promise<{ custom: InstanceUsage["custom"]; warnings: string[] }> {
+  if (!spec) return { custom: [], warnings: [] };
+  const { targets, warnings } = appTargets(
+    spec,
+    pods,
+    services.map((s) => ({
+      name: s.metadata.name,
+      labels: s.metadata.labels ?? {},
+      nodePorts: (s.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : [])),
+    })),
+  );
+  const custom: InstanceUsage["custom"][number][] = [];
+  for (const target of targets) {
+    try {
+      const res = await fetch(target.url, {
+        headers: { accept: PROM_ACCEPT },
+        signal: AbortSignal.timeout(APP_TIMEOUT_MS),
+      });
+      if (!res.ok) throw new Error(`HTTP ${String(res.status)}`);
+      custom.push(...pickAppMetrics(await res.text(), spec.metrics, target.pod));
+    } catch (err) {
+      warnings.push(
+        `appEndpoints: pod ${target.pod} did not answer at ${target.url} (${err instanceof Error ? err.message : String(err)}); its application metrics are missing`,
+      );
+    }
+  }
+  return { custom, warnings };
+}
+
 /** Selectors of the release's own Services (from the inventory). */
 function selectorsOf(
-  services: { metadata: Meta; spec?: { selector?: Record<string, string> } }[],
+  services: readonly Service[],
   inventory: readonly { kind: string; name: string }[],
 ): Record<string, string>[] {
   const names = new Set(inventory.filter((o) => o.kind === "Service").map((o) => o.name));
@@ -221,18 +315,8 @@ export class Collector {
       "/apis/workflows.kubeplus/v1alpha1/resourcecompositions",
     );
     return list.items.flatMap((c) => {
-      const r = c.spec?.newResource?.resource;
-      if (!r?.kind || !r.group || !r.version || !r.plural) return [];
-      const rel = c.spec?.resmonitor?.spec?.monitorRelationships === "all" ? "all" : "owner";
-      return [
-        {
-          kind: r.kind,
-          group: r.group,
-          version: r.version,
-          plural: r.plural,
-          monitorRelationships: rel,
-        },
-      ];
+      const kind = meteredKind(c);
+      return kind ? [kind] : [];
     });
   }
 
@@ -274,15 +358,12 @@ export class Collector {
       this.get<List<{ status?: { hard?: Record<string, string>; used?: Record<string, string> } }>>(
         `${ns}/resourcequotas`,
       ),
-      withServices
-        ? this.get<List<{ spec?: { selector?: Record<string, string> }; metadata: Meta }>>(
-            `${ns}/services`,
-          )
-        : Promise.resolve({ items: [] }),
+      withServices ? this.get<List<Service>>(`${ns}/services`) : Promise.resolve({ items: [] }),
     ]);
     const quota = quotas.items[0]?.status;
     return {
       pods: pods.items.map(podFacts),
+      hostIPs: new Map(pods.items.map((p) => [p.metadata.name, p.status?.hostIP ?? ""])),
       claims: claims.items
         .filter((c) => c.status?.phase === "Bound" && c.status.capacity?.storage)
         .map((c) => ({ name: c.metadata.name, capacity: c.status?.capacity?.storage ?? "0" })),
@@ -298,9 +379,10 @@ export class Collector {
   ): Promise<InstanceUsage | undefined> {
     const where = releaseOf(item);
     const facts = where
-      ? await this.namespaceFacts(where.targetNamespace, kind.monitorRelationships === "all").catch(
-          () => undefined,
-        )
+      ? await this.namespaceFacts(
+          where.targetNamespace,
+          kind.monitorRelationships === "all" || kind.appEndpoints !== undefined,
+        ).catch(() => undefined)
       : undefined;
     if (!where || !facts) return undefined;
     const { targetNamespace, release } = where;
@@ -316,7 +398,8 @@ export class Collector {
       monitorRelationships: kind.monitorRelationships,
       serviceSelectors: selectorsOf(facts.services, inventory),
     };
-    return computeUsage({
+    const app = await scrapeApp(kind.appEndpoints, appPods(facts, instance), facts.services);
+    const usage = computeUsage({
       instance,
       pods: facts.pods,
       claims: facts.claims,
@@ -325,7 +408,11 @@ export class Collector {
       ...(this.previous ? { previous: this.previous } : {}),
       failedNodes: pass.failedNodes,
       nowMs: pass.nowMs,
+      custom: app.custom,
     });
+    return app.warnings.length > 0
+      ? { ...usage, warnings: [...usage.warnings, ...app.warnings] }
+      : usage;
   }
 
   /** One pass over every instance (or only those `filter` keeps). */
