@@ -4,13 +4,14 @@ import {
   setHeaderOptions,
   type CustomObjectsApi,
 } from "@kubernetes/client-node";
+import { shareAgents } from "./agents.js";
 
 /** A kubeconfig from a file when given, else the in-cluster service account, else the default loading rules. */
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
-  return kc;
+  return shareAgents(kc);
 }
 
 export interface CustomObjectRef {

@@ -1,5 +1,6 @@
 export { startCache } from "./cache.js";
 export type { CacheOptions, WatchedCache } from "./cache.js";
+export { shareAgents } from "./agents.js";
 export { loadKubeConfig, patchStatus } from "./client.js";
 export type { CustomObjectRef } from "./client.js";
 export {

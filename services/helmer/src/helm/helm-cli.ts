@@ -47,6 +47,9 @@ export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promi
       // The release owns what its chart declares: a field another manager took over (an HPA scaling .spec.replicas)
       // must not fail the upgrade; that controller asserts its value again, as with Helm 3's three-way merge.
       "--force-conflicts",
+      // The apiserver validates every object it is sent (server-side apply); fetching and parsing the cluster's whole
+      // OpenAPI document on each run doubled helm's CPU per release and loaded the apiserver as much again.
+      "--disable-openapi-validation",
       ...(req.postRenderer
         ? [
             "--post-renderer",
