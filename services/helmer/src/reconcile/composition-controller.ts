@@ -50,6 +50,7 @@ export interface ControllerOptions {
 
 const RC = PlatformKinds.ResourceComposition;
 const FLEET_PREFIX = "fleet|";
+const FLEET_COALESCE_MS = 500;
 
 /** Watches compositions (NATS admission events only wake it sooner) and reconciles each in a keyed work queue. */
 export interface CompositionController {
@@ -266,6 +267,7 @@ export async function startCompositionController(
   });
   for (const rc of compositions.list()) queue.add(keyOf(rc));
   const subs: { unsubscribe(): void }[] = [];
+  const fleetTimers = new Map<string, NodeJS.Timeout>();
   bus.whenConnected((nc) => {
     subs.push(
       subscribe(
@@ -285,9 +287,20 @@ export async function startCompositionController(
     compositions,
     facts,
     fleetChanged: (rcKey) => {
-      queue.add(`${FLEET_PREFIX}${rcKey}`);
+      // Coalesced: while a fleet moves, instances change many times a second; one recount (and at most one status
+      // write) per FLEET_COALESCE_MS is enough for a progress report.
+      if (fleetTimers.has(rcKey)) return;
+      fleetTimers.set(
+        rcKey,
+        setTimeout(() => {
+          fleetTimers.delete(rcKey);
+          queue.add(`${FLEET_PREFIX}${rcKey}`);
+        }, FLEET_COALESCE_MS),
+      );
     },
     stop: async () => {
+      for (const timer of fleetTimers.values()) clearTimeout(timer);
+      fleetTimers.clear();
       subs.forEach((sub) => {
         sub.unsubscribe();
       });

@@ -299,7 +299,24 @@ export async function startInstanceController(
     const enqueue = (o: InstanceObject): void => {
       queue.add(`${rcKey}|${instanceKey(o)}`);
     };
-    cache.onChange((o) => {
+    // What a reconcile acts on: the spec (generation), deletion, finalizers, labels and annotations. A change of
+    // status alone (most often our own write) does not wake the instance: requeues poll what is still moving.
+    const woken = new Map<string, string>();
+    cache.onChange((o, event) => {
+      const key = instanceKey(o);
+      const m = o.metadata;
+      const wake = JSON.stringify([
+        m.generation,
+        m.deletionTimestamp,
+        m.finalizers,
+        m.labels,
+        m.annotations,
+      ]);
+      if (event === "delete") woken.delete(key);
+      else if (woken.get(key) === wake) {
+        options.onInstanceChange?.(rcKey);
+        return;
+      } else woken.set(key, wake);
       enqueue(o);
       options.onInstanceChange?.(rcKey);
     });

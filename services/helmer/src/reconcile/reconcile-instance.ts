@@ -481,6 +481,18 @@ async function converge(
   return runHelm(c, action, deps);
 }
 
+/** Just after a release moved, its pods come up within a second or two: look again soon, then every POLL_MS. */
+const FAST_POLL_MS = 250;
+const FAST_POLL_WINDOW_MS = 10_000;
+
+export function readinessPollMs(instance: Instance, now: Date): number {
+  const ready = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
+  const since = ready?.status === "False" ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  // No Ready=False yet (the report that set it is not in this cached copy): the release has only just moved.
+  if (Number.isNaN(since)) return FAST_POLL_MS;
+  return now.getTime() - since < FAST_POLL_WINDOW_MS ? FAST_POLL_MS : POLL_MS;
+}
+
 /** Step 5: Ready only when the release's workloads are. */
 async function reportReadiness(
   c: Converging,
@@ -508,7 +520,7 @@ async function reportReadiness(
       },
       deps,
     );
-    return { requeueAfterMs: POLL_MS };
+    return { requeueAfterMs: readinessPollMs(instance, deps.now()) };
   }
   const message = `release ${plan.release} (chart ${chartStatus.ref ?? ""}) is ready in namespace ${plan.namespace}`;
   const before = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
