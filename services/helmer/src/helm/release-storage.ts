@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
-import type { CoreV1Api } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeRequestError, kubeRequest } from "@kubeplus/kube";
 
 /** A release revision as helm stores it (Secret `sh.helm.release.v1.<release>.v<revision>`, the default driver). */
 export interface StoredRelease {
@@ -32,24 +33,57 @@ export function decodeRelease(data: string): StoredRelease {
   };
 }
 
+interface SecretMeta {
+  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> };
+  type?: string;
+}
+
+/** Metadata only: the release Secrets' bodies (each holds the whole chart) stay on the server. */
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
 /**
- * The latest revision of a release, read from the API (one list of labelled Secrets) instead of running
- * `helm history` and `helm get values`: the same facts, without a helm process per reconcile.
+ * The latest revision of a release, read from the API instead of running `helm history` and `helm get values`: one
+ * metadata-only list of the release's Secrets (the revision is in their labels), then the newest Secret's body only
+ * when that revision has not been decoded before (a cache keyed by name and resourceVersion, so any change to the
+ * Secret is read again). A reconcile polling a release for readiness costs one small list.
  */
-export async function latestRelease(
-  core: CoreV1Api,
-  release: string,
-  namespace: string,
-): Promise<StoredRelease | undefined> {
-  const list = await core.listNamespacedSecret({
-    namespace,
-    labelSelector: `owner=helm,name=${release}`,
-  });
-  const latest = list.items
-    .filter((s) => s.type === "helm.sh/release.v1")
-    .sort(
-      (a, b) => Number(b.metadata?.labels?.version ?? 0) - Number(a.metadata?.labels?.version ?? 0),
-    )[0];
-  const data = latest?.data?.release;
-  return data ? decodeRelease(data) : undefined;
+export class ReleaseReader {
+  private readonly kc: KubeConfig;
+  private readonly decoded = new Map<string, { resourceVersion: string; release: StoredRelease }>();
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+  }
+
+  async latest(release: string, namespace: string): Promise<StoredRelease | undefined> {
+    const selector = encodeURIComponent(`owner=helm,name=${release}`);
+    const base = `/api/v1/namespaces/${namespace}/secrets`;
+    const list = (await kubeRequest(this.kc, "GET", `${base}?labelSelector=${selector}`, {
+      accept: METADATA_LIST,
+    })) as { items?: SecretMeta[] };
+    const newest = (list.items ?? [])
+      .filter((s) => (s.metadata?.name ?? "").startsWith(`sh.helm.release.v1.${release}.v`))
+      .sort(
+        (a, b) =>
+          Number(b.metadata?.labels?.version ?? 0) - Number(a.metadata?.labels?.version ?? 0),
+      )[0];
+    const key = `${namespace}/${release}`;
+    const name = newest?.metadata?.name;
+    if (!name) {
+      this.decoded.delete(key);
+      return undefined;
+    }
+    const version = `${name}@${newest.metadata?.resourceVersion ?? ""}`;
+    const cached = this.decoded.get(key);
+    if (cached?.resourceVersion === version) return cached.release;
+    const secret = (await kubeRequest(this.kc, "GET", `${base}/${name}`).catch((err: unknown) => {
+      if (err instanceof KubeRequestError && err.code === 404) return undefined;
+      throw err;
+    })) as { data?: { release?: string } } | undefined;
+    const data = secret?.data?.release;
+    if (!data) return undefined;
+    const decoded = decodeRelease(data);
+    this.decoded.set(key, { resourceVersion: version, release: decoded });
+    return decoded;
+  }
 }

@@ -15,7 +15,7 @@ import type { Logger } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import type { ServiceAccountRef } from "./instance-desired.js";
-import { latestRelease } from "../helm/release-storage.js";
+import { ReleaseReader } from "../helm/release-storage.js";
 import {
   rollbackToLastDeployed,
   uninstall,
@@ -140,6 +140,7 @@ export async function startInstanceController(
   const checks = readinessChecks(apps, batch);
   const applier = new Applier(kc, FIELD_MANAGER);
   const applied = new Map<string, { fingerprint: string; at: number }>();
+  const releases = new ReleaseReader(kc);
   const onError = (err: unknown): void => {
     log.warn({ err }, "watch failed; restarting it");
   };
@@ -222,7 +223,7 @@ export async function startInstanceController(
           rendered,
           options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
         ).problems.map((p) => `${p.path}: ${p.message}`),
-      release: (plan) => latestRelease(core, plan.release, plan.namespace),
+      release: (plan) => releases.latest(plan.release, plan.namespace),
       upgradeInstall: (plan, chart, values, policy) =>
         upgradeInstall(helm, {
           release: plan.release,
