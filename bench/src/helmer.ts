@@ -163,6 +163,8 @@ async function setup(state: ClusterState): Promise<{
       KUBEPLUS_NAMESPACE: kp,
       CHART_CACHE_DIR: join(dir, "cache"),
       LOG_LEVEL: "info",
+      // BENCH_HELMER_WORKERS: the helmer's WORKERS (default: the helmer's own default).
+      ...(process.env.BENCH_HELMER_WORKERS ? { WORKERS: process.env.BENCH_HELMER_WORKERS } : {}),
       // BENCH_HELMER_NODE_OPTIONS: NODE_OPTIONS for the helmer, e.g. --import of a profiler hook.
       ...(process.env.BENCH_HELMER_NODE_OPTIONS
         ? { NODE_OPTIONS: process.env.BENCH_HELMER_NODE_OPTIONS }

@@ -164,6 +164,10 @@ export function controllerManagerSpec({
       "--controllers=*",
       // kwok renews node leases; give fake nodes the same grace as real ones.
       "--node-monitor-grace-period=50s",
+      // Client-side rate limits of a production-sized control plane (the defaults, 20 requests per second per
+      // controller, throttled the Deployment and ReplicaSet controllers below what this host serves).
+      "--kube-api-qps=100",
+      "--kube-api-burst=200",
       "--profiling=false",
       "--v=1",
     ],
