@@ -62,8 +62,21 @@ let app: Server | undefined;
 /** What each tenant's pods use, as kwok emulates it (per container CPU and memory; network counters per pod). */
 const usage = {
   [T1]: {
-    wordpress: { cpu: "250m", memory: "200Mi", rx: 5000, tx: 7000 },
-    mysql: { cpu: "100m", memory: "300Mi", rx: 300, tx: 100 },
+    // The volume stats the kubelet reports for the tenant's two claims (its uploads and its database).
+    wordpress: {
+      cpu: "250m",
+      memory: "200Mi",
+      rx: 5000,
+      tx: 7000,
+      volume: { claim: `wordpressmysqlservice-${T1}-uploads`, used: 100 * 1024 ** 2 },
+    },
+    mysql: {
+      cpu: "100m",
+      memory: "300Mi",
+      rx: 300,
+      tx: 100,
+      volume: { claim: `data-wordpressmysqlservice-${T1}-mysql-0`, used: 300 * 1024 ** 2 },
+    },
   },
   [T2]: {
     wordpress: { cpu: "500m", memory: "50Mi", rx: 1, tx: 2 },
@@ -71,11 +84,23 @@ const usage = {
   },
 } as const;
 
-const annotations = (u: { cpu: string; memory: string; rx: number; tx: number }): object => ({
+const annotations = (u: {
+  cpu: string;
+  memory: string;
+  rx: number;
+  tx: number;
+  volume?: { claim: string; used: number };
+}): object => ({
   "kwok.x-k8s.io/usage-cpu": u.cpu,
   "kwok.x-k8s.io/usage-memory": u.memory,
   "kwok.x-k8s.io/usage-network-receive-bytes": String(u.rx),
   "kwok.x-k8s.io/usage-network-transmit-bytes": String(u.tx),
+  ...(u.volume
+    ? {
+        "kwok.x-k8s.io/usage-volume-claim": u.volume.claim,
+        "kwok.x-k8s.io/usage-volume-used-bytes": String(u.volume.used),
+      }
+    : {}),
 });
 
 interface Result {
@@ -108,7 +133,7 @@ interface MetricsJson {
   notRunningPods: number;
   cpu: { cores: number | null };
   memory: { bytes: number | null };
-  storage: { bytes: number };
+  storage: { bytes: number; usedBytes: number | null };
   networkReceiveBytes: number | null;
   networkTransmitBytes: number | null;
   quota: { resource: string; used: number; hard: number }[];
@@ -315,7 +340,7 @@ describe("per-instance metering", () => {
       containers: 2,
       notRunningPods: 0,
       memory: { bytes: 500 * MiB },
-      storage: { bytes: 3 * 1024 ** 3 },
+      storage: { bytes: 3 * 1024 ** 3, usedBytes: 400 * MiB },
       networkReceiveBytes: 5300,
       networkTransmitBytes: 7100,
       warnings: [],
@@ -332,6 +357,8 @@ describe("per-instance metering", () => {
       { what: `${T2} metered at 0.54 cores`, timeoutMs: 60_000 },
     );
     expect(two).toMatchObject({ memory: { bytes: 120 * MiB }, networkReceiveBytes: 4 });
+    // No volume stats reported for the second tenant's claims: used bytes unknown, not zero.
+    expect(two.storage.usedBytes).toBeNull();
     // appEndpoints: wpm-tenant1's WordPress pod's application metric (summed over its series); wpm-tenant2 exposes no
     // NodePort, which its warnings say.
     expect((one as unknown as Record<string, unknown>).wordpress_requests_total).toBe(42);

@@ -250,6 +250,7 @@ export function kwokSpec({
       // per-pod figures they report (from pod annotations).
       `--config=${join(kwokConfigDir, "metrics-resource.yaml")}`,
       `--config=${join(kwokConfigDir, "metrics-cadvisor.yaml")}`,
+      `--config=${join(kwokConfigDir, "metrics-kubelet.yaml")}`,
       `--config=${join(kwokConfigDir, "usage-from-annotation.yaml")}`,
     ],
   };

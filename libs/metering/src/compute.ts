@@ -129,6 +129,8 @@ export interface CollectInput {
   /** Nodes that did not answer this pass. */
   readonly failedNodes: ReadonlySet<string>;
   readonly custom?: InstanceUsage["custom"];
+  /** Bytes used per claim (`namespace/claim`), where the kubelets report volume stats. */
+  readonly volumesUsed?: ReadonlyMap<string, number>;
   readonly nowMs: number;
 }
 
@@ -192,6 +194,38 @@ function quotaOf(input: CollectInput): InstanceUsage["quota"] {
     .sort((a, b) => a.resource.localeCompare(b.resource));
 }
 
+/** Used bytes of the instance's claims: null when no kubelet reports any of them (a claim not reported: a warning). */
+function storageUsed(
+  input: CollectInput,
+  claims: readonly string[],
+  warnings: string[],
+): number | null {
+  const used = input.volumesUsed;
+  if (!used || claims.length === 0) return null;
+  const key = (c: string): string => podKey(input.instance.targetNamespace, c);
+  const reported = claims.filter((c) => used.has(key(c)));
+  if (reported.length === 0) return null;
+  for (const c of claims.filter((c) => !used.has(key(c))))
+    warnings.push(
+      `claim ${c}: no kubelet reported its volume stats; its used bytes are missing from the total`,
+    );
+  return reported.reduce((sum, c) => sum + (used.get(key(c)) ?? 0), 0);
+}
+
+/** Volume stats from a kubelet's own /metrics: `kubelet_volume_stats_used_bytes` per namespace and claim. */
+export function addVolumeSamples(used: Map<string, number>, samples: Sample[]): void {
+  for (const s of samples) {
+    const { namespace, persistentvolumeclaim: claim } = s.labels;
+    if (
+      s.name === "kubelet_volume_stats_used_bytes" &&
+      namespace &&
+      claim &&
+      Number.isFinite(s.value)
+    )
+      used.set(podKey(namespace, claim), s.value);
+  }
+}
+
 /** One instance's usage from what the cluster and the kubelets said. Pure. */
 export function computeUsage(input: CollectInput): InstanceUsage {
   const { instance } = input;
@@ -202,9 +236,13 @@ export function computeUsage(input: CollectInput): InstanceUsage {
     ...pods.flatMap((p) => p.claims),
     ...instance.inventory.filter((o) => o.kind === "PersistentVolumeClaim").map((o) => o.name),
   ]);
-  const storageBytes = input.claims
-    .filter((c) => claimNames.has(c.name))
-    .reduce((sum, c) => sum + (parseQuantity(c.capacity) || 0), 0);
+  const bound = input.claims.filter((c) => claimNames.has(c.name));
+  const storageBytes = bound.reduce((sum, c) => sum + (parseQuantity(c.capacity) || 0), 0);
+  const storageUsedBytes = storageUsed(
+    input,
+    bound.map((c) => c.name),
+    warnings,
+  );
   return {
     version: 1,
     kind: instance.kind,
@@ -223,7 +261,7 @@ export function computeUsage(input: CollectInput): InstanceUsage {
     cpuCores: round(sumOrNull(perPod.map((p) => p.cpuCores)), 4),
     memoryBytes: sumOrNull(perPod.map((p) => p.memoryBytes)),
     storageBytes,
-    storageUsedBytes: null,
+    storageUsedBytes,
     networkReceiveBytes: sumOrNull(perPod.map((p) => p.networkReceiveBytes)),
     networkTransmitBytes: sumOrNull(perPod.map((p) => p.networkTransmitBytes)),
     perPod,

@@ -1,4 +1,4 @@
-export { addNodeSamples, belongsTo, computeUsage } from "./compute.js";
+export { addNodeSamples, addVolumeSamples, belongsTo, computeUsage } from "./compute.js";
 export { appTargets, parseEqualitySelector, pickAppMetrics } from "./app-metrics.js";
 export type { AppEndpoints, AppTarget } from "./app-metrics.js";
 export type {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   accumulate,
   addNodeSamples,
+  addVolumeSamples,
   computeUsage,
   parsePrometheusText,
   toJson,
@@ -86,7 +87,11 @@ function readings(cpu: Record<string, number>): Readings {
   return r;
 }
 
-function usageAt(seconds: number, failedNodes: string[] = []) {
+function usageAt(
+  seconds: number,
+  failedNodes: string[] = [],
+  volumesUsed?: ReadonlyMap<string, number>,
+) {
   const first = readings({ "web-7d9-x": 10, "db-0": 4 });
   return computeUsage({
     instance,
@@ -105,6 +110,7 @@ function usageAt(seconds: number, failedNodes: string[] = []) {
     previous: { readings: first, atMs: T0 },
     failedNodes: new Set(failedNodes),
     nowMs: T0 + seconds * 1000,
+    ...(volumesUsed ? { volumesUsed } : {}),
   });
 }
 
@@ -143,6 +149,28 @@ describe("computeUsage", () => {
       { resource: "requests.memory", used: 0, hard: 4 * 1024 ** 3 },
     ]);
     expect(u.warnings).toEqual([]);
+  });
+
+  it("adds the used bytes the kubelets report for the instance's claims, and says which claim they did not", () => {
+    const used = new Map<string, number>();
+    addVolumeSamples(
+      used,
+      parsePrometheusText(
+        [
+          "# TYPE kubelet_volume_stats_used_bytes gauge",
+          'kubelet_volume_stats_used_bytes{namespace="wp1",persistentvolumeclaim="uploads"} 1048576',
+          'kubelet_volume_stats_used_bytes{namespace="wp2",persistentvolumeclaim="data-db-0"} 999',
+          'kubelet_volume_stats_used_bytes{namespace="wp1",persistentvolumeclaim=""} 0',
+        ].join("\n"),
+      ),
+    );
+    const u = usageAt(30, [], used);
+    expect(u.storageUsedBytes).toBe(1048576);
+    expect(u.warnings).toEqual([
+      "claim data-db-0: no kubelet reported its volume stats; its used bytes are missing from the total",
+    ]);
+    expect(usageAt(30).storageUsedBytes).toBeNull();
+    expect(usageAt(30, [], new Map()).warnings).toEqual([]);
   });
 
   it("takes related pods too under monitorRelationships all", () => {

@@ -4,6 +4,7 @@ import type { InstanceUsage } from "@kubeplus/contracts";
 import { kubeRequest } from "@kubeplus/kube";
 import {
   addNodeSamples,
+  addVolumeSamples,
   appTargets,
   belongsTo,
   computeUsage,
@@ -259,16 +260,20 @@ function selectorsOf(
   );
 }
 
-/** The kubelet paths of a node: the resource-metrics path metrics-server honours, and cAdvisor's beside it. */
+/**
+ * The kubelet paths of a node: the resource-metrics path metrics-server honours, and beside it cAdvisor's and the
+ * kubelet's own metrics (volume stats).
+ */
 export function nodePaths(annotations: Record<string, string> | undefined): {
   resource: string;
   cadvisor: string;
+  kubelet: string;
 } {
   const resource = annotations?.["metrics.k8s.io/resource-metrics-path"] ?? "/metrics/resource";
-  const cadvisor = resource.endsWith("/metrics/resource")
-    ? `${resource.slice(0, -"/resource".length)}/cadvisor`
-    : "/metrics/cadvisor";
-  return { resource, cadvisor };
+  const base = resource.endsWith("/metrics/resource")
+    ? resource.slice(0, -"/resource".length)
+    : "/metrics";
+  return { resource, cadvisor: `${base}/cadvisor`, kubelet: base };
 }
 
 /**
@@ -330,22 +335,32 @@ export class Collector {
     return lists.flat();
   }
 
-  private async scrapeNodes(): Promise<{ readings: Readings; failed: string[]; count: number }> {
+  private async scrapeNodes(): Promise<{
+    readings: Readings;
+    volumesUsed: Map<string, number>;
+    failed: string[];
+    count: number;
+  }> {
     const nodes = await this.get<List<NodeObject>>("/api/v1/nodes");
     const readings: Readings = new Map();
+    const volumesUsed = new Map<string, number>();
     const failed: string[] = [];
     await pool(nodes.items, this.concurrency, async (node) => {
-      const { resource, cadvisor } = nodePaths(node.metadata.annotations);
+      const { resource, cadvisor, kubelet } = nodePaths(node.metadata.annotations);
       try {
-        const [r = "", c = ""] = await Promise.all(
-          [resource, cadvisor].map((p) => this.nodeText(node, p)),
-        );
+        const [r = "", c = "", k = ""] = await Promise.all([
+          this.nodeText(node, resource),
+          this.nodeText(node, cadvisor),
+          // Volume stats are a bonus: a kubelet that will not give them leaves used bytes unknown, nothing else.
+          this.nodeText(node, kubelet).catch(() => ""),
+        ]);
         addNodeSamples(readings, parsePrometheusText(r), parsePrometheusText(c));
+        addVolumeSamples(volumesUsed, parsePrometheusText(k));
       } catch {
         failed.push(node.metadata.name);
       }
     });
-    return { readings, failed, count: nodes.items.length };
+    return { readings, volumesUsed, failed, count: nodes.items.length };
   }
 
   private async namespaceFacts(namespace: string, withServices: boolean) {
@@ -375,7 +390,12 @@ export class Collector {
   private async usageOf(
     kind: MeteredKind,
     item: Instance,
-    pass: { readings: Readings; failedNodes: ReadonlySet<string>; nowMs: number },
+    pass: {
+      readings: Readings;
+      volumesUsed: ReadonlyMap<string, number>;
+      failedNodes: ReadonlySet<string>;
+      nowMs: number;
+    },
   ): Promise<InstanceUsage | undefined> {
     const where = releaseOf(item);
     const facts = where
@@ -408,6 +428,7 @@ export class Collector {
       ...(this.previous ? { previous: this.previous } : {}),
       failedNodes: pass.failedNodes,
       nowMs: pass.nowMs,
+      volumesUsed: pass.volumesUsed,
       custom: app.custom,
     });
     return app.warnings.length > 0
@@ -424,7 +445,12 @@ export class Collector {
     const nowMs = Date.now();
     const failedNodes = new Set(nodes.failed);
     const usages = await pool(selected, this.concurrency, ({ kind, item }) =>
-      this.usageOf(kind, item, { readings: nodes.readings, failedNodes, nowMs }),
+      this.usageOf(kind, item, {
+        readings: nodes.readings,
+        volumesUsed: nodes.volumesUsed,
+        failedNodes,
+        nowMs,
+      }),
     );
     if (!filter) this.previous = { readings: nodes.readings, atMs: nowMs };
     return {
