@@ -348,7 +348,7 @@ export class Collector {
     await pool(nodes.items, this.concurrency, async (node) => {
       const { resource, cadvisor, kubelet } = nodePaths(node.metadata.annotations);
       try {
-        const [r = "", c = "", k = ""] = await Promise.all([
+        const [r, c, k] = await Promise.all([
           this.nodeText(node, resource),
           this.nodeText(node, cadvisor),
           // Volume stats are a bonus: a kubelet that will not give them leaves used bytes unknown, nothing else.
