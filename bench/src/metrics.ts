@@ -226,7 +226,7 @@ export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
       const url = `http://127.0.0.1:${String(port)}/metrics`;
       // Three passes: the second and third have a CPU rate and a full set of records to write.
       await waitFor(
-        async () => /kubeplus_collector_passes_total ([3-9]|\d\d)/.test((await get(url)).text),
+        async () => /^kubeplus_collector_passes_total ([3-9]|\d\d+)$/m.test((await get(url)).text),
         {
           what: "three collection passes",
           timeoutMs: 10 * 60_000,
@@ -235,9 +235,9 @@ export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
       );
       const text = (await get(url)).text;
       const pass = Number(
-        /kubeplus_collector_pass_duration_seconds (\S+)/.exec(text)?.[1] ?? "NaN",
+        /^kubeplus_collector_pass_duration_seconds (\S+)$/m.exec(text)?.[1] ?? "NaN",
       );
-      const metered = Number(/kubeplus_collector_instances (\S+)/.exec(text)?.[1] ?? "0");
+      const metered = Number(/^kubeplus_collector_instances (\S+)$/m.exec(text)?.[1] ?? "0");
       const status = readFileSync(`/proc/${String(collector.process.pid)}/status`, "utf8");
       const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024;
       const scrapes: number[] = [];
