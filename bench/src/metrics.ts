@@ -218,6 +218,10 @@ export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
         LOG_LEVEL: "info",
         KUBELET_ACCESS: "direct",
         KUBELET_CA_FILE: join(state.runDir, "pki", "ca.crt"),
+        // BENCH_COLLECTOR_NODE_OPTIONS: the collector's NODE_OPTIONS (V8 heap settings under test).
+        ...(process.env.BENCH_COLLECTOR_NODE_OPTIONS
+          ? { NODE_OPTIONS: process.env.BENCH_COLLECTOR_NODE_OPTIONS }
+          : {}),
       }),
       // Leading comes before the first pass, which at this size may take longer than the start-up wait.
       (l) => l.msg === "leading: writing usage records",
