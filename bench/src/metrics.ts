@@ -186,6 +186,23 @@ async function get(url: string): Promise<{ ms: number; text: string }> {
   return { ms: performance.now() - started, text };
 }
 
+/** The collector's environment: the local control plane's, kubelets read directly, and what the bench varies. */
+function collectorEnv(state: ClusterState, kp: string, port: number): NodeJS.ProcessEnv {
+  return serviceEnv(state, {
+    KUBEPLUS_NAMESPACE: kp,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    INTERVAL_SECONDS: "15",
+    LOG_LEVEL: "info",
+    KUBELET_ACCESS: "direct",
+    KUBELET_CA_FILE: join(state.runDir, "pki", "ca.crt"),
+    // BENCH_COLLECTOR_NODE_OPTIONS: the collector's NODE_OPTIONS (V8 heap settings under test).
+    ...(process.env.BENCH_COLLECTOR_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.BENCH_COLLECTOR_NODE_OPTIONS }
+      : {}),
+  });
+}
+
 export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
   const n = Number(process.env.METRICS_BENCH_INSTANCES ?? "1000");
   const kp = `mbench-${Date.now().toString(36)}`;
@@ -210,19 +227,7 @@ export async function benchMetrics(state: ClusterState): Promise<Figure[]> {
     const port = await freePort();
     const collector = await startService(
       "metrics-collector",
-      serviceEnv(state, {
-        KUBEPLUS_NAMESPACE: kp,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        INTERVAL_SECONDS: "15",
-        LOG_LEVEL: "info",
-        KUBELET_ACCESS: "direct",
-        KUBELET_CA_FILE: join(state.runDir, "pki", "ca.crt"),
-        // BENCH_COLLECTOR_NODE_OPTIONS: the collector's NODE_OPTIONS (V8 heap settings under test).
-        ...(process.env.BENCH_COLLECTOR_NODE_OPTIONS
-          ? { NODE_OPTIONS: process.env.BENCH_COLLECTOR_NODE_OPTIONS }
-          : {}),
-      }),
+      collectorEnv(state, kp, port),
       // Leading comes before the first pass, which at this size may take longer than the start-up wait.
       (l) => l.msg === "leading: writing usage records",
     );
