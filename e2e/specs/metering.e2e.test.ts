@@ -1,7 +1,7 @@
 // Per-instance metering as a provider and a consumer see it: two WordPress + MySQL tenants released by the real
 // helmer, metered by the real metrics-collector from the kwok kubelets (usage emulated from pod annotations), read
 // back with `kubectl metrics`, scraped by a real Prometheus server, published on NATS and kept as daily records.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,9 +17,11 @@ import { subscribe } from "@kubeplus/contracts";
 import { connectNats } from "@kubeplus/runtime";
 import {
   conditionOf,
+  exampleChart,
   freePort,
   ManifestDir,
   platformNamespace,
+  pluginKubectl,
   serveFiles,
   serviceEnv,
   startHelmer,
@@ -103,28 +105,7 @@ const annotations = (u: {
     : {}),
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function kubectl(args: string[], kubeconfig = cluster.state.kubeconfig): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(cluster.state.tools.kubectl, args, {
-      cwd: work,
-      env: {
-        ...process.env,
-        PATH: `${pluginDir}:${process.env.PATH ?? ""}`,
-        KUBECONFIG: kubeconfig,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const kubectl = pluginKubectl(cluster.state, pluginDir, work);
 
 interface MetricsJson {
   pods: number;
@@ -161,24 +142,15 @@ function startCollector(): Promise<RunningService> {
   );
 }
 
-function packageExample(name: string): Buffer {
-  const out = mkdtempSync(join(tmpdir(), "example-chart-"));
-  execFileSync(cluster.state.tools.helm, [
-    "package",
-    join(repoRoot, "examples", "charts", name),
-    "-d",
-    out,
-  ]);
-  return readFileSync(join(out, `${name}-0.1.0.tgz`));
-}
-
 beforeAll(async () => {
   await run("node", [
     fileURLToPath(new URL("../../cli/dist/install-plugins/main.js", import.meta.url)),
     pluginDir,
   ]);
   kp = await platformNamespace(cluster, "kpm");
-  charts = await serveFiles({ "/wordpress-mysql-0.1.0.tgz": packageExample("wordpress-mysql") });
+  charts = await serveFiles({
+    "/wordpress-mysql-0.1.0.tgz": exampleChart(cluster.state.tools.helm, "wordpress-mysql"),
+  });
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
   collectorPort = await freePort();
   collector = await startCollector();

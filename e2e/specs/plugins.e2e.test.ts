@@ -14,6 +14,7 @@ import {
   waitForCrd,
   ManifestDir,
   platformNamespace,
+  pluginKubectl,
   serveFiles,
   sharedChart,
   startHelmer,
@@ -32,33 +33,7 @@ let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function kubectl(
-  args: string[],
-  kubeconfig = cluster.state.kubeconfig,
-  timeout = 0,
-): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(cluster.state.tools.kubectl, args, {
-      cwd: work,
-      timeout,
-      env: {
-        ...process.env,
-        PATH: `${pluginDir}:${process.env.PATH ?? ""}`,
-        KUBECONFIG: kubeconfig,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const kubectl = pluginKubectl(cluster.state, pluginDir, work);
 
 async function ok(args: string[]): Promise<string> {
   const r = await kubectl(args);

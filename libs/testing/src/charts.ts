@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { repoRoot } from "@kubeplus/dev";
 
@@ -29,4 +31,11 @@ export function sharedChartPath(file: string): string {
 
 export function sharedChart(file: string): Buffer {
   return readFileSync(sharedChartPath(file));
+}
+
+/** One of our own example charts (`examples/charts/<name>`), packaged by the pinned helm: its archive's bytes. */
+export function exampleChart(helmBin: string, name: string, version = "0.1.0"): Buffer {
+  const out = mkdtempSync(join(tmpdir(), "example-chart-"));
+  execFileSync(helmBin, ["package", join(repoRoot, "examples", "charts", name), "-d", out]);
+  return readFileSync(join(out, `${name}-${version}.tgz`));
 }

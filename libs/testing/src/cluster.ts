@@ -121,3 +121,35 @@ export class TestCluster {
     return `objects in ${namespace}:\n${objects.stdout}${objects.stderr}\n${this.componentLogs()}`;
   }
 }
+
+/**
+ * The real kubectl with a folder of kubectl plugins first on PATH (as a user who installed them), run in `cwd`;
+ * never throws on a non-zero exit. The kubeconfig comes through $KUBECONFIG, as the plugins read it.
+ */
+export function pluginKubectl(
+  state: ClusterState,
+  pluginDir: string,
+  cwd: string,
+): (args: readonly string[], kubeconfig?: string, timeoutMs?: number) => Promise<KubectlResult> {
+  return async (args, kubeconfig = state.kubeconfig, timeoutMs = 0) => {
+    try {
+      const { stdout, stderr } = await run(state.tools.kubectl, [...args], {
+        cwd,
+        timeout: timeoutMs,
+        env: {
+          ...process.env,
+          PATH: `${pluginDir}:${process.env.PATH ?? ""}`,
+          KUBECONFIG: kubeconfig,
+        },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return {
+        code: typeof e.code === "number" ? e.code : 1,
+        stdout: e.stdout ?? "",
+        stderr: e.stderr ?? "",
+      };
+    }
+  };
+}

@@ -1,8 +1,14 @@
-export { clusterState, kubeConfigFromFile, TestCluster, TEST_LABEL } from "./cluster.js";
+export {
+  clusterState,
+  kubeConfigFromFile,
+  pluginKubectl,
+  TestCluster,
+  TEST_LABEL,
+} from "./cluster.js";
 export type { KubectlResult } from "./cluster.js";
 export { waitFor, WaitTimeoutError } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
-export { sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
+export { exampleChart, sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
 export { serveFiles, serviceEnv, startService } from "./services.js";
 export { pushChart, startPrometheus, startRegistry } from "./servers.js";
 export type { TestServer } from "./servers.js";

@@ -1,12 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "@kubeplus/dev";
 import {
   conditionOf,
+  exampleChart,
   ManifestDir,
   platformNamespace,
   serveFiles,
@@ -59,17 +58,6 @@ const create = async (object: object, file: string): Promise<void> => {
 const jsonpath = async (args: string[], path: string): Promise<string> =>
   (await cluster.kubectl([...args, "-o", `jsonpath=${path}`])).stdout;
 
-function packageExample(name: string): Buffer {
-  const out = mkdtempSync(join(tmpdir(), "example-chart-"));
-  execFileSync(cluster.state.tools.helm, [
-    "package",
-    join(repoRoot, "examples", "charts", name),
-    "-d",
-    out,
-  ]);
-  return readFileSync(join(out, `${name}-0.1.0.tgz`));
-}
-
 function composition(file: string, chartURL: string): Record<string, unknown> {
   const rc = parse(readFileSync(file, "utf8")) as {
     metadata: Record<string, unknown>;
@@ -84,7 +72,7 @@ beforeAll(async () => {
   kp = await platformNamespace(cluster, "kpx");
   charts = await serveFiles({
     "/wordpress-chart-0.0.4.tgz": sharedChart("wordpress-chart-0.0.4.tgz"),
-    "/wordpress-mysql-0.1.0.tgz": packageExample("wordpress-mysql"),
+    "/wordpress-mysql-0.1.0.tgz": exampleChart(cluster.state.tools.helm, "wordpress-mysql"),
   });
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
   const walkthrough = composition(
