@@ -31,7 +31,7 @@ describe("readinessPollMs", () => {
     [
       "a Ready instance being upgraded",
       instance({ status: "True", at: "2026-12-01T09:00:00Z" }),
-      500,
+      250,
     ],
     ["Ready=False for 3 s", instance({ status: "False", at: "2026-12-01T09:59:57Z" }), 250],
     ["Ready=False for a minute", instance({ status: "False", at: "2026-12-01T09:59:00Z" }), 1000],
