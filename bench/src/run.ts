@@ -46,14 +46,16 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Exit explicitly: a watch a client library keeps open (the helmer figures read instances from one) must not keep
+// `make bench` waiting after the report is written, with its control plane still up.
 main().then(
   (code) => {
-    process.exitCode = code;
+    process.exit(code);
   },
   (err: unknown) => {
     process.stderr.write(
       `bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
