@@ -420,7 +420,8 @@ describe("per-instance metering", () => {
       );
     });
     expect(seen.memoryBytes).toBe(120 * MiB);
-    expect(seen.cpuCores, JSON.stringify(seen)).toBeCloseTo(0.54, 2);
+    // A rate between two reads dated when each node answered: within latency jitter of 0.54 cores.
+    expect(Math.abs((seen.cpuCores ?? 0) - 0.54), JSON.stringify(seen)).toBeLessThan(0.02);
   });
 
   it("keeps a daily usage record in the cluster that a restarted collector continues", async () => {

@@ -17,6 +17,8 @@ export interface PodFacts {
 /** What the kubelet said about one pod (resource metrics and cAdvisor network counters). */
 export interface PodReading {
   cpuSeconds?: number;
+  /** When the CPU counter was read: the kubelet's sample timestamp, else when its answer arrived. */
+  cpuAtMs?: number;
   memoryBytes?: number;
   rxBytes?: number;
   txBytes?: number;
@@ -39,7 +41,7 @@ function readingAt(readings: Readings): At {
   };
 }
 
-function addResource(at: At, samples: Sample[]): void {
+function addResource(at: At, samples: Sample[], receivedAtMs?: number): void {
   for (const s of samples) {
     const field =
       s.name === "pod_cpu_usage_seconds_total"
@@ -49,6 +51,8 @@ function addResource(at: At, samples: Sample[]): void {
           : undefined;
     const r = field ? at(s) : undefined;
     if (r && field) r[field] = s.value;
+    const readAt = s.timestampMs ?? receivedAtMs;
+    if (r && field === "cpuSeconds" && readAt !== undefined) r.cpuAtMs = readAt;
   }
 }
 
@@ -66,10 +70,18 @@ function addNetwork(at: At, samples: Sample[]): void {
   }
 }
 
-/** Folds one node's /metrics/resource and /metrics/cadvisor samples into per-pod readings. */
-export function addNodeSamples(readings: Readings, resource: Sample[], cadvisor: Sample[]): void {
+/**
+ * Folds one node's /metrics/resource and /metrics/cadvisor samples into per-pod readings. `receivedAtMs` (when the
+ * node answered) dates the CPU counters that carry no timestamp of their own.
+ */
+export function addNodeSamples(
+  readings: Readings,
+  resource: Sample[],
+  cadvisor: Sample[],
+  receivedAtMs?: number,
+): void {
   const at = readingAt(readings);
-  addResource(at, resource);
+  addResource(at, resource, receivedAtMs);
   addNetwork(at, cadvisor);
 }
 
@@ -136,11 +148,19 @@ export interface CollectInput {
 
 type PodUsage = InstanceUsage["perPod"][number];
 
-function cpuRate(input: CollectInput, pod: PodFacts, now?: number): number | null {
-  if (now === undefined) return null;
+/** Seconds between two readings of a counter: by their own dates when both have one, else by the passes'. */
+function secondsBetween(input: CollectInput, before: PodReading, now: PodReading): number {
+  if (before.cpuAtMs !== undefined && now.cpuAtMs !== undefined)
+    return (now.cpuAtMs - before.cpuAtMs) / 1000;
+  return (input.nowMs - (input.previous?.atMs ?? input.nowMs)) / 1000;
+}
+
+function cpuRate(input: CollectInput, pod: PodFacts, reading?: PodReading): number | null {
+  const now = reading?.cpuSeconds;
+  if (now === undefined || !reading) return null;
   const before = input.previous?.readings.get(podKey(input.instance.targetNamespace, pod.name));
-  if (input.previous && before?.cpuSeconds !== undefined && now >= before.cpuSeconds) {
-    const seconds = (input.nowMs - input.previous.atMs) / 1000;
+  if (before?.cpuSeconds !== undefined && now >= before.cpuSeconds) {
+    const seconds = secondsBetween(input, before, reading);
     if (seconds > 0) return (now - before.cpuSeconds) / seconds;
   }
   // First sight of the pod (or a counter reset): its average since it started.
@@ -175,7 +195,7 @@ function podUsage(input: CollectInput, pod: PodFacts, warnings: string[]): PodUs
     node: pod.node,
     phase: pod.phase,
     containers: pod.containers,
-    cpuCores: running ? round(cpuRate(input, pod, reading?.cpuSeconds), 4) : 0,
+    cpuCores: running ? round(cpuRate(input, pod, reading), 4) : 0,
     memoryBytes: value(reading?.memoryBytes),
     networkReceiveBytes: value(reading?.rxBytes),
     networkTransmitBytes: value(reading?.txBytes),

@@ -15,12 +15,15 @@ import {
 
 const T0 = Date.parse("2026-11-24T10:00:00Z");
 
-function kubelet(cpu: Record<string, number>, mem: Record<string, number>): string {
+function kubelet(
+  cpu: Record<string, number>,
+  mem: Record<string, number>,
+  atMs: number | null = 1795500000000,
+): string {
   const lines = ["# TYPE pod_cpu_usage_seconds_total counter", "scrape_error 0"];
+  const stamp = atMs === null ? "" : ` ${String(atMs)}`;
   for (const [pod, v] of Object.entries(cpu))
-    lines.push(
-      `pod_cpu_usage_seconds_total{namespace="wp1",pod="${pod}"} ${String(v)} 1795500000000`,
-    );
+    lines.push(`pod_cpu_usage_seconds_total{namespace="wp1",pod="${pod}"} ${String(v)}${stamp}`);
   for (const [pod, v] of Object.entries(mem))
     lines.push(`pod_memory_working_set_bytes{namespace="wp1",pod="${pod}"} ${String(v)}`);
   return lines.join("\n");
@@ -77,12 +80,18 @@ const instance: InstanceFacts = {
   serviceSelectors: [],
 };
 
-function readings(cpu: Record<string, number>): Readings {
+/** One node's answer; `stampMs` is the kubelet's sample timestamp (null: none), `receivedAtMs` when it arrived. */
+function readings(
+  cpu: Record<string, number>,
+  at: { stampMs?: number | null; receivedAtMs?: number } = {},
+): Readings {
   const r: Readings = new Map();
+  const mem = { "web-7d9-x": 64 * 1024 ** 2, "db-0": 32 * 1024 ** 2 };
   addNodeSamples(
     r,
-    parsePrometheusText(kubelet(cpu, { "web-7d9-x": 64 * 1024 ** 2, "db-0": 32 * 1024 ** 2 })),
+    parsePrometheusText(kubelet(cpu, mem, at.stampMs ?? null)),
     parsePrometheusText(cadvisor),
+    at.receivedAtMs,
   );
   return r;
 }
@@ -149,6 +158,24 @@ describe("computeUsage", () => {
       { resource: "requests.memory", used: 0, hard: 4 * 1024 ** 3 },
     ]);
     expect(u.warnings).toEqual([]);
+  });
+
+  it("dates CPU counters by the kubelet's timestamps, else by when each node answered, not by the pass", () => {
+    // The passes are 30 s apart, but the node was read 20 s apart: 250m over 20 s is 5 s of CPU.
+    const twoPasses = (at: (ms: number) => { stampMs?: number; receivedAtMs?: number }) =>
+      computeUsage({
+        instance,
+        pods,
+        claims: [],
+        readings: readings({ "web-7d9-x": 15, "db-0": 6 }, at(T0 + 25_000)),
+        previous: { readings: readings({ "web-7d9-x": 10, "db-0": 4 }, at(T0 + 5_000)), atMs: T0 },
+        failedNodes: new Set(),
+        nowMs: T0 + 30_000,
+      }).cpuCores;
+    expect(twoPasses((ms) => ({ stampMs: ms, receivedAtMs: ms + 3_000 }))).toBe(0.35);
+    expect(twoPasses((ms) => ({ receivedAtMs: ms }))).toBe(0.35);
+    // With neither, the passes' own times are all there is: 7 s of CPU over 30 s.
+    expect(twoPasses(() => ({}))).toBeCloseTo(7 / 30, 3);
   });
 
   it("adds the used bytes the kubelets report for the instance's claims, and says which claim they did not", () => {

@@ -348,13 +348,18 @@ export class Collector {
     await pool(nodes.items, this.concurrency, async (node) => {
       const { resource, cadvisor, kubelet } = nodePaths(node.metadata.annotations);
       try {
+        let resourceAt = 0;
         const [r, c, k] = await Promise.all([
-          this.nodeText(node, resource),
+          // When the resource metrics arrived dates their CPU counters if the kubelet gave no timestamps.
+          this.nodeText(node, resource).then((text) => {
+            resourceAt = Date.now();
+            return text;
+          }),
           this.nodeText(node, cadvisor),
           // Volume stats are a bonus: a kubelet that will not give them leaves used bytes unknown, nothing else.
           this.nodeText(node, kubelet).catch(() => ""),
         ]);
-        addNodeSamples(readings, parsePrometheusText(r), parsePrometheusText(c));
+        addNodeSamples(readings, parsePrometheusText(r), parsePrometheusText(c), resourceAt);
         addVolumeSamples(volumesUsed, parsePrometheusText(k));
       } catch {
         failed.push(node.metadata.name);
