@@ -2,6 +2,8 @@ export { startCache } from "./cache.js";
 export type { CacheOptions, WatchedCache } from "./cache.js";
 export { shareAgents } from "./agents.js";
 export { loadKubeConfig, patchStatus } from "./client.js";
+export { loadApiAccess, StaticAccess, staticCredentials } from "./access.js";
+export type { ApiAccess, StaticCredentials } from "./access.js";
 export type { CustomObjectRef } from "./client.js";
 export {
   apiErrorMessage,

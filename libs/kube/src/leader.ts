@@ -1,4 +1,4 @@
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { ApiAccess } from "./access.js";
 import { KubeRequestError, kubeRequest } from "./raw.js";
 
 export interface LeaderElectionOptions {
@@ -46,10 +46,7 @@ export function canAcquire(lease: Lease["spec"], identity: string, now: number):
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does: optimistic concurrency on
  * the Lease's resourceVersion, so two replicas never both believe they lead for longer than one lease term.
  */
-export function startLeaderElection(
-  kc: KubeConfig,
-  options: LeaderElectionOptions,
-): LeaderElection {
+export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOptions): LeaderElection {
   const leaseSeconds = options.leaseSeconds ?? 15;
   const retryMs = options.retryMs ?? Math.floor((leaseSeconds * 1000) / 3);
   const base = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;

@@ -1,5 +1,5 @@
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { ApiAccess } from "./access.js";
 
 export class KubeRequestError extends Error {
   readonly code: number;
@@ -15,7 +15,7 @@ export class KubeRequestError extends Error {
 
 /** One request to the apiserver with the kubeconfig's credentials; JSON in and out. */
 export async function kubeRequest(
-  kc: KubeConfig,
+  kc: ApiAccess,
   method: string,
   path: string,
   options: {
@@ -73,7 +73,7 @@ export async function kubeRequest(
  * ends the response (never, for a followed log, until the caller destroys it through `signal`).
  */
 export async function kubeStream(
-  kc: KubeConfig,
+  kc: ApiAccess,
   path: string,
   onChunk: (text: string) => void,
   signal?: AbortSignal,
@@ -111,7 +111,7 @@ export async function kubeStream(
 }
 
 /** The username the apiserver sees for this kubeconfig (a SelfSubjectReview, allowed to every identity). */
-export async function whoAmI(kc: KubeConfig): Promise<string> {
+export async function whoAmI(kc: ApiAccess): Promise<string> {
   const review = (await kubeRequest(
     kc,
     "POST",
@@ -132,11 +132,11 @@ interface ApiResourceList {
  * LimitRange's `default`): resource paths come from discovery, cached per group/version.
  */
 export class Applier {
-  private readonly kc: KubeConfig;
+  private readonly kc: ApiAccess;
   private readonly fieldManager: string;
   private readonly lists = new Map<string, Promise<ApiResourceList>>();
 
-  constructor(kc: KubeConfig, fieldManager: string) {
+  constructor(kc: ApiAccess, fieldManager: string) {
     this.kc = kc;
     this.fieldManager = fieldManager;
   }

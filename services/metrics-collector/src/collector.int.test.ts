@@ -12,6 +12,7 @@ import {
   waitFor,
   waitForCrd,
 } from "@kubeplus/testing";
+import { loadApiAccess } from "@kubeplus/kube/lite";
 import { toPrometheus } from "@kubeplus/metering";
 import { Collector } from "./collector.js";
 
@@ -174,7 +175,11 @@ afterAll(async () => {
 describe("metrics-collector", () => {
   it("meters each instance from the kwok kubelets: exact memory and network, CPU as the annotated rate, no leaks", async () => {
     const ca = readFileSync(join(cluster.state.runDir, "pki", "ca.crt"), "utf8");
-    const collector = new Collector(cluster.kc, 4, { mode: "direct", ca });
+    // The admin kubeconfig through the light loader the service uses (client certificates, no client-node).
+    const collector = new Collector(await loadApiAccess(cluster.state.kubeconfig, {}), 4, {
+      mode: "direct",
+      ca,
+    });
     const mine = (u: { namespace: string }): boolean => u.namespace === kp;
     // Wait for kwok to report the pods, then two passes five seconds apart (CPU is a counter's rate).
     await waitFor(

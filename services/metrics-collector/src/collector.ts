@@ -1,7 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { InstanceUsage } from "@kubeplus/contracts";
-import { kubeRequest } from "@kubeplus/kube";
+import { kubeRequest, type ApiAccess } from "@kubeplus/kube/lite";
 import {
   addNodeSamples,
   addVolumeSamples,
@@ -86,7 +85,7 @@ interface NodeObject {
   };
 }
 
-async function direct(kc: KubeConfig, url: string, access: KubeletAccess): Promise<string> {
+async function direct(kc: ApiAccess, url: string, access: KubeletAccess): Promise<string> {
   // Only the credentials of the kubeconfig: its CA (and the agent carrying it) are the apiserver's, not the kubelets'.
   const auth: RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(auth);
@@ -283,12 +282,12 @@ export function nodePaths(annotations: Record<string, string> | undefined): {
  */
 export class Collector {
   private previous?: { readings: Readings; atMs: number };
-  private readonly kc: KubeConfig;
+  private readonly kc: ApiAccess;
   private readonly concurrency: number;
 
   private readonly access: KubeletAccess;
 
-  constructor(kc: KubeConfig, concurrency: number, access: KubeletAccess = { mode: "proxy" }) {
+  constructor(kc: ApiAccess, concurrency: number, access: KubeletAccess = { mode: "proxy" }) {
     this.kc = kc;
     this.concurrency = concurrency;
     this.access = access;

@@ -2,7 +2,7 @@
 import { createServer } from "node:http";
 import type { InstanceUsage } from "@kubeplus/contracts";
 import { publish, serve } from "@kubeplus/contracts";
-import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
+import { loadApiAccess, startLeaderElection, whoAmI } from "@kubeplus/kube/lite";
 import { toPrometheus } from "@kubeplus/metering";
 import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
 import { Collector, pool } from "./collector.js";
@@ -12,7 +12,8 @@ import { selfMetrics } from "./self-metrics.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "metrics-collector", level: config.logLevel });
-const kc = loadKubeConfig(config.kubeconfig);
+// The light loader: client-node is never imported for a static kubeconfig or a service account (memory).
+const kc = await loadApiAccess(config.kubeconfig, process.env);
 const identity = await whoAmI(kc);
 const collector = new Collector(kc, config.concurrency, config.kubeletAccess);
 const records = new UsageRecords(kc, (3 * config.intervalMs) / 1000);

@@ -1,7 +1,6 @@
 import type { InstanceUsage } from "@kubeplus/contracts";
-import { Applier, KubeRequestError, kubeRequest } from "@kubeplus/kube";
+import { Applier, KubeRequestError, kubeRequest, type ApiAccess } from "@kubeplus/kube/lite";
 import { accumulate, type UsageRecord } from "@kubeplus/metering";
-import type { KubeConfig } from "@kubernetes/client-node";
 
 /** The ConfigMap holding an instance's latest usage and daily record, in the release's namespace. */
 export const recordName = (release: string): string => `kubeplus-usage-${release}`;
@@ -14,10 +13,10 @@ export const recordName = (release: string): string => `kubeplus-usage-${release
 export class UsageRecords {
   private readonly records = new Map<string, UsageRecord>();
   private readonly applier: Applier;
-  private readonly kc: KubeConfig;
+  private readonly kc: ApiAccess;
   private readonly maxGapSeconds: number;
 
-  constructor(kc: KubeConfig, maxGapSeconds: number) {
+  constructor(kc: ApiAccess, maxGapSeconds: number) {
     this.kc = kc;
     this.applier = new Applier(kc, "kubeplus-metrics-collector");
     this.maxGapSeconds = maxGapSeconds;
