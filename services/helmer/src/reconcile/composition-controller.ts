@@ -35,6 +35,7 @@ import {
   reconcileFleet,
   type CompositionReconcileDeps,
 } from "./reconcile-composition.js";
+import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface ControllerOptions {
@@ -50,7 +51,7 @@ export interface ControllerOptions {
 
 const RC = PlatformKinds.ResourceComposition;
 const FLEET_PREFIX = "fleet|";
-const FLEET_COALESCE_MS = 500;
+const FLEET_COALESCE_MS = 1_000;
 
 /** Watches compositions (NATS admission events only wake it sooner) and reconciles each in a keyed work queue. */
 export interface CompositionController {
@@ -261,8 +262,10 @@ export async function startCompositionController(
 
   const keyOf = (o: { metadata?: { namespace?: string; name?: string } }): string =>
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-  compositions.onChange((rc) => {
-    queue.add(keyOf(rc));
+  const wake = new WakeFilter();
+  compositions.onChange((rc, event) => {
+    // Status-only changes (fleet counts, our own reports) concern the policies' status, not a registration.
+    if (wake.wakes(keyOf(rc), rc.metadata, event)) queue.add(keyOf(rc));
     policies.compositionChanged(rc.metadata.namespace ?? "");
   });
   for (const rc of compositions.list()) queue.add(keyOf(rc));

@@ -28,6 +28,7 @@ import { decideChartUpgrade, failedOn, upgradeLimits } from "./fleet.js";
 import type { FleetSlots } from "./fleet-slots.js";
 import { FIELD_MANAGER } from "./reconcile-composition.js";
 import { reconcileInstance, type InstanceReconcileDeps } from "./reconcile-instance.js";
+import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface InstanceControllerOptions {
@@ -300,24 +301,12 @@ export async function startInstanceController(
     const enqueue = (o: InstanceObject): void => {
       queue.add(`${rcKey}|${instanceKey(o)}`);
     };
-    // What a reconcile acts on: the spec (generation), deletion, finalizers, labels and annotations. A change of
-    // status alone (most often our own write) does not wake the instance: requeues poll what is still moving.
-    const woken = new Map<string, string>();
+    const wake = new WakeFilter();
     cache.onChange((o, event) => {
-      const key = instanceKey(o);
-      const m = o.metadata;
-      const wake = JSON.stringify([
-        m.generation,
-        m.deletionTimestamp,
-        m.finalizers,
-        m.labels,
-        m.annotations,
-      ]);
-      if (event === "delete") woken.delete(key);
-      else if (woken.get(key) === wake) {
+      if (!wake.wakes(instanceKey(o), o.metadata, event)) {
         options.onInstanceChange?.(rcKey);
         return;
-      } else woken.set(key, wake);
+      }
       enqueue(o);
       options.onInstanceChange?.(rcKey);
     });
