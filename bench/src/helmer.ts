@@ -151,6 +151,50 @@ const rssMiB = (pid: number): number => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024;
 };
 
+/** CPU seconds a process used (user + system), and those of its reaped children (helm, for the helmer). */
+function cpuSeconds(pid: number): { own: number; children: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): state is the 3rd field, utime the 14th.
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
+    const tick = 100; // USER_HZ on Linux
+    return {
+      own: ((f[11] ?? 0) + (f[12] ?? 0)) / tick,
+      children: ((f[13] ?? 0) + (f[14] ?? 0)) / tick,
+    };
+  } catch {
+    return { own: 0, children: 0 };
+  }
+}
+
+type CpuSnapshot = Map<string, number>;
+
+/** Every control-plane process, the helmer, and helm (the helmer's reaped children). */
+function cpuSnapshot(state: ClusterState, helmerPid: number): CpuSnapshot {
+  const snap: CpuSnapshot = new Map();
+  for (const p of state.processes) snap.set(p.name, cpuSeconds(p.pid).own);
+  const helmer = cpuSeconds(helmerPid);
+  snap.set("helmer", helmer.own);
+  snap.set("helm (children of the helmer)", helmer.children);
+  return snap;
+}
+
+/** Where the CPU went while `count` instances streamed in: core-seconds per instance, by process. */
+function reportCpu(before: CpuSnapshot, after: CpuSnapshot, count: number): void {
+  const rows = [...after]
+    .map(([name, s]) => [name, (s - (before.get(name) ?? 0)) / count] as const)
+    .sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((sum, [, v]) => sum + v, 0);
+  process.stderr.write(
+    `[bench]   CPU per streamed instance: ${total.toFixed(3)} core-s in all (2 cores give ${(2 / total).toFixed(1)}/s at most)\n`,
+  );
+  for (const [name, v] of rows)
+    process.stderr.write(`[bench]     ${name.padEnd(32)} ${v.toFixed(3)} core-s\n`);
+}
+
 function figure(name: string, target: string, value: number, unit: string, met: boolean): Figure {
   const shown = unit === "ms" ? `${Math.round(value)} ms` : `${value.toFixed(1)} ${unit}`;
   return { benchmark: "helmer", figure: name, target, measured: shown, value, unit, met };
@@ -293,6 +337,7 @@ export async function benchHelmer(state: ClusterState): Promise<Figure[]> {
     );
 
     const stream = Number(process.env.BENCH_STREAM ?? "1000");
+    const cpuBefore = cpuSnapshot(state, pid);
     const streamStarted = Date.now();
     await createAtRate(bench, "stream", stream, STREAM_RATE);
     await bench.until(
@@ -301,6 +346,7 @@ export async function benchHelmer(state: ClusterState): Promise<Figure[]> {
       "stream",
     );
     const rate = stream / ((Date.now() - streamStarted) / 1000);
+    reportCpu(cpuBefore, cpuSnapshot(state, pid), stream);
     figures.push(
       figure(
         `${stream} instances created at ${STREAM_RATE}/s, Ready per second`,

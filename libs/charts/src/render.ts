@@ -58,6 +58,15 @@ export function runCommand(
   });
 }
 
+/** The template a document came from: helm's `# Source:` comment, which after a `---` belongs to the contents. */
+function sourceOf(doc: {
+  commentBefore?: string | null;
+  contents?: { commentBefore?: string | null } | null;
+}) {
+  const comment = `${doc.commentBefore ?? ""}\n${doc.contents?.commentBefore ?? ""}`;
+  return /Source: (\S+)/.exec(comment)?.[1];
+}
+
 /** Parses multi-document YAML as helm prints it, keeping each object's `# Source:` template path. */
 export function parseManifests(text: string): RenderedObject[] {
   const objects: RenderedObject[] = [];
@@ -70,7 +79,7 @@ export function parseManifests(text: string): RenderedObject[] {
     }
     const value = doc.toJS() as unknown;
     if (!value || typeof value !== "object" || Array.isArray(value)) continue;
-    const source = /# Source: (\S+)/.exec(doc.commentBefore ?? "")?.[1];
+    const source = sourceOf(doc);
     objects.push({ object: value as Record<string, unknown>, ...(source ? { source } : {}) });
   }
   return objects;

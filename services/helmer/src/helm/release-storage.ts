@@ -10,6 +10,8 @@ export interface StoredRelease {
   readonly chart: string;
   /** The values the user supplied (not the chart's defaults), as `helm get values` prints them. */
   readonly values: Record<string, unknown>;
+  /** What the revision applied, as `helm template` prints it: the manifest, then each hook with its `# Source:`. */
+  readonly manifest: string;
 }
 
 interface ReleaseRecord {
@@ -17,6 +19,14 @@ interface ReleaseRecord {
   chart?: { metadata?: { name?: string; version?: string } };
   config?: Record<string, unknown> | null;
   version?: number;
+  manifest?: string;
+  hooks?: { path?: string; manifest?: string }[] | null;
+}
+
+/** The release's manifest and hooks in `helm template`'s layout (helm prints exactly this for a dry run). */
+function manifestOf(r: ReleaseRecord): string {
+  const hooks = (r.hooks ?? []).map((h) => `---\n# Source: ${h.path ?? ""}\n${h.manifest ?? ""}\n`);
+  return [`${(r.manifest ?? "").trim()}\n`, ...hooks].join("");
 }
 
 /** Decodes a release Secret's `data.release`: base64 (the Secret) of base64 of gzipped JSON. */
@@ -30,6 +40,7 @@ export function decodeRelease(data: string): StoredRelease {
     status: r.info?.status ?? "unknown",
     chart: `${meta.name ?? ""}-${meta.version ?? ""}`,
     values: r.config ?? {},
+    manifest: manifestOf(r),
   };
 }
 

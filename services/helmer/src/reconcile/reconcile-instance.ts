@@ -7,7 +7,7 @@ import {
   type InstanceStatus,
   type ResourceComposition,
 } from "@kubeplus/api";
-import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
+import { parseManifests, type FetchedChart, type RenderedObject } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
 import { podPolicyFor, type PodPolicy } from "../policy/pod-policy.js";
 import { failedOn, type FleetDecision } from "./fleet.js";
@@ -57,6 +57,8 @@ export interface ReleaseState {
   readonly revision: number;
   readonly chart: string;
   readonly values: Record<string, unknown>;
+  /** What the revision applied, in `helm template`'s layout (manifest, then hooks). */
+  readonly manifest: string;
 }
 
 /** Events the helmer publishes about instances (typed by @kubeplus/contracts). */
@@ -310,6 +312,8 @@ interface Converging {
   readonly chart: FetchedChart;
   readonly chartStatus: ChartStatus;
   readonly rendered: readonly RenderedObject[];
+  /** The release's latest revision, read once per reconcile. */
+  readonly release: ReleaseState | undefined;
 }
 
 /** What helm must do, decided from the release itself (the source of truth), never from our own status. */
@@ -323,12 +327,10 @@ export type HelmAction =
  * Install when there is no release; recover one left mid-operation (a crash) or whose only revision failed;
  * upgrade when it is on another chart, not deployed, or installed with other values.
  */
-export async function decideHelmAction(
-  c: Converging,
-  deps: InstanceReconcileDeps,
-): Promise<HelmAction> {
-  const { instance, plan, chartStatus } = c;
-  const release = await deps.release(plan);
+export function decideHelmAction(
+  c: Pick<Converging, "instance" | "chartStatus" | "release">,
+): HelmAction {
+  const { instance, chartStatus, release } = c;
   if (!release) return { kind: "install" };
   if (
     release.status.startsWith("pending-") ||
@@ -457,7 +459,7 @@ async function converge(
   c: Converging,
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult | undefined> {
-  const action = await decideHelmAction(c, deps);
+  const action = decideHelmAction(c);
   if (action.kind === "none") return undefined;
   if (action.kind === "recover") return recover(c, action, deps);
   if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? "")) {
@@ -553,6 +555,25 @@ function compositionSettled(rc: ResourceComposition): boolean {
   );
 }
 
+/**
+ * The instance's objects. A release that already serves this spec on this chart says what it applied (its manifest
+ * and hooks, as `helm template` prints them): no helm run for a readiness poll or a resync. Otherwise the chart is
+ * rendered, so that isolation is checked before anything is installed.
+ */
+async function renderedObjects(
+  c: Pick<Converging, "instance" | "plan" | "chart" | "chartStatus" | "release">,
+  deps: InstanceReconcileDeps,
+): Promise<RenderedObject[]> {
+  if (c.release && decideHelmAction(c).kind === "none") {
+    try {
+      return parseManifests(c.release.manifest);
+    } catch {
+      // A manifest we cannot read: render the chart instead.
+    }
+  }
+  return deps.render(c.chart, c.plan, c.instance.spec);
+}
+
 /** Steps 3-4 prerequisites: the chart, rendered with the instance's values, and its isolation checked. */
 async function prepare(
   instance: Instance,
@@ -577,9 +598,10 @@ async function prepare(
     ref: `${chart.metadata.name}-${chart.metadata.version}`,
     digest: chart.digest,
   };
+  const release = await deps.release(plan);
   let rendered: RenderedObject[];
   try {
-    rendered = await deps.render(chart, plan, instance.spec);
+    rendered = await renderedObjects({ instance, plan, chart, chartStatus, release }, deps);
   } catch (err) {
     const reason = instance.status?.chart
       ? InstanceReason.UpgradeFailed
@@ -597,7 +619,7 @@ async function prepare(
     );
     return { requeueAfterMs: deps.resyncMs };
   }
-  return { instance, rc, plan, chart, chartStatus, rendered };
+  return { instance, rc, plan, chart, chartStatus, rendered, release };
 }
 
 /**
