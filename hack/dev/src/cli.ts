@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -12,6 +12,7 @@ import {
   up,
   type ClusterState,
 } from "./cluster.js";
+import { formatAudit, summarizeAudit } from "./audit.js";
 import { mintIdentity } from "./identity.js";
 import { adminTls } from "./http.js";
 import { defaultRunDir, repoRoot } from "./paths.js";
@@ -25,7 +26,8 @@ const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus d
 
 Usage:
   kubeplus-dev up [--nodes N] [--max-pods N]   start etcd, kube-apiserver, kube-controller-manager,
-                                               kube-scheduler, kwok (N fake nodes) and nats-server
+                                               kube-scheduler, kwok (N fake nodes) and nats-server;
+     [--apiserver-arg=--FLAG=V]...             extra kube-apiserver flags (an audit log, say)
   kubeplus-dev down                            stop exactly the processes 'up' started (by PID)
   kubeplus-dev status                          components, PIDs, endpoints and log files
   kubeplus-dev env                             'export' lines for a shell: eval "$(kubeplus-dev env)"
@@ -38,6 +40,9 @@ Usage:
   kubeplus-dev demo                            the seed's walkthrough on the running stack, each command printed
                                                with its output; exits 1 at the first step that does not do what
                                                it says ('make demo')
+  kubeplus-dev audit <log> [--from S] [--per N] requests in a kube-apiserver audit log (JSON lines) by client,
+                                               verb and resource; from the first whose URI contains S; counts
+                                               divided by N (per instance, say)
 
 Options:
   --run-dir DIR   where state, PKI and logs live (default: $KUBEPLUS_RUN_DIR or <repo>/.run/cluster)
@@ -180,6 +185,7 @@ async function demoCommand(runDir: string): Promise<number> {
 interface CliValues {
   readonly nodes: string;
   readonly "max-pods": string;
+  readonly "apiserver-arg"?: string[];
   readonly group?: string[];
   readonly namespace?: string;
 }
@@ -190,7 +196,17 @@ async function upCommand(runDir: string, values: CliValues): Promise<number> {
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error("--nodes must be a whole number >= 1");
   if (!Number.isInteger(maxPods) || maxPods < 1)
     throw new Error("--max-pods must be a whole number >= 1");
-  const { state, reused } = await up({ runDir, nodes, maxPods, env: process.env, report });
+  const apiServerArgs = values["apiserver-arg"] ?? [];
+  const bad = apiServerArgs.find((a) => !a.startsWith("--"));
+  if (bad) throw new Error(`--apiserver-arg takes a kube-apiserver flag such as --v=2, not ${bad}`);
+  const { state, reused } = await up({
+    runDir,
+    nodes,
+    maxPods,
+    apiServerArgs,
+    env: process.env,
+    report,
+  });
   if (reused) report("already running; reusing it");
   printUsage(state);
   return 0;
@@ -220,6 +236,17 @@ async function identityCommand(runDir: string, rest: string[], values: CliValues
   return 0;
 }
 
+function auditCommand(rest: string[], values: { from?: string; per?: string }): number {
+  const [log] = rest;
+  if (!log)
+    throw new Error("audit needs a log file: kubeplus-dev audit <log> [--from S] [--per N]");
+  const per = Number(values.per ?? "1");
+  if (!(per > 0)) throw new Error("--per must be a number > 0");
+  const summary = summarizeAudit(readFileSync(log, "utf8").split("\n"), values.from);
+  process.stdout.write(formatAudit(summary, per));
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -228,10 +255,13 @@ async function main(argv: string[]): Promise<number> {
       "run-dir": { type: "string" },
       nodes: { type: "string", default: "3" },
       "max-pods": { type: "string", default: "110" },
+      "apiserver-arg": { type: "string", multiple: true },
       group: { type: "string", multiple: true },
       namespace: { type: "string", short: "n" },
       help: { type: "boolean", short: "h" },
       api: { type: "string" },
+      from: { type: "string" },
+      per: { type: "string", default: "1" },
       pki: { type: "string" },
     },
   });
@@ -249,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
     identity: () => identityCommand(runDir, rest, values),
     stack: () => stackCommand(runDir, rest, values),
     demo: () => demoCommand(runDir),
+    audit: () => auditCommand(rest, values),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
   };

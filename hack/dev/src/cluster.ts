@@ -46,6 +46,8 @@ export interface UpOptions {
   readonly runDir: string;
   readonly nodes: number;
   readonly maxPods: number;
+  /** Extra kube-apiserver flags, e.g. an audit policy and log for counting requests. */
+  readonly apiServerArgs?: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Progress lines ("[dev] etcd ready in 0.4s"). */
   readonly report: (line: string) => void;
@@ -316,6 +318,7 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     layout,
     kubeconfigs,
     kwokConfigDir: join(repoRoot, "hack", "dev", "kwok"),
+    apiServerArgs: options.apiServerArgs ?? [],
   };
   writeFileSync(kwokLogsConfigPath(layout.root), kwokLogsConfig(ctx.kwokConfigDir));
   const launcher = new Launcher(tools, layout, options.report);

@@ -56,6 +56,12 @@ describe("component arguments", () => {
     expect(plugins).toEqual(ADMISSION_PLUGINS);
   });
 
+  it("passes extra kube-apiserver flags through after its own (an audit log for investigations)", () => {
+    const args = apiServerSpec({ ...ctx, apiServerArgs: ["--audit-log-path=/tmp/a.log"] }).args;
+    expect(args.at(-1)).toBe("--audit-log-path=/tmp/a.log");
+    expect(apiServerSpec(ctx).args).not.toContain("--audit-log-path=/tmp/a.log");
+  });
+
   it("runs etcd without fsync (test data only) on its own data dir", () => {
     expect(etcdSpec(ctx).args).toEqual(
       expect.arrayContaining(["--unsafe-no-fsync=true", "--data-dir=/run/etcd"]),

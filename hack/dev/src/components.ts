@@ -52,6 +52,8 @@ export interface ComponentContext {
   };
   /** Directory holding our kwok Stage configuration files. */
   readonly kwokConfigDir: string;
+  /** Extra kube-apiserver flags (`up --apiserver-arg`), for investigations such as an audit log. */
+  readonly apiServerArgs?: readonly string[];
 }
 
 /** How to start one component, and how to know it is ready. */
@@ -99,7 +101,7 @@ export const ADMISSION_PLUGINS = [
   "ValidatingAdmissionWebhook",
 ];
 
-export function apiServerSpec({ ports, pki }: ComponentContext): ComponentSpec {
+export function apiServerSpec({ ports, pki, apiServerArgs = [] }: ComponentContext): ComponentSpec {
   return {
     name: "kube-apiserver",
     binary: "kubeApiServer",
@@ -133,6 +135,7 @@ export function apiServerSpec({ ports, pki }: ComponentContext): ComponentSpec {
       `--proxy-client-key-file=${pki.key("front-proxy-client")}`,
       "--profiling=false",
       "--v=1",
+      ...apiServerArgs,
     ],
   };
 }
