@@ -12,6 +12,8 @@ export interface PodFacts {
   readonly owner?: { readonly kind: string; readonly name: string };
   readonly startTime?: string;
   readonly claims: readonly string[];
+  /** The address of the pod's node (status.hostIP), where appEndpoints are scraped on a NodePort. */
+  readonly hostIP?: string;
 }
 
 /** What the kubelet said about one pod (resource metrics and cAdvisor network counters). */
@@ -178,16 +180,31 @@ function sumOrNull(values: (number | null)[]): number | null {
   return values.reduce<number>((a, b) => a + (b ?? 0), 0);
 }
 
+/** Why a running pod's figures are missing: its node did not answer, or its kubelet left the pod (or part) out. */
+function missingReading(
+  input: CollectInput,
+  pod: PodFacts,
+  reading: PodReading | undefined,
+): string | undefined {
+  if (!reading)
+    return input.failedNodes.has(pod.node)
+      ? `pod ${pod.name}: node ${pod.node} did not answer; its usage is missing from the totals`
+      : `pod ${pod.name}: the kubelet of ${pod.node} reported no metrics for it`;
+  const missing = [
+    reading.cpuSeconds === undefined ? "CPU" : "",
+    reading.memoryBytes === undefined ? "memory" : "",
+    reading.rxBytes === undefined || reading.txBytes === undefined ? "network" : "",
+  ].filter(Boolean);
+  return missing.length > 0
+    ? `pod ${pod.name}: the kubelet of ${pod.node} reported no ${missing.join(" or ")} figure for it this pass`
+    : undefined;
+}
+
 function podUsage(input: CollectInput, pod: PodFacts, warnings: string[]): PodUsage {
   const reading = input.readings.get(podKey(input.instance.targetNamespace, pod.name));
   const running = pod.phase === "Running";
-  if (running && !reading) {
-    warnings.push(
-      input.failedNodes.has(pod.node)
-        ? `pod ${pod.name}: node ${pod.node} did not answer; its usage is missing from the totals`
-        : `pod ${pod.name}: the kubelet of ${pod.node} reported no metrics for it`,
-    );
-  }
+  const why = running ? missingReading(input, pod, reading) : undefined;
+  if (why) warnings.push(why);
   // A pod that does not run uses nothing: zero is a measurement there, not a guess.
   const value = (v: number | undefined): number | null => (running ? (v ?? null) : 0);
   return {

@@ -231,6 +231,22 @@ describe("computeUsage", () => {
     expect(toPrometheus([u])).not.toContain("kubeplus_instance_cpu_usage_cores{");
   });
 
+  it("says which pod's CPU or memory figure a kubelet left out, and shows it as not measured", () => {
+    const partial = readings({ "db-0": 4 });
+    const u = computeUsage({
+      instance,
+      pods,
+      claims: [],
+      readings: partial,
+      failedNodes: new Set(),
+      nowMs: T0,
+    });
+    expect(u.cpuCores).toBeNull();
+    expect(u.warnings).toEqual([
+      "pod web-7d9-x: the kubelet of n1 reported no CPU figure for it this pass",
+    ]);
+  });
+
   it("uses a pod's average since it started on the first pass", () => {
     const u = computeUsage({
       instance,

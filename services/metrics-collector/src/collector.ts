@@ -145,10 +145,15 @@ function ownerOf(p: Pod): PodFacts["owner"] {
   return owner ? { kind: owner.kind, name: owner.name } : undefined;
 }
 
+/** Fields of a pod's status that are there only once it is scheduled or started. */
+function whereAndWhen(p: Pod): { startTime?: string; hostIP?: string } {
+  const { startTime, hostIP } = p.status ?? {};
+  return { ...(startTime ? { startTime } : {}), ...(hostIP ? { hostIP } : {}) };
+}
+
 function podFacts(p: Pod): PodFacts {
   const spec = p.spec ?? {};
   const owner = ownerOf(p);
-  const startTime = p.status?.startTime;
   return {
     name: p.metadata.name,
     node: spec.nodeName ?? "",
@@ -156,7 +161,7 @@ function podFacts(p: Pod): PodFacts {
     containers: (spec.containers ?? []).length + (spec.initContainers ?? []).length,
     labels: p.metadata.labels ?? {},
     ...(owner ? { owner } : {}),
-    ...(startTime ? { startTime } : {}),
+    ...whereAndWhen(p),
     claims: (spec.volumes ?? []).flatMap((v) =>
       v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : [],
     ),
@@ -171,7 +176,7 @@ function releaseOf(item: Instance): { targetNamespace: string; release: string }
 
 /** The instance's pods as appEndpoints needs them: labels, phase and node address. */
 function appPods(
-  facts: { pods: readonly PodFacts[]; hostIPs: ReadonlyMap<string, string> },
+  facts: { pods: readonly PodFacts[] },
   instance: InstanceFacts,
 ): Parameters<typeof appTargets>[1] {
   return facts.pods
@@ -180,7 +185,7 @@ function appPods(
       name: p.name,
       labels: p.labels,
       running: p.phase === "Running",
-      hostIP: facts.hostIPs.get(p.name) ?? "",
+      hostIP: p.hostIP ?? "",
     }));
 }
 
@@ -382,7 +387,6 @@ export class Collector {
     const quota = quotas.items[0]?.status;
     return {
       pods: pods.items.map(podFacts),
-      hostIPs: new Map(pods.items.map((p) => [p.metadata.name, p.status?.hostIP ?? ""])),
       claims: claims.items
         .filter((c) => c.status?.phase === "Bound" && c.status.capacity?.storage)
         .map((c) => ({ name: c.metadata.name, capacity: c.status?.capacity?.storage ?? "0" })),

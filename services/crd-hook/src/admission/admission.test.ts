@@ -1,27 +1,12 @@
 import type { ResourceComposition } from "@kubeplus/api";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
+import { wordpressComposition } from "@kubeplus/api/fixtures";
 import { describe, expect, it } from "vitest";
 import { mutate, validate, type AdmitDeps } from "./admit.js";
 import type { AdmissionRequest } from "./review.js";
 
-const composition = (over: Partial<ResourceComposition["spec"]> = {}): ResourceComposition => ({
-  apiVersion: "workflows.kubeplus/v1alpha1",
-  kind: "ResourceComposition",
-  metadata: { name: "wp", namespace: "kubeplus" },
-  spec: {
-    newResource: {
-      resource: {
-        kind: "WordpressService",
-        group: "platformapi.kubeplus",
-        version: "v1alpha1",
-        plural: "wordpressservices",
-      },
-      chartURL: "https://charts.example/wordpress-chart-0.0.4.tgz",
-      chartName: "wordpress-chart",
-    },
-    ...over,
-  },
-});
+const composition = (over: Partial<ResourceComposition["spec"]> = {}): ResourceComposition =>
+  wordpressComposition({ spec: over });
 
 const rendered: RenderReply = {
   version: 1,

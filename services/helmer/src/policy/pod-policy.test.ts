@@ -1,36 +1,27 @@
 import { describe, expect, it } from "vitest";
 import type { Instance, ResourceComposition } from "@kubeplus/api";
+import { wordpressComposition } from "@kubeplus/api/fixtures";
 import { applyPodPolicy, podPolicyFor } from "./pod-policy.js";
 import { postRender } from "./post-render.js";
 
-const composition = (nodeSelector?: string): ResourceComposition => ({
-  apiVersion: "workflows.kubeplus/v1alpha1",
-  kind: "ResourceComposition",
-  metadata: { name: "wp", namespace: "kubeplus" },
-  spec: {
-    newResource: {
-      resource: {
-        kind: "WordpressService",
-        group: "platformapi.kubeplus",
-        version: "v1alpha1",
-        plural: "wordpressservices",
-      },
-      chartURL: "file:///wp.tgz",
-      chartName: "wordpress",
-    },
-    respolicy: {
-      spec: {
-        policy: {
-          podconfig: {
-            requests: { cpu: "100m", memory: "1Gi" },
-            limits: { cpu: "200m", memory: "2Gi" },
-            ...(nodeSelector ? { nodeSelector } : {}),
+const composition = (nodeSelector?: string): ResourceComposition =>
+  wordpressComposition({
+    chartURL: "file:///wp.tgz",
+    chartName: "wordpress",
+    spec: {
+      respolicy: {
+        spec: {
+          policy: {
+            podconfig: {
+              requests: { cpu: "100m", memory: "1Gi" },
+              limits: { cpu: "200m", memory: "2Gi" },
+              ...(nodeSelector ? { nodeSelector } : {}),
+            },
           },
         },
       },
     },
-  },
-});
+  });
 
 const instance = (spec: Record<string, unknown>): Instance => ({
   apiVersion: "platformapi.kubeplus/v1alpha1",

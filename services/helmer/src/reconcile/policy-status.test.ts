@@ -1,35 +1,25 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceComposition, ResourcePolicy } from "@kubeplus/api";
+import { wordpressComposition } from "@kubeplus/api/fixtures";
 import { decidePolicyStatus, policyStatus } from "./policy-status.js";
 
-const rc = (ready: "True" | "False", reason: string): ResourceComposition => ({
-  apiVersion: "workflows.kubeplus/v1alpha1",
-  kind: "ResourceComposition",
-  metadata: { name: "wp", namespace: "kubeplus", uid: "rc-uid" },
-  spec: {
-    newResource: {
-      resource: {
-        kind: "WordpressService",
-        group: "platformapi.kubeplus",
-        version: "v1alpha1",
-        plural: "wordpressservices",
-      },
-      chartURL: "https://charts.invalid/wp-0.1.0.tgz",
-      chartName: "wp",
+const rc = (ready: "True" | "False", reason: string): ResourceComposition =>
+  wordpressComposition({
+    uid: "rc-uid",
+    chartURL: "https://charts.invalid/wp-0.1.0.tgz",
+    chartName: "wp",
+    status: {
+      conditions: [
+        {
+          type: "Ready",
+          status: ready,
+          reason,
+          message: "",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
     },
-  },
-  status: {
-    conditions: [
-      {
-        type: "Ready",
-        status: ready,
-        reason,
-        message: "",
-        lastTransitionTime: "2026-01-01T00:00:00Z",
-      },
-    ],
-  },
-});
+  });
 
 const policy = (owned: boolean): ResourcePolicy => ({
   apiVersion: "workflows.kubeplus/v1alpha1",
