@@ -309,4 +309,17 @@ describe("daily usage records", () => {
     record = accumulate(record, u4, 90);
     expect(record.days[0]?.cpuCoreSeconds).toBeCloseTo(0.35 * (30 + 30 + 90));
   });
+
+  it("bills a pass whose CPU or memory was not measured as a gap, covered by the next pass that measures it", () => {
+    const u1 = { ...usageAt(30), collectedAt: "2026-11-24T10:00:00.000Z" };
+    let record = accumulate({ days: [] }, u1, 90);
+    const missed = { ...u1, collectedAt: "2026-11-24T10:00:30.000Z", cpuCores: null };
+    record = accumulate(record, missed, 90);
+    expect(record.days[0]?.cpuCoreSeconds).toBe(0);
+    expect(record.days[0]?.memoryByteSeconds).toBe(96 * 1024 ** 2 * 30);
+    record = accumulate(record, { ...u1, collectedAt: "2026-11-24T10:01:00.000Z" }, 90);
+    // 60 s since CPU was last measured, not 30: the missed pass is not a half-minute of zero use.
+    expect(record.days[0]?.cpuCoreSeconds).toBeCloseTo(0.35 * 60);
+    expect(record.days[0]?.memoryByteSeconds).toBe(96 * 1024 ** 2 * 60);
+  });
 });

@@ -14,6 +14,9 @@ export interface DailyUsage {
 export interface UsageRecord {
   days: DailyUsage[];
   lastAt?: string;
+  /** The last pass that measured CPU (memory): a pass without the figure leaves the time to the next that has it. */
+  cpuSince?: string;
+  memorySince?: string;
   lastReceive?: number;
   lastTransmit?: number;
 }
@@ -38,31 +41,42 @@ export function accumulate(
   maxGapSeconds: number,
 ): UsageRecord {
   const at = Date.parse(usage.collectedAt);
-  const last = record.lastAt ? Date.parse(record.lastAt) : undefined;
-  const seconds = last === undefined ? 0 : Math.min(Math.max(0, (at - last) / 1000), maxGapSeconds);
-  const date = usage.collectedAt.slice(0, 10);
-  const days = record.days.map((d) => ({ ...d }));
-  let today = days.find((d) => d.date === date);
-  if (!today) {
-    today = {
+  const secondsSince = (since: string | undefined): number =>
+    since === undefined ? 0 : Math.min(Math.max(0, (at - Date.parse(since)) / 1000), maxGapSeconds);
+  const today = { ...dayOf(record.days, usage.collectedAt.slice(0, 10)) };
+  // A gauge that was not measured (null) is a gap, never zero use: the next pass that measures it covers the time.
+  const cpuSince = record.cpuSince ?? record.lastAt;
+  const memorySince = record.memorySince ?? record.lastAt;
+  if (usage.cpuCores !== null) today.cpuCoreSeconds += usage.cpuCores * secondsSince(cpuSince);
+  if (usage.memoryBytes !== null)
+    today.memoryByteSeconds += usage.memoryBytes * secondsSince(memorySince);
+  today.storageByteSeconds += usage.storageBytes * secondsSince(record.lastAt);
+  today.networkReceiveBytes += increase(usage.networkReceiveBytes, record.lastReceive);
+  today.networkTransmitBytes += increase(usage.networkTransmitBytes, record.lastTransmit);
+  const days = [...record.days.filter((d) => d.date !== today.date), today];
+  const measuredAt = (v: number | null, before?: string): string | undefined =>
+    v !== null ? usage.collectedAt : before;
+  const cpuAt = measuredAt(usage.cpuCores, cpuSince);
+  const memoryAt = measuredAt(usage.memoryBytes, memorySince);
+  return {
+    days: days.sort((a, b) => a.date.localeCompare(b.date)).slice(-RECORD_DAYS),
+    lastAt: usage.collectedAt,
+    ...(cpuAt ? { cpuSince: cpuAt } : {}),
+    ...(memoryAt ? { memorySince: memoryAt } : {}),
+    ...(usage.networkReceiveBytes !== null ? { lastReceive: usage.networkReceiveBytes } : {}),
+    ...(usage.networkTransmitBytes !== null ? { lastTransmit: usage.networkTransmitBytes } : {}),
+  };
+}
+
+function dayOf(days: readonly DailyUsage[], date: string): DailyUsage {
+  return (
+    days.find((d) => d.date === date) ?? {
       date,
       cpuCoreSeconds: 0,
       memoryByteSeconds: 0,
       storageByteSeconds: 0,
       networkReceiveBytes: 0,
       networkTransmitBytes: 0,
-    };
-    days.push(today);
-  }
-  today.cpuCoreSeconds += (usage.cpuCores ?? 0) * seconds;
-  today.memoryByteSeconds += (usage.memoryBytes ?? 0) * seconds;
-  today.storageByteSeconds += usage.storageBytes * seconds;
-  today.networkReceiveBytes += increase(usage.networkReceiveBytes, record.lastReceive);
-  today.networkTransmitBytes += increase(usage.networkTransmitBytes, record.lastTransmit);
-  return {
-    days: days.sort((a, b) => a.date.localeCompare(b.date)).slice(-RECORD_DAYS),
-    lastAt: usage.collectedAt,
-    ...(usage.networkReceiveBytes !== null ? { lastReceive: usage.networkReceiveBytes } : {}),
-    ...(usage.networkTransmitBytes !== null ? { lastTransmit: usage.networkTransmitBytes } : {}),
-  };
+    }
+  );
 }
