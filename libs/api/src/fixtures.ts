@@ -34,3 +34,9 @@ export function wordpressComposition(o: WordpressCompositionOptions = {}): Resou
     ...(o.status ? { status: o.status } : {}),
   };
 }
+
+/** The walkthrough's pod policy (`respolicy.spec.policy.podconfig`): what every tenant pod requests and may use. */
+export const walkthroughPodconfig = {
+  requests: { cpu: "100m", memory: "1Gi" },
+  limits: { cpu: "200m", memory: "2Gi" },
+} as const;

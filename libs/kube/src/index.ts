@@ -1,20 +1,8 @@
+// Everything of @kubeplus/kube: the client-node-free part (lite.ts) and what needs client-node (watched caches,
+// shared agents, client-node kubeconfigs and typed status patches).
+export * from "./lite.js";
 export { startCache } from "./cache.js";
 export type { CacheOptions, WatchedCache } from "./cache.js";
 export { shareAgents } from "./agents.js";
 export { loadKubeConfig, patchStatus } from "./client.js";
-export { loadApiAccess, StaticAccess, staticCredentials } from "./access.js";
-export type { ApiAccess, StaticCredentials } from "./access.js";
 export type { CustomObjectRef } from "./client.js";
-export {
-  apiErrorMessage,
-  apiStatusCode,
-  classifyKubernetesError,
-  isAlreadyExists,
-  isConflict,
-  isNotFound,
-  RequeueAfterError,
-  TerminalError,
-} from "./errors.js";
-export { Applier, kubeRequest, KubeRequestError, kubeStream, whoAmI } from "./raw.js";
-export { canAcquire, startLeaderElection } from "./leader.js";
-export type { LeaderElection, LeaderElectionOptions } from "./leader.js";

@@ -1,6 +1,6 @@
 import type { ResourceComposition } from "@kubeplus/api";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
-import { wordpressComposition } from "@kubeplus/api/fixtures";
+import { walkthroughPodconfig, wordpressComposition } from "@kubeplus/api/fixtures";
 import { describe, expect, it } from "vitest";
 import { mutate, validate, type AdmitDeps } from "./admit.js";
 import type { AdmissionRequest } from "./review.js";
@@ -71,10 +71,7 @@ describe("composition admission", () => {
       respolicy: {
         spec: {
           policy: {
-            podconfig: {
-              requests: { cpu: "100m", memory: "1Gi" },
-              limits: { cpu: "200m", memory: "2Gi" },
-            },
+            podconfig: walkthroughPodconfig,
             quota: {
               "requests.cpu": "100m",
               "requests.memory": "2Gi",

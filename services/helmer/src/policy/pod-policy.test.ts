@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Instance, ResourceComposition } from "@kubeplus/api";
-import { wordpressComposition } from "@kubeplus/api/fixtures";
+import { walkthroughPodconfig, wordpressComposition } from "@kubeplus/api/fixtures";
 import { applyPodPolicy, podPolicyFor } from "./pod-policy.js";
 import { postRender } from "./post-render.js";
 
@@ -12,11 +12,7 @@ const composition = (nodeSelector?: string): ResourceComposition =>
       respolicy: {
         spec: {
           policy: {
-            podconfig: {
-              requests: { cpu: "100m", memory: "1Gi" },
-              limits: { cpu: "200m", memory: "2Gi" },
-              ...(nodeSelector ? { nodeSelector } : {}),
-            },
+            podconfig: { ...walkthroughPodconfig, ...(nodeSelector ? { nodeSelector } : {}) },
           },
         },
       },
