@@ -42,8 +42,14 @@ install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies
 tools: ## Build the pinned Kubernetes, etcd, kwok, helm and nats-server binaries (cached outside the repo).
 	hack/tools/ensure-tools.sh
 
+# The helmer's post-render forwarder (services/helmer/post-render-shim): a few lines of Go, standard library only.
+POST_RENDER_BIN := services/helmer/bin/kubeplus-post-render
+$(POST_RENDER_BIN): $(wildcard services/helmer/post-render-shim/*.go) services/helmer/post-render-shim/go.mod
+	@command -v go >/dev/null 2>&1 || { echo "[make] Go is needed to build $@ (Go >= 1.26; see hack/tools)"; exit 1; }
+	cd services/helmer/post-render-shim && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags="-s -w" -o ../bin/kubeplus-post-render .
+
 .PHONY: build
-build: install ## Compile every package (tsc -b, project references).
+build: install $(POST_RENDER_BIN) ## Compile every package (tsc -b, project references) and the helmer's post-render forwarder.
 	$(PNPM) exec tsc -b
 
 .PHONY: typecheck
@@ -139,6 +145,6 @@ bench: tools build ## Run every benchmark under bench/ on the local control plan
 
 .PHONY: clean
 clean: cluster-down ## Remove build output and the local run folder (keeps the tools cache).
-	rm -rf .run coverage reports bin
+	rm -rf .run coverage reports bin services/helmer/bin
 	find . -name dist -type d -prune -not -path './node_modules/*' -exec rm -rf {} +
 	find . -name '*.tsbuildinfo' -not -path './node_modules/*' -delete

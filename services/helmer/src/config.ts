@@ -7,6 +7,8 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly kubeconfig?: string;
   readonly namespace: string;
   readonly helmBin: string;
+  /** The post-render forwarder helm runs (services/helmer/post-render-shim); empty: the one `make build` made. */
+  readonly postRenderBin: string;
   readonly chartCacheDir: string;
   readonly chartUrlTtlMs: number;
   readonly ociPlainHttpRegistries: readonly string[];
@@ -26,6 +28,10 @@ export const HELMER_ENV = {
     doc: "namespace KubePlus is installed in (uploaded charts live there)",
   },
   HELM_BIN: { default: "helm", doc: "the pinned helm binary" },
+  POST_RENDER_BIN: {
+    default: "",
+    doc: "the post-render forwarder helm runs; empty: bin/kubeplus-post-render beside the helmer (make build puts it there)",
+  },
   CHART_CACHE_DIR: {
     default: join(tmpdir(), "kubeplus-charts"),
     doc: "verified chart archives, by digest",
@@ -74,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: env.KUBEPLUS_NAMESPACE ?? HELMER_ENV.KUBEPLUS_NAMESPACE.default,
     helmBin: env.HELM_BIN ?? HELMER_ENV.HELM_BIN.default,
+    postRenderBin: env.POST_RENDER_BIN ?? HELMER_ENV.POST_RENDER_BIN.default,
     chartCacheDir: env.CHART_CACHE_DIR ?? HELMER_ENV.CHART_CACHE_DIR.default,
     chartUrlTtlMs: positive(env, "CHART_URL_TTL_SECONDS", problems) * 1000,
     ociPlainHttpRegistries: (env.OCI_PLAIN_HTTP_REGISTRIES ?? "")

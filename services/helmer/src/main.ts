@@ -10,7 +10,8 @@ import { loadConfig } from "./config.js";
 import { startCompositionController } from "./reconcile/composition-controller.js";
 import { startInstanceController } from "./reconcile/instance-controller.js";
 import { Bus } from "./bus.js";
-import { installPostRendererPlugin } from "./helm/post-renderer-plugin.js";
+import { DEFAULT_POST_RENDER_BIN, installPostRendererPlugin } from "./helm/post-renderer-plugin.js";
+import { PostRenderServer } from "./helm/post-render-server.js";
 import { FleetSlots } from "./reconcile/fleet-slots.js";
 import type { InstanceController } from "./reconcile/instance-controller.js";
 import { handleRender } from "./render/handle-render.js";
@@ -27,6 +28,9 @@ const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) 
   log.warn({ err }, "uploaded chart watch failed; retrying");
 });
 const helmHome = join(config.chartCacheDir, "helm-home");
+// Helm's post-render step comes back to this process; its plugin lives in this process's private folder, so that two
+// helmers sharing a chart cache never send helm's manifests to each other.
+const postRenders = await PostRenderServer.start();
 // HOME too: without it helm (client-go) puts its discovery cache under ./.kube of the working directory.
 const helmEnv = {
   PATH: process.env.PATH,
@@ -34,13 +38,17 @@ const helmEnv = {
   HELM_CACHE_HOME: join(helmHome, "cache"),
   HELM_CONFIG_HOME: join(helmHome, "config"),
   HELM_DATA_HOME: join(helmHome, "data"),
-  HELM_PLUGINS: join(helmHome, "plugins"),
+  HELM_PLUGINS: join(postRenders.dir, "plugins"),
   // helm runs for a fraction of a second per release: collecting less often saved a quarter of its CPU (measured),
   // and the soft limit still makes it collect before one run can use much memory.
   GOGC: "400",
   GOMEMLIMIT: "256MiB",
 };
-await installPostRendererPlugin(helmEnv.HELM_PLUGINS);
+await installPostRendererPlugin(
+  helmEnv.HELM_PLUGINS,
+  config.postRenderBin || DEFAULT_POST_RENDER_BIN,
+  postRenders.socket,
+);
 const store = new ChartStore({
   fetch: {
     helmBin: config.helmBin,
@@ -113,6 +121,7 @@ async function startControllers(): Promise<void> {
       timeoutMs: config.renderTimeoutMs * 6,
       ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
     },
+    postRenders,
     compositions: compositionsController.compositions,
     log: log.child({ component: "instances" }),
     concurrency: config.workers,
@@ -178,6 +187,7 @@ async function shutdown(signal: string): Promise<void> {
   health.close();
   await bus.drain();
   await uploaded.stop();
+  await postRenders.close();
   process.exit(0);
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

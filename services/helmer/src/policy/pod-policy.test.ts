@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Instance, ResourceComposition } from "@kubeplus/api";
 import { walkthroughPodconfig, wordpressComposition } from "@kubeplus/api/fixtures";
 import { applyPodPolicy, podPolicyFor } from "./pod-policy.js";
-import { postRender } from "./post-render.js";
+import { answerPostRender, HELM_SOURCE_ANNOTATION } from "./post-render.js";
 
 const composition = (nodeSelector?: string): ResourceComposition =>
   wordpressComposition({
@@ -99,17 +99,42 @@ describe("pod policy", () => {
     expect(applyPodPolicy(svc, policy)).toEqual(svc);
   });
 
-  it("post-renders a multi-document manifest and rejects one that is not YAML", () => {
+  it("post-renders helm's manifests: policy on the workloads, templates kept for the helmer, JSON for helm", () => {
     const policy = podPolicyFor(composition("pool=p"), instance({}));
-    const out = postRender(
-      "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n",
-      policy,
-    );
-    expect(out.match(/^---$/gm)).toHaveLength(2);
-    expect(out).toContain('"nodeSelector":{"pool":"p"}');
-    expect(() => postRender("kind: [unclosed", policy)).toThrow(/invalid manifest/);
+    const manifests = [
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  annotations:",
+      `    ${HELM_SOURCE_ANNOTATION}: 'c/templates/svc.yaml'`,
+      "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:",
+      `    ${HELM_SOURCE_ANNOTATION}: 'c/templates/web.yaml'\n    team: a`,
+      "spec:\n  template:\n    spec:\n      containers:\n        - name: a",
+      '---\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  flag: "yes"\n',
+    ].join("\n");
+    const seen: string[] = [];
+    const answer = answerPostRender(manifests, policy, (objects) => {
+      seen.push(...objects.map((o) => o.source ?? "-"));
+      return [];
+    });
+    if (!answer.ok) throw new Error(answer.problems.join());
+    // Helm gets its file annotation back (it splits the answer by it) and the policy on the Deployment.
+    expect(answer.manifests.match(/^---$/gm)).toHaveLength(3);
+    expect(answer.manifests).toContain(`"${HELM_SOURCE_ANNOTATION}":"c/templates/web.yaml"`);
+    expect(answer.manifests).toContain('"nodeSelector":{"pool":"p"}');
     // A quoted "yes" stays a string for helm's YAML 1.1 parser (it would read a bare yes as true).
-    const env = postRender('kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  flag: "yes"\n', policy);
-    expect(env).toContain('"flag":"yes"');
+    expect(answer.manifests).toContain('"flag":"yes"');
+    // The helmer's copy: what the release applies, named by template, without helm's annotation.
+    expect(seen).toEqual(["c/templates/svc.yaml", "c/templates/web.yaml", "-"]);
+    const [svc, web] = answer.objects;
+    expect(svc?.object.metadata).toEqual({ name: "s" });
+    expect(web?.object.metadata).toEqual({ name: "web", annotations: { team: "a" } });
+    expect(JSON.stringify(web?.object)).toContain('"nodeSelector":{"pool":"p"}');
+  });
+
+  it("refuses with the isolation problems, and throws on manifests that are not YAML", () => {
+    const policy = podPolicyFor(composition(), instance({}));
+    const answer = answerPostRender("kind: Pod\nmetadata:\n  name: p\n", policy, (objects) =>
+      objects.map((o) => `${String(o.object.kind)}: uses a hostPath`),
+    );
+    expect(answer).toEqual({ ok: false, problems: ["Pod: uses a hostPath"] });
+    expect(() => answerPostRender("kind: [unclosed", policy, () => [])).toThrow(/invalid manifest/);
   });
 });

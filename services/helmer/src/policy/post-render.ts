@@ -1,16 +1,65 @@
-/** Pure part of the helm post-renderer: policy applied to every object of a multi-document manifest. */
+/**
+ * Pure part of the helm post-render step: the objects helm rendered are checked for tenant isolation, given the pod
+ * policy, and handed back to helm; the helmer keeps them (what the release applies) for readiness and inventory.
+ */
 import { parseAllDocuments } from "yaml";
+import type { RenderedObject } from "@kubeplus/charts";
 import { applyPodPolicy, type PodPolicy } from "./pod-policy.js";
 
-export function postRender(manifests: string, policy: PodPolicy): string {
-  const out: string[] = [];
+/** The annotation helm puts on every object it hands a post-renderer, naming its template; helm removes it after. */
+export const HELM_SOURCE_ANNOTATION = "postrenderer.helm.sh/postrender-filename";
+
+export type PostRenderAnswer =
+  | {
+      readonly ok: true;
+      /** For helm: the objects with the policy applied, as JSON documents. */
+      readonly manifests: string;
+      /** What the release applies: the same objects, with their templates as `source`. */
+      readonly objects: RenderedObject[];
+    }
+  | { readonly ok: false; readonly problems: string[] };
+
+type Obj = Record<string, unknown>;
+
+/** The object without helm's file annotation (and without an annotations map that only held it). */
+function withoutHelmAnnotation(object: Obj): { object: Obj; source?: string } {
+  const meta = (object.metadata ?? {}) as Obj & { annotations?: Record<string, string> };
+  const source = meta.annotations?.[HELM_SOURCE_ANNOTATION];
+  if (source === undefined) return { object };
+  const { [HELM_SOURCE_ANNOTATION]: _dropped, ...annotations } = meta.annotations ?? {};
+  const { annotations: _all, ...rest } = meta;
+  const metadata = Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
+  return { object: { ...object, metadata }, source };
+}
+
+function parseDocuments(manifests: string): Obj[] {
+  const out: Obj[] = [];
   for (const doc of parseAllDocuments(manifests)) {
     if (doc.errors.length > 0) throw new Error(`invalid manifest: ${doc.errors[0]?.message ?? ""}`);
     const value = doc.toJS() as unknown;
-    if (!value || typeof value !== "object" || Array.isArray(value)) continue;
-    out.push(JSON.stringify(applyPodPolicy(value as Record<string, unknown>, policy)));
+    if (value && typeof value === "object" && !Array.isArray(value)) out.push(value as Obj);
   }
+  return out;
+}
+
+/**
+ * What the helmer answers helm's post-render step: the isolation problems, if any (helm then stops before it
+ * creates or changes anything), else the objects with the pod policy applied.
+ */
+export function answerPostRender(
+  manifests: string,
+  policy: PodPolicy,
+  isolationProblems: (objects: readonly RenderedObject[]) => string[],
+): PostRenderAnswer {
+  const documents = parseDocuments(manifests).map((o) => applyPodPolicy(o, policy));
+  const objects = documents.map((d) => {
+    const { object, source } = withoutHelmAnnotation(d);
+    return source === undefined ? { object } : { object, source };
+  });
+  const problems = isolationProblems(objects);
+  if (problems.length > 0) return { ok: false, problems };
   // JSON documents: valid YAML that every parser reads alike. Plain YAML would print the string "yes" unquoted,
-  // which helm's YAML 1.1 parser turns into a boolean.
-  return out.map((d) => `---\n${d}\n`).join("");
+  // which helm's YAML 1.1 parser reads as a boolean.
+  const manifestsOut = documents.map((d) => `---\n${JSON.stringify(d)}\n`).join("");
+  return { ok: true, manifests: manifestsOut, objects };
 }

@@ -22,12 +22,17 @@ import {
   upgradeInstall,
   type HelmOptions,
 } from "../helm/helm-cli.js";
+import type { PostRenderServer } from "../helm/post-render-server.js";
 import { POST_RENDERER } from "../helm/post-renderer-plugin.js";
-import { isEmptyPolicy } from "../policy/pod-policy.js";
+import { answerPostRender } from "../policy/post-render.js";
 import { decideChartUpgrade, failedOn, upgradeLimits } from "./fleet.js";
 import type { FleetSlots } from "./fleet-slots.js";
 import { FIELD_MANAGER } from "./reconcile-composition.js";
-import { reconcileInstance, type InstanceReconcileDeps } from "./reconcile-instance.js";
+import {
+  IsolationRefusal,
+  reconcileInstance,
+  type InstanceReconcileDeps,
+} from "./reconcile-instance.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -35,6 +40,8 @@ export interface InstanceControllerOptions {
   readonly kc: KubeConfig;
   readonly store: ChartStore;
   readonly helm: HelmOptions;
+  /** Where helm's post-render step comes back to this helmer. */
+  readonly postRenders: PostRenderServer;
   readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
   readonly log: Logger;
   readonly concurrency: number;
@@ -225,16 +232,25 @@ export async function startInstanceController(
           options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
         ).problems.map((p) => `${p.path}: ${p.message}`),
       release: (plan) => releases.latest(plan.release, plan.namespace),
-      upgradeInstall: (plan, chart, values, policy) =>
-        upgradeInstall(helm, {
-          release: plan.release,
-          namespace: plan.namespace,
-          chartPath: chart.path,
-          values,
-          ...(isEmptyPolicy(policy)
-            ? {}
-            : { postRenderer: { name: POST_RENDERER, args: [JSON.stringify(policy)] } }),
-        }),
+      upgradeInstall: async (plan, chart, values, checks) => {
+        const run = await options.postRenders.around(
+          (manifests) =>
+            answerPostRender(manifests, checks.policy, (o) => checks.isolationProblems(o)),
+          (token) =>
+            upgradeInstall(helm, {
+              release: plan.release,
+              namespace: plan.namespace,
+              chartPath: chart.path,
+              values,
+              postRenderer: { name: POST_RENDERER, args: [token] },
+            }),
+        );
+        if (run.answer && !run.answer.ok) throw new IsolationRefusal(run.answer.problems);
+        if (run.failure !== undefined)
+          throw new Error(`helm's rendered manifests could not be read: ${run.failure}`);
+        if (run.error) throw run.error;
+        return run.answer?.objects;
+      },
       rollback: (plan) => rollbackToLastDeployed(helm, plan.release, plan.namespace),
       uninstall: (plan) => uninstall(helm, plan.release, plan.namespace),
       notReady: (rendered, namespace) => notReadyObjects(checks, rendered, namespace),

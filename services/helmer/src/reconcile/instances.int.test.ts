@@ -15,6 +15,8 @@ import {
   tearDownPlatform,
   type TestCondition,
   compositionManifest,
+  chartYaml,
+  makeArchive,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -22,6 +24,33 @@ const manifests = new ManifestDir("helmer-inst");
 let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
+
+/** A chart that breaks tenant isolation only when an instance asks it to (a hostPath volume of the node's logs). */
+const hostLogsChart = (): Promise<Buffer> =>
+  makeArchive([
+    { name: "host-logs/Chart.yaml", content: chartYaml("host-logs") },
+    { name: "host-logs/values.yaml", content: "greeting: hi\nhostLogs: false\n" },
+    {
+      name: "host-logs/templates/cm.yaml",
+      content:
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    },
+    {
+      name: "host-logs/templates/logs.yaml",
+      content: [
+        "{{- if .Values.hostLogs }}",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        "  name: logs",
+        "spec:",
+        "  containers: [{ name: tail, image: busybox }]",
+        "  volumes: [{ name: logs, hostPath: { path: /var/log } }]",
+        "{{- end }}",
+        "",
+      ].join("\n"),
+    },
+  ]);
 
 type Condition = TestCondition;
 interface Hs {
@@ -84,6 +113,7 @@ beforeAll(async () => {
   kp = await platformNamespace(cluster, "kpi");
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
+    "/host-logs-0.1.0.tgz": await hostLogsChart(),
   });
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
   const rc = compositionManifest(
@@ -133,7 +163,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await tearDownPlatform(cluster, {
     namespace: kp,
-    generatedCrds: ["helloworldservices.platformapi.kubeplus"],
+    generatedCrds: ["helloworldservices.platformapi.kubeplus", "hostlogsapps.platformapi.kubeplus"],
     services: [helmer],
   });
   await charts.close();
@@ -255,5 +285,128 @@ describe("instances become isolated Helm releases", () => {
       "helloworldservice-hs1",
     );
     expect(readyOf(await get("hs2"))?.status).toBe("True");
+  });
+});
+
+describe("isolation is checked on what helm renders for each instance, before anything is applied", () => {
+  interface App {
+    status?: {
+      conditions?: (Condition & { observedGeneration?: number })[];
+      observedGeneration?: number;
+    };
+  }
+  const app = async (name: string): Promise<App | undefined> => {
+    const r = await cluster.kubectl(["get", "hostlogsapp", name, "-n", kp, "-o", "json"]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as App) : undefined;
+  };
+  const condition = (a: App | undefined, type: string) =>
+    a?.status?.conditions?.find((c) => c.type === type);
+  const waitApp = (name: string, what: string, done: (a: App | undefined) => boolean) =>
+    waitFor(async () => ((a) => (done(a) ? a : undefined))(await app(name)), {
+      what,
+      timeoutMs: 90_000,
+      diagnose: async () =>
+        `${JSON.stringify(await app(name), null, 2)}\n${await cluster.diagnose(name)}`,
+    });
+  const setHostLogs = (name: string, on: boolean) =>
+    cluster.kubectl([
+      "patch",
+      "hostlogsapp",
+      name,
+      "-n",
+      kp,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { hostLogs: on, greeting: on ? "logs" : "calm" } }),
+    ]);
+  const refusedAt = (generation: number) => (a: App | undefined) =>
+    condition(a, "Ready")?.reason === "IsolationRefused" &&
+    condition(a, "Ready")?.observedGeneration === generation;
+
+  it("refuses an instance whose values would mount a host path, then installs it once they do not", async () => {
+    const rc = compositionManifest({
+      name: "host-logs",
+      namespace: kp,
+      kind: "HostLogsApp",
+      plural: "hostlogsapps",
+      chartURL: `${charts.url}/host-logs-0.1.0.tgz`,
+      chartName: "host-logs",
+    });
+    expect((await cluster.kubectl(["create", "-f", manifest("rc-logs", rc)])).stderr).toBe("");
+    await waitFor(
+      async () =>
+        (
+          await cluster.kubectl([
+            "wait",
+            "--for=condition=Established",
+            "crd/hostlogsapps.platformapi.kubeplus",
+            "--timeout=2s",
+          ])
+        ).code === 0,
+      { what: "the HostLogsApp CRD", timeoutMs: 60_000 },
+    );
+    const body = {
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: "HostLogsApp",
+      metadata: { name: "logs1", namespace: kp },
+      spec: { hostLogs: true },
+    };
+    expect((await cluster.kubectl(["create", "-f", manifest("logs1", body)])).stderr).toBe("");
+
+    const refused = await waitApp("logs1", "logs1 to be refused", refusedAt(1));
+    expect(condition(refused, "Stalled")?.status).toBe("True");
+    expect(condition(refused, "Ready")?.message).toContain("would break tenant isolation");
+    expect(condition(refused, "Ready")?.message).toContain(
+      "Pod/logs spec.volumes[0].hostPath: mounts the node path '/var/log' (hostPath)",
+    );
+    expect(condition(refused, "Ready")?.message).toContain("spec.isolation.allow: [hostPath]");
+    // Helm stopped at its post-render step: no release in any status (helm 4 lists them all), and none of the
+    // chart's objects.
+    const releases = await helm(["list", "-n", "logs1", "-o", "json"]);
+    expect(JSON.parse(releases.stdout)).toEqual([]);
+    const made = await cluster.kubectl(["get", "configmap,pods", "-n", "logs1", "-o", "name"]);
+    expect(made.stdout.split("\n")).not.toContain("configmap/settings");
+    expect(made.stdout).not.toContain("pod/logs");
+
+    expect((await setHostLogs("logs1", false)).code).toBe(0);
+    await waitApp(
+      "logs1",
+      "logs1 Ready without the host path",
+      (a) => condition(a, "Ready")?.status === "True" && a?.status?.observedGeneration === 2,
+    );
+    const greeting = await cluster.kubectl([
+      "get",
+      "configmap",
+      "settings",
+      "-n",
+      "logs1",
+      "-o",
+      "jsonpath={.data.greeting}",
+    ]);
+    expect(greeting.stdout).toBe("calm");
+
+    // An update that would break isolation is refused too, and the release keeps serving the last good values.
+    expect((await setHostLogs("logs1", true)).code).toBe(0);
+    const again = await waitApp("logs1", "the update to be refused", refusedAt(3));
+    expect(condition(again, "Stalled")?.status).toBe("True");
+    const history = await helm(["history", "hostlogsapp-logs1", "-n", "logs1", "-o", "json"]);
+    expect((JSON.parse(history.stdout) as { status: string }[]).map((r) => r.status)).toEqual([
+      "deployed",
+    ]);
+    const still = await cluster.kubectl(["get", "pods", "-n", "logs1", "-o", "name"]);
+    expect(still.stdout).not.toContain("pod/logs");
+    expect(
+      (
+        await cluster.kubectl([
+          "delete",
+          "hostlogsapp",
+          "logs1",
+          "-n",
+          kp,
+          "--wait=true",
+          "--timeout=90s",
+        ])
+      ).code,
+    ).toBe(0);
   });
 });

@@ -52,6 +52,27 @@ type Obj = Record<string, unknown> & {
   metadata: Record<string, unknown>;
 };
 
+/**
+ * Helm's render of the instance would break tenant isolation: helm stopped at its post-render step, before it created
+ * or changed anything.
+ */
+export class IsolationRefusal extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      `refused: the chart, with this instance's values, would break tenant isolation:\n  - ${problems.join("\n  - ")}`,
+    );
+    this.name = "IsolationRefusal";
+    this.problems = problems;
+  }
+}
+
+/** What helm's post-render step does to the objects of one helm run. */
+export interface PostRenderChecks {
+  readonly policy: PodPolicy;
+  isolationProblems(objects: readonly RenderedObject[]): string[];
+}
+
 export interface ReleaseState {
   readonly status: string;
   readonly revision: number;
@@ -88,12 +109,17 @@ export interface InstanceReconcileDeps {
   isolationProblems(rc: ResourceComposition, rendered: readonly RenderedObject[]): string[];
   /** The release's latest revision (state, chart, values), or undefined when there is none. */
   release(plan: InstancePlan): Promise<ReleaseState | undefined>;
+  /**
+   * `helm upgrade --install`. Helm's rendered objects are checked with `checks.isolationProblems` and given the policy
+   * before anything is applied; any problem throws an IsolationRefusal. Returns the objects the release applied, or
+   * undefined when helm did not show them.
+   */
   upgradeInstall(
     plan: InstancePlan,
     chart: FetchedChart,
     values: Record<string, unknown>,
-    policy: PodPolicy,
-  ): Promise<void>;
+    checks: PostRenderChecks,
+  ): Promise<RenderedObject[] | undefined>;
   /** Back to the last revision deployed successfully; undefined when there is none. */
   rollback(plan: InstancePlan): Promise<number | undefined>;
   uninstall(plan: InstancePlan): Promise<void>;
@@ -169,19 +195,71 @@ function conditions(instance: Instance, v: Verdict, now: Date, keepReady = false
   );
 }
 
+/** Helm's install order of kinds (pkg/release/v1/util/kind_sorter.go); other kinds come after. */
+const INSTALL_ORDER = [
+  "PriorityClass",
+  "Namespace",
+  "NetworkPolicy",
+  "ResourceQuota",
+  "LimitRange",
+  "PodDisruptionBudget",
+  "ServiceAccount",
+  "Secret",
+  "ConfigMap",
+  "StorageClass",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "CustomResourceDefinition",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
+  "Service",
+  "DaemonSet",
+  "Pod",
+  "ReplicationController",
+  "ReplicaSet",
+  "Deployment",
+  "HorizontalPodAutoscaler",
+  "StatefulSet",
+  "Job",
+  "CronJob",
+  "IngressClass",
+  "Ingress",
+  "APIService",
+  "MutatingWebhookConfiguration",
+  "ValidatingWebhookConfiguration",
+];
+const orderOf = (kind: string): number => {
+  const i = INSTALL_ORDER.indexOf(kind);
+  return i < 0 ? INSTALL_ORDER.length : i;
+};
+
+/**
+ * The release's objects in install order, then by name: the same list whether it came from helm's post-render step
+ * (template file order) or from the stored release, so that a poll does not rewrite the status to reorder it.
+ */
 function inventoryOf(
   objects: readonly RenderedObject[],
   namespace: string,
 ): NonNullable<InstanceStatus["inventory"]> {
-  return objects.map(({ object }) => {
-    const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
-    return {
-      apiVersion: String(object.apiVersion),
-      kind: String(object.kind),
-      name: meta.name ?? "",
-      namespace: meta.namespace ?? namespace,
-    };
-  });
+  return objects
+    .map(({ object }) => {
+      const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
+      return {
+        apiVersion: String(object.apiVersion),
+        kind: String(object.kind),
+        name: meta.name ?? "",
+        namespace: meta.namespace ?? namespace,
+      };
+    })
+    .sort(
+      (a, b) =>
+        orderOf(a.kind) - orderOf(b.kind) ||
+        a.kind.localeCompare(b.kind) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name),
+    );
 }
 
 type Report = Verdict & { extra?: Partial<InstanceStatus>; keepReady?: boolean };
@@ -311,7 +389,8 @@ interface Converging {
   readonly plan: InstancePlan;
   readonly chart: FetchedChart;
   readonly chartStatus: ChartStatus;
-  readonly rendered: readonly RenderedObject[];
+  /** The objects of a release that already serves this spec on this chart; undefined when helm has work to do. */
+  readonly rendered?: readonly RenderedObject[];
   /** The release's latest revision, read once per reconcile. */
   readonly release: ReleaseState | undefined;
 }
@@ -410,21 +489,41 @@ async function upgradeFailed(
   } catch (rollbackErr) {
     message += ` (rollback failed too: ${errorText(rollbackErr)})`;
   }
-  await reportFailure(c, { reason: InstanceReason.UpgradeFailed, message }, deps, {
-    failedChart: {
-      ...(c.chartStatus.ref ? { ref: c.chartStatus.ref } : {}),
-      ...(c.chartStatus.digest ? { digest: c.chartStatus.digest } : {}),
-      generation: c.instance.metadata.generation ?? 0,
-    },
-  });
+  await reportFailure(c, { reason: InstanceReason.UpgradeFailed, message }, deps, failedChartOf(c));
 }
 
-/** Step 4: install or upgrade (pod policy post-rendered onto the workloads); failures are cleaned up and reported. */
+/** The chart and spec that failed, so that only a change of either tries them again (and the fleet counts it). */
+const failedChartOf = (c: Converging): Partial<InstanceStatus> => ({
+  failedChart: {
+    ...(c.chartStatus.ref ? { ref: c.chartStatus.ref } : {}),
+    ...(c.chartStatus.digest ? { digest: c.chartStatus.digest } : {}),
+    generation: c.instance.metadata.generation ?? 0,
+  },
+});
+
+/**
+ * Refused by the isolation check at helm's post-render step: helm stopped before it created or changed anything, so
+ * there is nothing to undo.
+ */
+async function refused(
+  c: Converging,
+  err: IsolationRefusal,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const failure = { reason: InstanceReason.IsolationRefused, message: err.message };
+  await reportFailure(c, failure, deps, failedChartOf(c));
+  return { requeueAfterMs: deps.resyncMs };
+}
+
+/**
+ * Step 4: install or upgrade. Helm renders once; its post-render step checks isolation and puts the pod policy on the
+ * workloads before anything is applied. Failures are cleaned up and reported. Returns the objects applied.
+ */
 async function runHelm(
   c: Converging,
   action: Extract<HelmAction, { kind: "install" | "upgrade" }>,
   deps: InstanceReconcileDeps,
-): Promise<ReconcileResult | undefined> {
+): Promise<ReconcileResult | Applied> {
   const { instance, plan, chartStatus } = c;
   const installing = action.kind === "install";
   await report(
@@ -439,9 +538,14 @@ async function runHelm(
     deps,
   );
   try {
-    await deps.upgradeInstall(plan, c.chart, instance.spec, podPolicyFor(c.rc, instance));
-    return undefined;
+    const objects = await deps.upgradeInstall(plan, c.chart, instance.spec, {
+      policy: podPolicyFor(c.rc, instance),
+      isolationProblems: (rendered) => deps.isolationProblems(c.rc, rendered),
+    });
+    // Helm did not show what it applied: the next pass reads it from the release.
+    return objects ? { objects } : { requeueAfterMs: 0 };
   } catch (err) {
+    if (err instanceof IsolationRefusal) return await refused(c, err, deps);
     if (!installing) {
       await upgradeFailed(c, err, deps);
       return { requeueAfterMs: deps.resyncMs };
@@ -455,27 +559,38 @@ async function runHelm(
   }
 }
 
+/**
+ * This spec already failed (and was rolled back) or was refused on this chart: say so again, should a report built
+ * from a stale cache have overwritten it, until the spec or the chart changes. The write that recorded it set the
+ * error.
+ */
+async function knownFailure(c: Converging, deps: InstanceReconcileDeps): Promise<ReconcileResult> {
+  const error = c.instance.status?.error;
+  if (error) {
+    const ready = c.instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
+    const reason =
+      ready?.reason === InstanceReason.IsolationRefused
+        ? InstanceReason.IsolationRefused
+        : InstanceReason.UpgradeFailed;
+    await report(c.instance, c.plan, { ready: "False", reason, message: error }, deps);
+  }
+  return { requeueAfterMs: deps.resyncMs };
+}
+
+/** What the release applies once helm has nothing more to do. */
+interface Applied {
+  readonly objects: readonly RenderedObject[];
+}
+
 async function converge(
   c: Converging,
   deps: InstanceReconcileDeps,
-): Promise<ReconcileResult | undefined> {
+): Promise<ReconcileResult | Applied> {
   const action = decideHelmAction(c);
-  if (action.kind === "none") return undefined;
+  if (action.kind === "none") return { objects: c.rendered ?? [] };
   if (action.kind === "recover") return recover(c, action, deps);
-  if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? "")) {
-    // This spec already failed on this chart and was rolled back: say so (again, should a report built from a stale
-    // cache have overwritten it) until the spec or the chart changes. The write that recorded it set the error.
-    const error = c.instance.status?.error;
-    if (error) {
-      const failed = {
-        ready: "False" as const,
-        reason: InstanceReason.UpgradeFailed,
-        message: error,
-      };
-      await report(c.instance, c.plan, failed, deps);
-    }
-    return { requeueAfterMs: deps.resyncMs };
-  }
+  if (action.kind === "upgrade" && failedOn(c.instance, c.chartStatus.digest ?? ""))
+    return knownFailure(c, deps);
   if (action.kind === "upgrade" && action.chartChange) {
     const held = await holdForFleet(c, deps);
     if (held) return held;
@@ -498,9 +613,10 @@ export function readinessPollMs(instance: Instance, now: Date): number {
 /** Step 5: Ready only when the release's workloads are. */
 async function reportReadiness(
   c: Converging,
+  rendered: readonly RenderedObject[],
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
-  const { instance, plan, chartStatus, rendered } = c;
+  const { instance, plan, chartStatus } = c;
   const waiting = await deps.notReady(rendered, plan.namespace);
   const extra: Partial<InstanceStatus> = {
     chart: chartStatus,
@@ -556,25 +672,24 @@ function compositionSettled(rc: ResourceComposition): boolean {
 }
 
 /**
- * The instance's objects. A release that already serves this spec on this chart says what it applied (its manifest
- * and hooks, as `helm template` prints them): no helm run for a readiness poll or a resync. Otherwise the chart is
- * rendered, so that isolation is checked before anything is installed.
+ * The objects of a release that already serves this spec on this chart, as it applied them (its manifest and hooks,
+ * in `helm template`'s layout): no helm run for a readiness poll or a resync. The chart is rendered only when the
+ * stored manifest cannot be read. Undefined when helm has work to do (it renders then, and the post-render step
+ * checks isolation).
  */
-async function renderedObjects(
+async function servedObjects(
   c: Pick<Converging, "instance" | "plan" | "chart" | "chartStatus" | "release">,
   deps: InstanceReconcileDeps,
-): Promise<RenderedObject[]> {
-  if (c.release && decideHelmAction(c).kind === "none") {
-    try {
-      return parseManifests(c.release.manifest);
-    } catch {
-      // A manifest we cannot read: render the chart instead.
-    }
+): Promise<RenderedObject[] | undefined> {
+  if (!c.release || decideHelmAction(c).kind !== "none") return undefined;
+  try {
+    return parseManifests(c.release.manifest);
+  } catch {
+    return deps.render(c.chart, c.plan, c.instance.spec);
   }
-  return deps.render(c.chart, c.plan, c.instance.spec);
 }
 
-/** Steps 3-4 prerequisites: the chart, rendered with the instance's values, and its isolation checked. */
+/** Steps 3-4 prerequisites: the chart, the release, and (when the release serves the spec) its isolation checked. */
 async function prepare(
   instance: Instance,
   rc: ResourceComposition,
@@ -599,9 +714,9 @@ async function prepare(
     digest: chart.digest,
   };
   const release = await deps.release(plan);
-  let rendered: RenderedObject[];
+  let rendered: RenderedObject[] | undefined;
   try {
-    rendered = await renderedObjects({ instance, plan, chart, chartStatus, release }, deps);
+    rendered = await servedObjects({ instance, plan, chart, chartStatus, release }, deps);
   } catch (err) {
     const reason = instance.status?.chart
       ? InstanceReason.UpgradeFailed
@@ -609,9 +724,10 @@ async function prepare(
     await reportFailure({ instance, plan }, { reason, message: errorText(err) }, deps);
     return { requeueAfterMs: deps.resyncMs };
   }
-  const problems = deps.isolationProblems(rc, rendered);
+  // A deployed release is checked again: the composition's allowances or the cluster's storage may have changed.
+  const problems = rendered ? deps.isolationProblems(rc, rendered) : [];
   if (problems.length > 0) {
-    const message = `refused: the chart, with this instance's values, would break tenant isolation:\n  - ${problems.join("\n  - ")}`;
+    const message = new IsolationRefusal(problems).message;
     await reportFailure(
       { instance, plan },
       { reason: InstanceReason.IsolationRefused, message },
@@ -619,7 +735,7 @@ async function prepare(
     );
     return { requeueAfterMs: deps.resyncMs };
   }
-  return { instance, rc, plan, chart, chartStatus, rendered, release };
+  return { instance, rc, plan, chart, chartStatus, release, ...(rendered ? { rendered } : {}) };
 }
 
 /**
@@ -627,9 +743,10 @@ async function prepare(
  *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer);
  *  2. ensure the finalizer, the namespace (owner and Pod Security labels) and the isolation objects, before any
  *     chart object;
- *  3. fetch the composition's chart, render it with the instance's spec and refuse what would break isolation;
- *  4. install, upgrade or recover the release, decided from the release itself; chart changes go through the
- *     fleet rollout; a failed upgrade is rolled back;
+ *  3. fetch the composition's chart and read the release;
+ *  4. install, upgrade or recover the release, decided from the release itself; helm's render is checked for
+ *     isolation and given the pod policy at its post-render step, before anything is applied; chart changes go
+ *     through the fleet rollout; a failed upgrade is rolled back;
  *  5. Ready only when the release's workloads are ready; status: helmrelease `<namespace>:<release>`, chart,
  *     inventory, conditions with reasons on every path; events on NATS.
  */
@@ -658,5 +775,6 @@ export async function reconcileInstance(
     await deps.apply(object);
   const prepared = await prepare(instance, rc, plan, deps);
   if (!("chart" in prepared)) return prepared;
-  return (await converge(prepared, deps)) ?? reportReadiness(prepared, deps);
+  const converged = await converge(prepared, deps);
+  return "objects" in converged ? reportReadiness(prepared, converged.objects, deps) : converged;
 }

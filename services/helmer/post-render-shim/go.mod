@@ -1,0 +1,3 @@
+module kubeplus/helmer/post-render-shim
+
+go 1.26
