@@ -52,6 +52,9 @@ class Bench {
   readonly ns: string;
   private readonly kc: KubeConfig;
   private informer?: Informer<KubernetesObject & Item> & ObjectCache<KubernetesObject & Item>;
+  /** When each instance was asked for, and when the watch first saw it Ready (for the stream's lag). */
+  readonly createdAt = new Map<string, number>();
+  readonly readyAt = new Map<string, number>();
   constructor(kc: KubeConfig, ns: string) {
     this.kc = kc;
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -71,6 +74,12 @@ class Bench {
           namespace: this.ns,
         }) as never,
     ) as Informer<KubernetesObject & Item> & ObjectCache<KubernetesObject & Item>;
+    const seen = (o: KubernetesObject & Item): void => {
+      const name = o.metadata?.name ?? "";
+      if (isReady(o) && !this.readyAt.has(name)) this.readyAt.set(name, Date.now());
+    };
+    informer.on("add", seen);
+    informer.on("update", seen);
     informer.on("error", () => {
       setTimeout(() => void informer.start().catch(() => undefined), 1_000);
     });
@@ -83,6 +92,7 @@ class Bench {
   }
 
   async create(name: string): Promise<void> {
+    this.createdAt.set(name, Date.now());
     await this.custom.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -128,6 +138,25 @@ class Bench {
       await sleep(UNTIL_POLL_MS);
     }
   }
+}
+
+/**
+ * How long each streamed instance took from its create request to Ready, first and last hundred apart: a machine
+ * that keeps up with the stream shows the same lag at the end as at the start; one that falls behind, a growing one.
+ */
+function reportStreamLag(b: Bench, prefix: string, count: number): void {
+  const lags: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const created = b.createdAt.get(`${prefix}-${i}`);
+    const ready = b.readyAt.get(`${prefix}-${i}`);
+    if (created !== undefined && ready !== undefined) lags.push(ready - created);
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+  const edge = Math.min(100, Math.floor(lags.length / 2));
+  const sorted = [...lags].sort((a, b) => a - b);
+  process.stderr.write(
+    `[bench]   stream create -> Ready: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms; mean of the first ${edge} ${mean(lags.slice(0, edge)).toFixed(0)} ms, of the last ${edge} ${mean(lags.slice(-edge)).toFixed(0)} ms\n`,
+  );
 }
 
 async function readyOne(b: Bench, name: string): Promise<number> {
@@ -347,12 +376,15 @@ export async function benchHelmer(state: ClusterState): Promise<Figure[]> {
     );
     const rate = stream / ((Date.now() - streamStarted) / 1000);
     reportCpu(cpuBefore, cpuSnapshot(state, pid), stream);
+    reportStreamLag(bench, "stream", stream);
     figures.push(
       figure(
         `${stream} instances created at ${STREAM_RATE}/s, Ready per second`,
         ">= 5 /s",
         rate,
         "/s",
+        // Creating 1000 at 5/s alone takes 199.8 s, and the last one still needs its create -> Ready time: a machine
+        // that keeps up measures 4.95-4.99. The lag line above shows whether it kept up.
         rate >= 4.95,
       ),
     );

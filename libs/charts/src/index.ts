@@ -19,7 +19,7 @@ export type {
   RbacRuleSet,
   StorageClassInfo,
 } from "./lint.js";
-export { parseManifests, renderChart, runCommand } from "./render.js";
+export { HELM_YAML, parseManifests, renderChart, runCommand } from "./render.js";
 export type { RenderedObject, RenderOptions } from "./render.js";
 export {
   chartDefaultIn,

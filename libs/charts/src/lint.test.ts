@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { lintRendered, type LintContext } from "./lint.js";
-import type { RenderedObject } from "./render.js";
+import { parseManifests, type RenderedObject } from "./render.js";
 
 const ctx = (over: Partial<LintContext> = {}): LintContext => ({
   allow: new Set(),
@@ -134,5 +134,30 @@ describe("lintRendered", () => {
       ctx(),
     );
     expect(rbac).toEqual([{ object: "Role/r", rules }]);
+  });
+
+  it("reads manifests as Kubernetes does (YAML 1.1): a `yes` host network is refused, 0644 is octal", () => {
+    const [pod] = parseManifests(
+      [
+        "---",
+        "# Source: c/templates/pod.yaml",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata: { name: p, annotations: { built: 2001-12-14, at: 1:20 } }",
+        "spec:",
+        "  hostNetwork: yes",
+        "  containers: [{ name: c, image: nginx }]",
+        "  volumes: [{ name: s, secret: { secretName: s, defaultMode: 0644 } }]",
+      ].join("\n"),
+    );
+    expect(pod?.source).toBe("c/templates/pod.yaml");
+    expect(pod?.object).toMatchObject({
+      // Like go-yaml v2 for an untyped value: timestamps and h:m stay strings.
+      metadata: { annotations: { built: "2001-12-14", at: "1:20" } },
+      spec: { hostNetwork: true, volumes: [{ secret: { defaultMode: 420 } }] },
+    });
+    expect(lintRendered(pod ? [pod] : [], ctx()).problems.map((p) => p.path)).toEqual([
+      "Pod/p spec.hostNetwork",
+    ]);
   });
 });

@@ -1,6 +1,29 @@
 import { spawn } from "node:child_process";
-import { parseAllDocuments } from "yaml";
+import {
+  parseAllDocuments,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+} from "yaml";
 import { ChartError, ChartErrorCode } from "./errors.js";
+
+/**
+ * How Kubernetes reads the YAML helm sends it (sigs.k8s.io/yaml, go-yaml v2: YAML 1.1): `0644` is octal 420,
+ * `yes`/`on`/`y` are booleans, `<<` merges. The default YAML 1.2 would read `defaultMode: 0644` as 644 and
+ * `hostNetwork: yes` as a string. Like go-yaml v2 for an untyped value, timestamps stay strings and `1:20` is not a
+ * base-60 number.
+ */
+export const HELM_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: "1.1",
+  customTags: (tags) =>
+    tags.filter(
+      (t) =>
+        !(
+          typeof t === "object" &&
+          (t.tag === "tag:yaml.org,2002:timestamp" || t.format === "TIME")
+        ),
+    ),
+};
 
 export interface RenderOptions {
   readonly helmBin: string;
@@ -70,7 +93,7 @@ function sourceOf(doc: {
 /** Parses multi-document YAML as helm prints it, keeping each object's `# Source:` template path. */
 export function parseManifests(text: string): RenderedObject[] {
   const objects: RenderedObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
+  for (const doc of parseAllDocuments(text, HELM_YAML)) {
     if (doc.errors.length > 0) {
       throw new ChartError(
         ChartErrorCode.RenderFailed,

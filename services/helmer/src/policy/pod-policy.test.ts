@@ -119,8 +119,11 @@ describe("pod policy", () => {
     expect(answer.manifests.match(/^---$/gm)).toHaveLength(3);
     expect(answer.manifests).toContain(`"${HELM_SOURCE_ANNOTATION}":"c/templates/web.yaml"`);
     expect(answer.manifests).toContain('"nodeSelector":{"pool":"p"}');
-    // A quoted "yes" stays a string for helm's YAML 1.1 parser (it would read a bare yes as true).
-    expect(answer.manifests).toContain('"flag":"yes"');
+    // What the policy leaves alone goes back to helm as helm wrote it, nothing re-encoded.
+    expect(answer.manifests).toContain(
+      '---\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  flag: "yes"\n',
+    );
+    expect(answer.manifests).toContain(`    ${HELM_SOURCE_ANNOTATION}: 'c/templates/svc.yaml'\n`);
     // The helmer's copy: what the release applies, named by template, without helm's annotation.
     expect(seen).toEqual(["c/templates/svc.yaml", "c/templates/web.yaml", "-"]);
     const [svc, web] = answer.objects;
@@ -136,5 +139,30 @@ describe("pod policy", () => {
     );
     expect(answer).toEqual({ ok: false, problems: ["Pod: uses a hostPath"] });
     expect(() => answerPostRender("kind: [unclosed", policy, () => [])).toThrow(/invalid manifest/);
+  });
+
+  it("reads helm's manifests as Kubernetes will (YAML 1.1) before it changes a workload", () => {
+    const policy = podPolicyFor(composition("pool=p"), instance({}));
+    const answer = answerPostRender(
+      [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: { name: web }",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      enableServiceLinks: no",
+        '      containers: [{ name: a, image: nginx, env: [{ name: QUIET, value: "yes" }] }]',
+        "      volumes: [{ name: s, secret: { secretName: s, defaultMode: 0644 } }]",
+      ].join("\n"),
+      policy,
+      () => [],
+    );
+    if (!answer.ok) throw new Error(answer.problems.join());
+    // 0644 is octal to Kubernetes (420, not 644), `no` is false, and the quoted "yes" stays a string.
+    expect(answer.manifests).toContain('"defaultMode":420');
+    expect(answer.manifests).toContain('"enableServiceLinks":false');
+    expect(answer.manifests).toContain('{"name":"QUIET","value":"yes"}');
+    expect(answer.manifests).toContain('"nodeSelector":{"pool":"p"}');
   });
 });

@@ -3,7 +3,7 @@
  * policy, and handed back to helm; the helmer keeps them (what the release applies) for readiness and inventory.
  */
 import { parseAllDocuments } from "yaml";
-import type { RenderedObject } from "@kubeplus/charts";
+import { HELM_YAML, type RenderedObject } from "@kubeplus/charts";
 import { applyPodPolicy, type PodPolicy } from "./pod-policy.js";
 
 /** The annotation helm puts on every object it hands a post-renderer, naming its template; helm removes it after. */
@@ -32,14 +32,33 @@ function withoutHelmAnnotation(object: Obj): { object: Obj; source?: string } {
   return { object: { ...object, metadata }, source };
 }
 
-function parseDocuments(manifests: string): Obj[] {
-  const out: Obj[] = [];
-  for (const doc of parseAllDocuments(manifests)) {
+interface Document {
+  /** The object as Kubernetes will read it (YAML 1.1, as helm's decoder). */
+  readonly value: Obj;
+  /** The document as helm wrote it. */
+  readonly text: string;
+}
+
+function parseDocuments(manifests: string): Document[] {
+  const out: Document[] = [];
+  for (const doc of parseAllDocuments(manifests, HELM_YAML)) {
     if (doc.errors.length > 0) throw new Error(`invalid manifest: ${doc.errors[0]?.message ?? ""}`);
     const value = doc.toJS() as unknown;
-    if (value && typeof value === "object" && !Array.isArray(value)) out.push(value as Obj);
+    const range = doc.contents?.range;
+    if (range && value && typeof value === "object" && !Array.isArray(value))
+      out.push({ value: value as Obj, text: manifests.slice(range[0], range[2]) });
   }
   return out;
+}
+
+/**
+ * One document for helm: as helm wrote it when the policy leaves it alone (nothing of it is re-encoded), else the
+ * changed object as JSON, which every YAML parser reads alike (plain YAML would print the string "yes" unquoted,
+ * and helm's YAML 1.1 decoder would read it as true).
+ */
+function forHelm(doc: Document, policed: Obj): string {
+  const changed = JSON.stringify(policed) !== JSON.stringify(doc.value);
+  return changed ? `---\n${JSON.stringify(policed)}\n` : `---\n${doc.text.replace(/\n*$/, "\n")}`;
 }
 
 /**
@@ -51,15 +70,14 @@ export function answerPostRender(
   policy: PodPolicy,
   isolationProblems: (objects: readonly RenderedObject[]) => string[],
 ): PostRenderAnswer {
-  const documents = parseDocuments(manifests).map((o) => applyPodPolicy(o, policy));
-  const objects = documents.map((d) => {
+  const documents = parseDocuments(manifests);
+  const policed = documents.map((d) => applyPodPolicy(d.value, policy));
+  const objects = policed.map((d) => {
     const { object, source } = withoutHelmAnnotation(d);
     return source === undefined ? { object } : { object, source };
   });
   const problems = isolationProblems(objects);
   if (problems.length > 0) return { ok: false, problems };
-  // JSON documents: valid YAML that every parser reads alike. Plain YAML would print the string "yes" unquoted,
-  // which helm's YAML 1.1 parser reads as a boolean.
-  const manifestsOut = documents.map((d) => `---\n${JSON.stringify(d)}\n`).join("");
+  const manifestsOut = documents.map((d, i) => forHelm(d, policed[i] ?? d.value)).join("");
   return { ok: true, manifests: manifestsOut, objects };
 }

@@ -235,31 +235,37 @@ const orderOf = (kind: string): number => {
   return i < 0 ? INSTALL_ORDER.length : i;
 };
 
-/**
- * The release's objects in install order, then by name: the same list whether it came from helm's post-render step
- * (template file order) or from the stored release, so that a poll does not rewrite the status to reorder it.
- */
 function inventoryOf(
   objects: readonly RenderedObject[],
   namespace: string,
 ): NonNullable<InstanceStatus["inventory"]> {
-  return objects
-    .map(({ object }) => {
-      const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
-      return {
-        apiVersion: String(object.apiVersion),
-        kind: String(object.kind),
-        name: meta.name ?? "",
-        namespace: meta.namespace ?? namespace,
-      };
-    })
-    .sort(
-      (a, b) =>
-        orderOf(a.kind) - orderOf(b.kind) ||
-        a.kind.localeCompare(b.kind) ||
-        a.namespace.localeCompare(b.namespace) ||
-        a.name.localeCompare(b.name),
-    );
+  return objects.map(({ object }) => {
+    const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
+    return {
+      apiVersion: String(object.apiVersion),
+      kind: String(object.kind),
+      name: meta.name ?? "",
+      namespace: meta.namespace ?? namespace,
+    };
+  });
+}
+
+const nameOf = (o: RenderedObject): string => {
+  const name = (o.object.metadata as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? name : "";
+};
+
+/**
+ * The release's objects in install order, then by name: the same list whether it came from helm's post-render step
+ * (template file order) or from the stored release, so that the inventory and the readiness message do not change,
+ * and the status is not rewritten, only because the next poll read them from elsewhere.
+ */
+function inInstallOrder(objects: readonly RenderedObject[]): RenderedObject[] {
+  return [...objects].sort((a, b) => {
+    const ka = String(a.object.kind);
+    const kb = String(b.object.kind);
+    return orderOf(ka) - orderOf(kb) || ka.localeCompare(kb) || nameOf(a).localeCompare(nameOf(b));
+  });
 }
 
 type Report = Verdict & { extra?: Partial<InstanceStatus>; keepReady?: boolean };
@@ -476,6 +482,17 @@ async function holdForFleet(
   return { requeueAfterMs: halted ? deps.resyncMs : WAIT_SLOT_MS };
 }
 
+/** The chart and spec that failed, so that only a change of either tries them again (and the fleet counts it). */
+function failedChartOf(c: Converging): Partial<InstanceStatus> {
+  return {
+    failedChart: {
+      ...(c.chartStatus.ref ? { ref: c.chartStatus.ref } : {}),
+      ...(c.chartStatus.digest ? { digest: c.chartStatus.digest } : {}),
+      generation: c.instance.metadata.generation ?? 0,
+    },
+  };
+}
+
 /** A failed upgrade is rolled back to the last good revision and remembered, so that only a change retries it. */
 async function upgradeFailed(
   c: Converging,
@@ -492,27 +509,27 @@ async function upgradeFailed(
   await reportFailure(c, { reason: InstanceReason.UpgradeFailed, message }, deps, failedChartOf(c));
 }
 
-/** The chart and spec that failed, so that only a change of either tries them again (and the fleet counts it). */
-const failedChartOf = (c: Converging): Partial<InstanceStatus> => ({
-  failedChart: {
-    ...(c.chartStatus.ref ? { ref: c.chartStatus.ref } : {}),
-    ...(c.chartStatus.digest ? { digest: c.chartStatus.digest } : {}),
-    generation: c.instance.metadata.generation ?? 0,
-  },
-});
-
 /**
  * Refused by the isolation check at helm's post-render step: helm stopped before it created or changed anything, so
- * there is nothing to undo.
+ * there is nothing to undo. Tried again at the resync or on a change: the composition may come to allow it. Not
+ * recorded as a failed chart, so that one tenant's values never spend a fleet rollout's failure budget.
  */
 async function refused(
   c: Converging,
   err: IsolationRefusal,
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
-  const failure = { reason: InstanceReason.IsolationRefused, message: err.message };
-  await reportFailure(c, failure, deps, failedChartOf(c));
+  await reportFailure(c, { reason: InstanceReason.IsolationRefused, message: err.message }, deps);
   return { requeueAfterMs: deps.resyncMs };
+}
+
+/** This very spec was refused: trying it again says nothing new until it is installed or refused once more. */
+function retryingRefusal(instance: Instance): boolean {
+  const ready = instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
+  return (
+    ready?.reason === InstanceReason.IsolationRefused &&
+    ready.observedGeneration === (instance.metadata.generation ?? 0)
+  );
 }
 
 /**
@@ -526,17 +543,19 @@ async function runHelm(
 ): Promise<ReconcileResult | Applied> {
   const { instance, plan, chartStatus } = c;
   const installing = action.kind === "install";
-  await report(
-    instance,
-    plan,
-    {
-      ready: "False",
-      keepReady: !installing,
-      reason: installing ? InstanceReason.Installing : InstanceReason.Upgrading,
-      message: `${installing ? "installing" : "upgrading"} release ${plan.release} (chart ${chartStatus.ref ?? ""})`,
-    },
-    deps,
-  );
+  if (!retryingRefusal(instance)) {
+    await report(
+      instance,
+      plan,
+      {
+        ready: "False",
+        keepReady: !installing,
+        reason: installing ? InstanceReason.Installing : InstanceReason.Upgrading,
+        message: `${installing ? "installing" : "upgrading"} release ${plan.release} (chart ${chartStatus.ref ?? ""})`,
+      },
+      deps,
+    );
+  }
   try {
     const objects = await deps.upgradeInstall(plan, c.chart, instance.spec, {
       policy: podPolicyFor(c.rc, instance),
@@ -560,19 +579,18 @@ async function runHelm(
 }
 
 /**
- * This spec already failed (and was rolled back) or was refused on this chart: say so again, should a report built
- * from a stale cache have overwritten it, until the spec or the chart changes. The write that recorded it set the
- * error.
+ * This spec already failed on this chart and was rolled back: say so again, should a report built from a stale cache
+ * have overwritten it, until the spec or the chart changes. The write that recorded it set the error.
  */
 async function knownFailure(c: Converging, deps: InstanceReconcileDeps): Promise<ReconcileResult> {
   const error = c.instance.status?.error;
   if (error) {
-    const ready = c.instance.status?.conditions?.find((x) => x.type === ConditionType.Ready);
-    const reason =
-      ready?.reason === InstanceReason.IsolationRefused
-        ? InstanceReason.IsolationRefused
-        : InstanceReason.UpgradeFailed;
-    await report(c.instance, c.plan, { ready: "False", reason, message: error }, deps);
+    const failed = {
+      ready: "False" as const,
+      reason: InstanceReason.UpgradeFailed,
+      message: error,
+    };
+    await report(c.instance, c.plan, failed, deps);
   }
   return { requeueAfterMs: deps.resyncMs };
 }
@@ -613,10 +631,11 @@ export function readinessPollMs(instance: Instance, now: Date): number {
 /** Step 5: Ready only when the release's workloads are. */
 async function reportReadiness(
   c: Converging,
-  rendered: readonly RenderedObject[],
+  objects: readonly RenderedObject[],
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
   const { instance, plan, chartStatus } = c;
+  const rendered = inInstallOrder(objects);
   const waiting = await deps.notReady(rendered, plan.namespace);
   const extra: Partial<InstanceStatus> = {
     chart: chartStatus,
