@@ -95,6 +95,7 @@ async function fetchOci(
   version: string | undefined,
   deps: FetchDeps,
 ): Promise<Buffer> {
+  await mkdir(deps.cacheDir, { recursive: true });
   const dir = await mkdtemp(join(deps.cacheDir, "pull-"));
   try {
     const plainHttp = (deps.plainHttpRegistries ?? []).includes(ociRegistryOf(ref));

@@ -245,11 +245,15 @@ export async function startInstanceController(
               postRenderer: { name: POST_RENDERER, args: [token] },
             }),
         );
-        if (run.answer && !run.answer.ok) throw new IsolationRefusal(run.answer.problems);
-        if (run.failure !== undefined)
-          throw new Error(`helm's rendered manifests could not be read: ${run.failure}`);
-        if (run.error) throw run.error;
-        return run.answer?.objects;
+        const { answer, error, failure } = run;
+        // A refusal is why helm failed only when helm says its post-render step did (not a helm killed on timeout
+        // while it was still sending the manifests).
+        if (answer && !answer.ok && (!error || /post.render/i.test(error.message)))
+          throw new IsolationRefusal(answer.problems);
+        if (failure !== undefined)
+          throw new Error(`helm's rendered manifests could not be read: ${failure}`);
+        if (error) throw error;
+        return answer?.ok ? answer.objects : undefined;
       },
       rollback: (plan) => rollbackToLastDeployed(helm, plan.release, plan.namespace),
       uninstall: (plan) => uninstall(helm, plan.release, plan.namespace),
