@@ -427,7 +427,10 @@ describe("per-instance metering", () => {
         "InstanceMetered",
         (u) => {
           if (u.namespace !== kp || u.name !== T2) return;
-          if (u.memoryBytes === null || u.cpuCores === null) {
+          // Complete as `complete` means it: a pass where kwok left any figure out also came with a stale CPU
+          // counter once in CI (0.46 cores against 0.54, with the network figures missing).
+          const partial = u.warnings.some((w) => /reported no|did not answer/.test(w));
+          if (u.memoryBytes === null || u.cpuCores === null || partial) {
             incomplete.push(u);
             return;
           }
