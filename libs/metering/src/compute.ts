@@ -88,6 +88,30 @@ export function addNodeSamples(
 }
 
 /** The release's objects (kind/name) as the helmer records them in the instance's status.inventory. */
+/** How long a CPU counter stands in for one a kubelet left out (then the pod is measured from its start again). */
+export const CARRY_COUNTER_MS = 10 * 60_000;
+
+/**
+ * The readings the next pass takes its CPU rates from: this pass's, with the last counter of each pod whose kubelet
+ * left its CPU out this pass (a node that did not answer, a partial answer), for up to CARRY_COUNTER_MS. Without it,
+ * the pass after a gap fell back to the pod's average since it started, which can be far from its current rate.
+ */
+export function carryCounters(
+  previous: { readonly readings: Readings; readonly atMs: number } | undefined,
+  current: Readings,
+  nowMs: number,
+): Readings {
+  const next: Readings = new Map(current);
+  for (const [key, before] of previous?.readings ?? []) {
+    if (before.cpuSeconds === undefined) continue;
+    const atMs = before.cpuAtMs ?? previous?.atMs ?? nowMs;
+    const now = next.get(key);
+    if (now?.cpuSeconds !== undefined || nowMs - atMs > CARRY_COUNTER_MS) continue;
+    next.set(key, { ...now, cpuSeconds: before.cpuSeconds, cpuAtMs: atMs });
+  }
+  return next;
+}
+
 export type Inventory = readonly { readonly kind: string; readonly name: string }[];
 
 export interface InstanceFacts {

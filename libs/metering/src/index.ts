@@ -1,4 +1,11 @@
-export { addNodeSamples, addVolumeSamples, belongsTo, computeUsage } from "./compute.js";
+export {
+  addNodeSamples,
+  addVolumeSamples,
+  belongsTo,
+  CARRY_COUNTER_MS,
+  carryCounters,
+  computeUsage,
+} from "./compute.js";
 export { appTargets, parseEqualitySelector, pickAppMetrics } from "./app-metrics.js";
 export type { AppEndpoints, AppTarget } from "./app-metrics.js";
 export type {

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   accumulate,
   addNodeSamples,
+  CARRY_COUNTER_MS,
+  carryCounters,
   addVolumeSamples,
   computeUsage,
   parsePrometheusText,
@@ -176,6 +178,36 @@ describe("computeUsage", () => {
     expect(twoPasses((ms) => ({ receivedAtMs: ms }))).toBe(0.35);
     // With neither, the passes' own times are all there is: 7 s of CPU over 30 s.
     expect(twoPasses(() => ({}))).toBeCloseTo(7 / 30, 3);
+  });
+
+  it("keeps a pod's last CPU counter through a pass its kubelet left it out of, for a while", () => {
+    // db-0 ran at 100m; pass 2 (T0+30 s) had no CPU figure for it. Pass 3 (T0+60 s) rates it against pass 1's
+    // counter, not against its average since it started (4 s of CPU over 100 s: 40m).
+    const pass1 = readings({ "web-7d9-x": 10, "db-0": 4 }, { receivedAtMs: T0 });
+    const pass2 = carryCounters(
+      { readings: pass1, atMs: T0 },
+      readings({ "web-7d9-x": 17.5 }, { receivedAtMs: T0 + 30_000 }),
+      T0 + 30_000,
+    );
+    expect(pass2.get("wp1/db-0")).toMatchObject({ cpuSeconds: 4, cpuAtMs: T0 });
+    const pass3 = computeUsage({
+      instance,
+      pods,
+      claims: [],
+      readings: readings({ "web-7d9-x": 25, "db-0": 10 }, { receivedAtMs: T0 + 60_000 }),
+      previous: { readings: pass2, atMs: T0 + 30_000 },
+      failedNodes: new Set(),
+      nowMs: T0 + 60_000,
+    });
+    expect(pass3.perPod.map((p) => [p.name, p.cpuCores])).toEqual([
+      ["web-7d9-x", 0.25],
+      ["db-0", 0.1],
+    ]);
+    // A counter older than CARRY_COUNTER_MS is dropped (a pod long gone, or one measured from its start again).
+    const later = T0 + CARRY_COUNTER_MS + 1;
+    expect(carryCounters({ readings: pass1, atMs: T0 }, new Map(), later).has("wp1/db-0")).toBe(
+      false,
+    );
   });
 
   it("adds the used bytes the kubelets report for the instance's claims, and says which claim they did not", () => {

@@ -6,6 +6,7 @@ import {
   addVolumeSamples,
   appTargets,
   belongsTo,
+  carryCounters,
   computeUsage,
   pickAppMetrics,
   type AppEndpoints,
@@ -460,7 +461,11 @@ export class Collector {
         nowMs,
       }),
     );
-    if (!filter) this.previous = { readings: nodes.readings, atMs: nowMs };
+    if (!filter)
+      this.previous = {
+        readings: carryCounters(this.previous, nodes.readings, nowMs),
+        atMs: nowMs,
+      };
     return {
       usages: usages.filter((u): u is InstanceUsage => u !== undefined),
       durationMs: Date.now() - started,
