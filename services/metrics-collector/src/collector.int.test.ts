@@ -190,7 +190,15 @@ describe("metrics-collector", () => {
       { what: "kwok to report the pods' usage", timeoutMs: 30_000 },
     );
     await sleep(5_000);
-    const pass = await collector.pass();
+    // kwok's emulated kubelet now and then leaves a figure out of one answer; that pass says so (a null and a
+    // warning, never a zero). The exact figures are asserted on a complete pass, at most a few passes later.
+    const complete = (u: { warnings: string[] }): boolean =>
+      !u.warnings.some((w) => /reported no|did not answer/.test(w));
+    let pass = await collector.pass();
+    for (let i = 0; i < 5 && !pass.usages.filter(mine).every(complete); i += 1) {
+      await sleep(2_000);
+      pass = await collector.pass();
+    }
     expect(pass.failedNodes).toEqual([]);
     const one = pass.usages.find((u) => mine(u) && u.name === "one");
     const two = pass.usages.find((u) => mine(u) && u.name === "two");
