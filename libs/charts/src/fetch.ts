@@ -95,7 +95,6 @@ async function fetchOci(
   version: string | undefined,
   deps: FetchDeps,
 ): Promise<Buffer> {
-  await mkdir(deps.cacheDir, { recursive: true });
   const dir = await mkdtemp(join(deps.cacheDir, "pull-"));
   try {
     const plainHttp = (deps.plainHttpRegistries ?? []).includes(ociRegistryOf(ref));
@@ -162,10 +161,11 @@ export async function fetchChart(
   chartName: string,
   deps: FetchDeps,
 ): Promise<FetchedChart> {
+  // First: an oci:// pull works in a temporary folder inside the cache.
+  await mkdir(deps.cacheDir, { recursive: true });
   const archive = await download(parseChartURL(chartURL), deps);
   const digest = digestOf(archive);
   const inspected = await inspectChartArchive(archive, chartName);
-  await mkdir(deps.cacheDir, { recursive: true });
   const path = join(deps.cacheDir, `${digest.replace(":", "-")}.tgz`);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, archive);

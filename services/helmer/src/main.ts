@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { VersionApi } from "@kubernetes/client-node";
 import { serve } from "@kubeplus/contracts";
@@ -29,7 +28,6 @@ const uploaded = await watchUploadedCharts(kc, config.namespace, (err: unknown) 
   log.warn({ err }, "uploaded chart watch failed; retrying");
 });
 const helmHome = join(config.chartCacheDir, "helm-home");
-await mkdir(helmHome, { recursive: true });
 // Helm's post-render step comes back to this process; its plugin lives in this process's private folder, so that two
 // helmers sharing a chart cache never send helm's manifests to each other.
 const postRenders = await PostRenderServer.start();

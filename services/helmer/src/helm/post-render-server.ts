@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { apiErrorMessage } from "@kubeplus/kube/lite";
 import type { PostRenderAnswer } from "../policy/post-render.js";
 
 /** What one helm run's post-render step was answered, beside the run's own outcome. */
@@ -23,8 +24,6 @@ interface Pending {
   answer?: PostRenderAnswer;
   failure?: string;
 }
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * Where helm's post-render step comes back to the helmer: a unix socket in a private folder, served by the helmer
@@ -73,7 +72,10 @@ export class PostRenderServer {
       const result = await run(token);
       return { result, ...outcome(entry) };
     } catch (err) {
-      return { error: err instanceof Error ? err : new Error(errorText(err)), ...outcome(entry) };
+      return {
+        error: err instanceof Error ? err : new Error(apiErrorMessage(err)),
+        ...outcome(entry),
+      };
     } finally {
       this.pending.delete(token);
     }
@@ -114,7 +116,7 @@ function answer(conn: Socket, pending: Map<string, Pending>): void {
       // Helm refuses an empty answer; a chart that renders nothing gets a comment, which it reads as no objects.
       else conn.end(`ok\n${a.manifests || "# no objects\n"}`);
     } catch (err) {
-      entry.failure = errorText(err);
+      entry.failure = apiErrorMessage(err);
       conn.end(`refused\n${entry.failure}`);
     }
   });

@@ -11,6 +11,7 @@ import {
   startHelmer,
   TestCluster,
   waitFor,
+  waitForCrd,
   type RunningService,
   tearDownPlatform,
   type TestCondition,
@@ -146,18 +147,7 @@ beforeAll(async () => {
     },
   );
   expect((await cluster.kubectl(["create", "-f", manifest("rc", rc)])).stderr).toBe("");
-  await waitFor(
-    async () =>
-      (
-        await cluster.kubectl([
-          "wait",
-          "--for=condition=Established",
-          "crd/helloworldservices.platformapi.kubeplus",
-          "--timeout=2s",
-        ])
-      ).code === 0,
-    { what: "the HelloWorldService CRD", timeoutMs: 60_000 },
-  );
+  await waitForCrd(cluster, "helloworldservices.platformapi.kubeplus");
 }, 120_000);
 
 afterAll(async () => {
@@ -302,12 +292,18 @@ describe("isolation is checked on what helm renders for each instance, before an
   const condition = (a: App | undefined, type: string) =>
     a?.status?.conditions?.find((c) => c.type === type);
   const waitApp = (name: string, what: string, done: (a: App | undefined) => boolean) =>
-    waitFor(async () => ((a) => (done(a) ? a : undefined))(await app(name)), {
-      what,
-      timeoutMs: 90_000,
-      diagnose: async () =>
-        `${JSON.stringify(await app(name), null, 2)}\n${await cluster.diagnose(name)}`,
-    });
+    waitFor(
+      async () => {
+        const a = await app(name);
+        return done(a) ? a : undefined;
+      },
+      {
+        what,
+        timeoutMs: 90_000,
+        diagnose: async () =>
+          `${JSON.stringify(await app(name), null, 2)}\n${await cluster.diagnose(name)}`,
+      },
+    );
   const setHostLogs = (name: string, on: boolean) =>
     cluster.kubectl([
       "patch",
@@ -333,18 +329,7 @@ describe("isolation is checked on what helm renders for each instance, before an
       chartName: "host-logs",
     });
     expect((await cluster.kubectl(["create", "-f", manifest("rc-logs", rc)])).stderr).toBe("");
-    await waitFor(
-      async () =>
-        (
-          await cluster.kubectl([
-            "wait",
-            "--for=condition=Established",
-            "crd/hostlogsapps.platformapi.kubeplus",
-            "--timeout=2s",
-          ])
-        ).code === 0,
-      { what: "the HostLogsApp CRD", timeoutMs: 60_000 },
-    );
+    await waitForCrd(cluster, "hostlogsapps.platformapi.kubeplus");
     const body = {
       apiVersion: "platformapi.kubeplus/v1alpha1",
       kind: "HostLogsApp",

@@ -9,6 +9,7 @@ import {
 } from "@kubeplus/api";
 import { parseManifests, type FetchedChart, type RenderedObject } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
+import { apiErrorMessage } from "@kubeplus/kube/lite";
 import { podPolicyFor, type PodPolicy } from "../policy/pod-policy.js";
 import { failedOn, type FleetDecision } from "./fleet.js";
 import {
@@ -143,8 +144,6 @@ interface Verdict {
   readonly reason: string;
   readonly message: string;
 }
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const readyAt = (list: readonly Condition[], generation: number): boolean =>
   list.some((c) => c.type === ConditionType.Ready && c.observedGeneration === generation);
@@ -499,12 +498,12 @@ async function upgradeFailed(
   err: unknown,
   deps: InstanceReconcileDeps,
 ): Promise<void> {
-  let message = errorText(err);
+  let message = apiErrorMessage(err);
   try {
     const revision = await deps.rollback(c.plan);
     if (revision !== undefined) message += ` (rolled back to revision ${revision})`;
   } catch (rollbackErr) {
-    message += ` (rollback failed too: ${errorText(rollbackErr)})`;
+    message += ` (rollback failed too: ${apiErrorMessage(rollbackErr)})`;
   }
   await reportFailure(c, { reason: InstanceReason.UpgradeFailed, message }, deps, failedChartOf(c));
 }
@@ -571,7 +570,11 @@ async function runHelm(
     }
     // Nothing half-created: a failed first install is removed, and tried again later or on a change.
     await deps.uninstall(plan);
-    await reportFailure(c, { reason: InstanceReason.InstallFailed, message: errorText(err) }, deps);
+    await reportFailure(
+      c,
+      { reason: InstanceReason.InstallFailed, message: apiErrorMessage(err) },
+      deps,
+    );
     return { requeueAfterMs: RETRY_FAILED_MS };
   } finally {
     if (action.kind === "upgrade" && action.chartChange) deps.releaseFleetSlot(instance);
@@ -721,7 +724,7 @@ async function prepare(
   } catch (err) {
     await reportFailure(
       { instance, plan },
-      { reason: InstanceReason.ChartUnavailable, message: errorText(err) },
+      { reason: InstanceReason.ChartUnavailable, message: apiErrorMessage(err) },
       deps,
     );
     return { requeueAfterMs: RETRY_FAILED_MS };
@@ -740,7 +743,7 @@ async function prepare(
     const reason = instance.status?.chart
       ? InstanceReason.UpgradeFailed
       : InstanceReason.InstallFailed;
-    await reportFailure({ instance, plan }, { reason, message: errorText(err) }, deps);
+    await reportFailure({ instance, plan }, { reason, message: apiErrorMessage(err) }, deps);
     return { requeueAfterMs: deps.resyncMs };
   }
   // A deployed release is checked again: the composition's allowances or the cluster's storage may have changed.
