@@ -28,7 +28,10 @@ const run = promisify(execFile);
 const cluster = new TestCluster();
 const manifests = new ManifestDir("plugins");
 const work = mkdtempSync(join(tmpdir(), "plugins-"));
-const pluginDir = join(work, "bin");
+// Where the README puts them: `make plugins` bundles into the clone's bin/plugins, under the repository's
+// package.json (`"type": "module"`), and users add that folder to PATH.
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const pluginDir = join(repo, "bin", "plugins");
 let kp = "";
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
@@ -43,10 +46,8 @@ async function ok(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  await run("node", [
-    fileURLToPath(new URL("../../cli/dist/install-plugins/main.js", import.meta.url)),
-    pluginDir,
-  ]);
+  // What `make plugins` runs, from the clone's root, with its default folder.
+  await run("node", ["cli/dist/install-plugins/main.js"], { cwd: repo });
   kp = await platformNamespace(cluster, "kpl");
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
@@ -159,6 +160,30 @@ describe("kubectl plugins", () => {
     expect(commands.split("\n")[0]).toMatch(/^COMMAND\s+WHAT IT DOES$/);
     expect(commands).toContain("kubectl appresources <Kind> <instance> [<namespace>]");
     expect(commands).toContain("kubectl man <Kind>");
+  });
+
+  it("the plugins run the README's way: bin/plugins on PATH inside the clone, and the tarball unpacked anywhere", async () => {
+    // Inside the clone (the repository's package.json says "type": "module"), through kubectl and PATH.
+    const help = await kubectl(["appresources", "--help"]);
+    expect(help.stderr).toBe("");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/appresources/);
+    // The tarball unpacked under another ES-module package (the worst place): still runs, through PATH.
+    const elsewhere = mkdtempSync(join(tmpdir(), "plugins-unpacked-"));
+    writeFileSync(join(elsewhere, "package.json"), JSON.stringify({ type: "module" }));
+    await run("tar", [
+      "-xzf",
+      join(repo, "bin", "kubeplus-kubectl-plugins.tar.gz"),
+      "-C",
+      elsewhere,
+    ]);
+    const unpacked = pluginKubectl(cluster.state, join(elsewhere, "plugins"), elsewhere);
+    const listed = await unpacked(["plugin", "list"]);
+    expect(listed.stdout).toContain(join(elsewhere, "plugins", "kubectl-appresources"));
+    const fromTarball = await unpacked(["appresources", "--help"]);
+    expect(fromTarball.stderr).toBe("");
+    expect(fromTarball.code).toBe(0);
+    expect(fromTarball.stdout).toMatch(/appresources/);
   });
 
   it("kubectl man prints a sample a user can create as it is", async () => {

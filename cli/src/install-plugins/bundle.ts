@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -7,8 +7,27 @@ import { build } from "esbuild";
 import { PLUGINS } from "./plugins.js";
 
 /**
+ * What tells Node that the extensionless plugin files are CommonJS. Node reads a file without an extension as its
+ * nearest package.json says; inside this repository that is the root one, `"type": "module"`, and every plugin failed
+ * with "require is not defined in ES module scope" (the README's own `export PATH=$PWD/bin/plugins:$PATH`). This file
+ * sits next to the plugins, in the folder and in the tarball, so they run wherever they are unpacked.
+ */
+export const PLUGINS_PACKAGE_JSON = `${JSON.stringify(
+  {
+    name: "kubeplus-kubectl-plugins",
+    private: true,
+    type: "commonjs",
+    description:
+      "KubePlus kubectl plugins: put this folder on PATH (kubectl plugin list shows them)",
+  },
+  null,
+  2,
+)}\n`;
+
+/**
  * Builds each plugin into one self-contained executable file (bundled CommonJS; the entry's node shebang stays; only Node is
- * needed) in `dir`, and packs them into kubeplus-kubectl-plugins.tar.gz beside it, as the original ships them.
+ * needed) in `dir`, with a package.json that marks the folder CommonJS, and packs them into
+ * kubeplus-kubectl-plugins.tar.gz beside it, as the original ships them.
  */
 export async function bundlePlugins(dir: string): Promise<{ files: string[]; tarball: string }> {
   await rm(dir, { recursive: true, force: true });
@@ -31,6 +50,7 @@ export async function bundlePlugins(dir: string): Promise<{ files: string[]; tar
     await chmod(outfile, 0o755);
     files.push(outfile);
   }
+  await writeFile(join(dir, "package.json"), PLUGINS_PACKAGE_JSON);
   const tarball = join(dirname(dir), "kubeplus-kubectl-plugins.tar.gz");
   await promisify(execFile)("tar", ["-czf", tarball, "-C", dirname(dir), basename(dir)]);
   return { files, tarball };
