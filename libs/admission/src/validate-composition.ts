@@ -1,5 +1,11 @@
 import { parseQuantity, PLATFORM_GROUP, type ResourceComposition } from "@kubeplus/api";
-import { lintRendered, type LintContext, type RbacRuleSet } from "@kubeplus/charts";
+import {
+  lintChartCrds,
+  lintRendered,
+  PROBE_NAMESPACE,
+  type LintContext,
+  type RbacRuleSet,
+} from "@kubeplus/charts";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
 import { quotaFitWarnings } from "./quota-fit.js";
 import type { FieldError, ValidationResult } from "./result.js";
@@ -147,6 +153,39 @@ function renderError(err: unknown): FieldError {
   return { path: `${NR}.chartURL`, detail: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * The chart's defaults, rendered in the probe namespace, under the same isolation and tenancy rules as every
+ * instance's helm run, and its crds/ folder.
+ */
+function lintChart(
+  rc: ResourceComposition,
+  rendered: RenderReply,
+  deps: CompositionDeps,
+): { problems: { path: string; message: string }[] } & Pick<
+  ReturnType<typeof lintRendered>,
+  "warnings" | "rbac"
+> {
+  const isolation = rc.spec.isolation;
+  const lint = lintRendered(
+    rendered.objects.map((object) => ({ object })),
+    {
+      ...deps.lintContext(new Set(isolation?.allow ?? [])),
+      tenancy: {
+        namespace: PROBE_NAMESPACE,
+        allowClusterRoles: new Set(isolation?.allowClusterRoles ?? []),
+        reservedServiceAccounts: new Set(),
+      },
+    },
+  );
+  return {
+    ...lint,
+    problems: [
+      ...lint.problems,
+      ...lintChartCrds(rendered.crds ?? [], new Set(isolation?.crdGroups ?? [])),
+    ],
+  };
+}
+
 async function validateChart(
   rc: ResourceComposition,
   user: UserInfo,
@@ -159,11 +198,7 @@ async function validateChart(
   } catch (err) {
     return { errors: [renderError(err)], warnings: [] };
   }
-  const allow = new Set(rc.spec.isolation?.allow ?? []);
-  const lint = lintRendered(
-    rendered.objects.map((object) => ({ object })),
-    deps.lintContext(allow),
-  );
+  const lint = lintChart(rc, rendered, deps);
   const errors: FieldError[] = lint.problems.map((p) => ({
     path: `chart ${chartName}: ${p.path}`,
     detail: p.message,

@@ -11,7 +11,15 @@ export {
   withNodeField,
 } from "./instance-crd.js";
 export type { InstanceCrdResult, NewResource } from "./instance-crd.js";
-export { CLUSTER_SCOPED_ALLOWED, HostAccess, lintRendered, podSpecOf } from "./lint.js";
+export { HostAccess, lintRendered, podSpecOf } from "./lint.js";
+export {
+  lintChartCrds,
+  lintTenancy,
+  PROBE_NAMESPACE,
+  PROBE_RELEASE,
+  type TenancyContext,
+  type TenancyFinding,
+} from "./tenancy.js";
 export type {
   LintContext,
   LintFinding,

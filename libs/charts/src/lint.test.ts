@@ -38,7 +38,7 @@ describe("lintRendered", () => {
     expect(result).toEqual({ problems: [], warnings: [], rbac: [] });
   });
 
-  it("refuses Namespaces, PersistentVolumes and other cluster-scoped objects, naming each", () => {
+  it("refuses Namespaces, PersistentVolumes and every other cluster-scoped object (ClusterRoles too), naming each", () => {
     const { problems } = lintRendered(
       [
         o({ apiVersion: "v1", kind: "Namespace", metadata: { name: "mine" } }),
@@ -59,8 +59,10 @@ describe("lintRendered", () => {
       "PersistentVolume/shared",
       "StorageClass/fast",
       "Widget/w",
+      "ClusterRole/r",
     ]);
     expect(problems[0]?.message).toMatch(/remove the Namespace from the chart/);
+    expect(problems[4]?.message).toMatch(/a ClusterRole becomes a Role/);
     expect(problems[2]?.message).toMatch(/StorageClass is cluster-scoped/);
   });
 

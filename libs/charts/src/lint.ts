@@ -1,4 +1,8 @@
+import { podSpecOf } from "./pod-spec.js";
 import type { RenderedObject } from "./render.js";
+import { lintTenancy, type TenancyContext } from "./tenancy.js";
+
+export { podSpecOf };
 
 /** Chart features that weaken tenant isolation; a composition may opt into each (`spec.isolation.allow`). */
 export const HostAccess = {
@@ -19,6 +23,8 @@ export interface LintContext {
   readonly storageClasses: ReadonlyMap<string, StorageClassInfo>;
   /** From discovery: true/false, or undefined when the kind is unknown to the cluster. */
   readonly isNamespaced: (apiVersion: string, kind: string) => boolean | undefined;
+  /** The instance's namespace and what a chart may bind and run as there (see lintTenancy). */
+  readonly tenancy?: TenancyContext;
 }
 
 export interface LintFinding {
@@ -38,9 +44,6 @@ export interface LintResult {
   /** Rules of the chart's Roles and ClusterRoles: the caller checks them against the provider's permissions. */
   readonly rbac: RbacRuleSet[];
 }
-
-/** Cluster-scoped kinds a chart may contain (their rules are checked against the provider's own permissions). */
-export const CLUSTER_SCOPED_ALLOWED = new Set(["ClusterRole", "ClusterRoleBinding"]);
 
 /** Well-known cluster-scoped kinds, for when discovery does not know a kind. */
 const KNOWN_CLUSTER_SCOPED = new Set([
@@ -73,32 +76,6 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 
 function idOf(o: Obj): string {
   return `${str(o.kind) ?? "?"}/${str(asObj(o.metadata)?.name) ?? "?"}`;
-}
-
-/** The pod template of a workload (or the Pod's own spec). */
-export function podSpecOf(o: Obj): { spec: Obj; at: string } | undefined {
-  const kind = str(o.kind);
-  const spec = asObj(o.spec);
-  if (!spec) return undefined;
-  if (kind === "Pod") return { spec, at: "spec" };
-  if (kind === "CronJob") {
-    const inner = asObj(asObj(asObj(asObj(spec.jobTemplate)?.spec)?.template)?.spec);
-    return inner ? { spec: inner, at: "spec.jobTemplate.spec.template.spec" } : undefined;
-  }
-  if (
-    [
-      "Deployment",
-      "StatefulSet",
-      "DaemonSet",
-      "ReplicaSet",
-      "Job",
-      "ReplicationController",
-    ].includes(kind ?? "")
-  ) {
-    const inner = asObj(asObj(spec.template)?.spec);
-    return inner ? { spec: inner, at: "spec.template.spec" } : undefined;
-  }
-  return undefined;
 }
 
 function lintPodSpec(o: Obj, ctx: LintContext, problems: LintFinding[]): void {
@@ -229,10 +206,10 @@ function lintScope(o: Obj, ctx: LintContext, out: LintResult): void {
   }
   const namespaced =
     ctx.isNamespaced(str(o.apiVersion) ?? "", kind) ?? !KNOWN_CLUSTER_SCOPED.has(kind);
-  if (!namespaced && !CLUSTER_SCOPED_ALLOWED.has(kind)) {
+  if (!namespaced) {
     out.problems.push({
       path: id,
-      message: `${kind} is cluster-scoped: instances would share it or clash over it; only ${[...CLUSTER_SCOPED_ALLOWED].join(" and ")} are allowed outside the instance namespace`,
+      message: `${kind} is cluster-scoped: a chart runs with rights in its instance's namespace only, and instances would share or clash over it; remove it from the chart or the values (a ClusterRole becomes a Role, a ClusterRoleBinding a RoleBinding)`,
     });
   }
 }
@@ -252,5 +229,6 @@ export function lintRendered(objects: readonly RenderedObject[], ctx: LintContex
       out.rbac.push({ object: idOf(object), rules: asArray(object.rules) });
     }
   }
+  if (ctx.tenancy) out.problems.push(...lintTenancy(objects, ctx.tenancy));
   return out;
 }

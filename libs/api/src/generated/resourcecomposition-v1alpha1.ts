@@ -180,6 +180,14 @@ export interface ResourceCompositionSpec {
      * Opt-ins for chart features that weaken tenant isolation.
      */
     allow?: ("hostPath" | "hostNetwork" | "hostPID" | "privileged")[];
+    /**
+     * ClusterRoles a chart's RoleBindings may bind inside its instance's namespace (for example view); a RoleBinding to any other ClusterRole (cluster-admin, admin, KubePlus's own roles) is refused. Roles the chart creates itself may always be bound.
+     */
+    allowClusterRoles?: string[];
+    /**
+     * API groups whose CustomResourceDefinitions the chart's crds/ folder may register (KubePlus applies them itself; helm runs with --skip-crds). A crds/ document of any other group or kind refuses the composition. The provider must also be allowed these groups (provider-kubeconfig create --crd-group).
+     */
+    crdGroups?: string[];
   };
   /**
    * How a chart change rolls out across existing instances (KubePlus-TS extension).

@@ -50,6 +50,9 @@ export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promi
       // The apiserver validates every object it is sent (server-side apply); fetching and parsing the cluster's whole
       // OpenAPI document on each run doubled helm's CPU per release and loaded the apiserver as much again.
       "--disable-openapi-validation",
+      // The chart's crds/ are applied by the helmer, only of the groups the composition declares: helm runs with
+      // rights in the instance's namespace only, and must not create cluster-scoped objects.
+      "--skip-crds",
       ...(req.postRenderer
         ? [
             "--post-renderer",

@@ -14,7 +14,8 @@ import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from 
 import type { Logger } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
-import type { ServiceAccountRef } from "./instance-desired.js";
+import { ChartCredentials } from "../helm/chart-credentials.js";
+import { chartIdentity, ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
 import { ReleaseReader } from "../helm/release-storage.js";
 import {
   rollbackToLastDeployed,
@@ -123,6 +124,22 @@ async function notReadyObjects(
   return waiting;
 }
 
+/** Whether a namespace is Active, Terminating or gone. */
+async function namespaceState(
+  core: CoreV1Api,
+  name: string,
+): Promise<"Active" | "Terminating" | "Gone"> {
+  try {
+    const ns = await core.readNamespace({ name });
+    return ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp
+      ? "Terminating"
+      : "Active";
+  } catch (err) {
+    if (isNotFound(err)) return "Gone";
+    throw err;
+  }
+}
+
 async function namespaceExists(core: CoreV1Api, name: string): Promise<boolean> {
   try {
     await core.readNamespace({ name });
@@ -149,6 +166,16 @@ export async function startInstanceController(
   const applier = new Applier(kc, FIELD_MANAGER);
   const applied = new Map<string, { fingerprint: string; at: number }>();
   const releases = new ReleaseReader(kc);
+  // Helm acts in each instance namespace as that namespace's chart identity, never as the helmer.
+  const credentials = new ChartCredentials({
+    kc,
+    dir: options.postRenders.dir,
+    serviceAccount: ISOLATION.ChartIdentity,
+  });
+  const helmIn = async (namespace: string): Promise<HelmOptions> => ({
+    ...helm,
+    kubeconfig: await credentials.kubeconfigFor(namespace),
+  });
   const onError = (err: unknown): void => {
     log.warn({ err }, "watch failed; restarting it");
   };
@@ -188,6 +215,7 @@ export async function startInstanceController(
         } catch (err) {
           if (!isNotFound(err)) throw err;
         }
+        await credentials.forget(name);
       },
       apply: async (object) => {
         // Unchanged objects are applied again only once per resync period (drift), not on every readiness poll.
@@ -226,18 +254,22 @@ export async function startInstanceController(
       chart: (rc) => store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
       render: (chart, plan, values) =>
         store.render(chart, { releaseName: plan.release, namespace: plan.namespace, values }),
-      isolationProblems: (rc, rendered) =>
-        lintRendered(
-          rendered,
-          options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
-        ).problems.map((p) => `${p.path}: ${p.message}`),
+      isolationProblems: (rc, rendered, namespace) =>
+        lintRendered(rendered, {
+          ...options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
+          tenancy: {
+            namespace,
+            allowClusterRoles: new Set(rc.spec.isolation?.allowClusterRoles ?? []),
+            reservedServiceAccounts: new Set([ISOLATION.ChartIdentity]),
+          },
+        }).problems.map((p) => `${p.path}: ${p.message}`),
       release: (plan) => releases.latest(plan.release, plan.namespace),
       upgradeInstall: async (plan, chart, values, checks) => {
         const run = await options.postRenders.around(
           (manifests) =>
             answerPostRender(manifests, checks.policy, (o) => checks.isolationProblems(o)),
-          (token) =>
-            upgradeInstall(helm, {
+          async (token) =>
+            upgradeInstall(await helmIn(plan.namespace), {
               release: plan.release,
               namespace: plan.namespace,
               chartPath: chart.path,
@@ -255,8 +287,16 @@ export async function startInstanceController(
         if (error) throw error;
         return answer?.ok ? answer.objects : undefined;
       },
-      rollback: (plan) => rollbackToLastDeployed(helm, plan.release, plan.namespace),
-      uninstall: (plan) => uninstall(helm, plan.release, plan.namespace),
+      rollback: async (plan) =>
+        rollbackToLastDeployed(await helmIn(plan.namespace), plan.release, plan.namespace),
+      uninstall: async (plan) => {
+        // A namespace KubePlus made, already gone or going, takes the release with it.
+        const ns = await namespaceState(core, plan.namespace);
+        if (plan.createNamespace && ns !== "Active") return;
+        // An instance from before chart identities existed gets one now.
+        for (const object of chartIdentity(plan.namespace)) await applier.apply(object);
+        await uninstall(await helmIn(plan.namespace), plan.release, plan.namespace);
+      },
       notReady: (rendered, namespace) => notReadyObjects(checks, rendered, namespace),
       fleetSlot: (instance, digest) => {
         const key = instanceKey(instance);

@@ -22,7 +22,38 @@ export const ISOLATION = {
   Limits: "kubeplus-limits",
   ProviderBinding: AccessNames.TenantRole,
   CreatorBinding: "kubeplus-instance-creator",
+  /** The identity helm runs the instance's chart as: a ServiceAccount with rights in this namespace only. */
+  ChartIdentity: "kubeplus-chart",
 } as const;
+
+/**
+ * The chart's own identity in the instance namespace: a ServiceAccount bound there, and only there, to the tenant
+ * role. The helmer requests a short-lived token for it before each helm run, so the chart's templates (`lookup`),
+ * hooks and objects act with rights in this namespace and nowhere else, never with the provider's identity. No pod
+ * may run as it (the post-render check refuses that), and it mounts no token by default.
+ */
+export function chartIdentity(ns: string): Obj[] {
+  const labels = { [Labels.ManagedBy]: "kubeplus" };
+  return [
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: ISOLATION.ChartIdentity, namespace: ns, labels },
+      automountServiceAccountToken: false,
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: ISOLATION.ChartIdentity, namespace: ns, labels },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: AccessNames.TenantRole,
+      },
+      subjects: [{ kind: "ServiceAccount", name: ISOLATION.ChartIdentity, namespace: ns }],
+    },
+  ];
+}
 
 /** A ServiceAccount: the identity the helmer runs as, when it runs as one (the provider's, in a cluster). */
 export interface ServiceAccountRef {
@@ -244,6 +275,7 @@ export function planInstance(
     createNamespace: target.create,
     isolation: [
       ...accessBindings(instance, ns, target.create, self),
+      ...chartIdentity(ns),
       ...networkPolicies(ns, rc),
       ...quota(ns, rc),
       ...limitRange(ns, rc),

@@ -8,7 +8,12 @@ import {
   type ResourceComposition,
   type ResourceCompositionStatus,
 } from "@kubeplus/api";
-import { buildInstanceCrd, buildSampleManifest, type FetchedChart } from "@kubeplus/charts";
+import {
+  buildInstanceCrd,
+  buildSampleManifest,
+  lintChartCrds,
+  type FetchedChart,
+} from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
 import type { FleetProgress } from "./fleet.js";
 import type { ReconcileResult } from "./work-queue.js";
@@ -200,6 +205,9 @@ async function register(
 ): Promise<{ crdName: string; notes: number }> {
   const name = rc.metadata.name ?? "";
   const { crd, notes } = instanceCrdFor(rc, chart);
+  // Checked with the admission checks already; checked again right before the provider's identity applies them.
+  const refused = lintChartCrds(chart.crds, new Set(rc.spec.isolation?.crdGroups ?? []));
+  if (refused.length > 0) throw new Error(refused.map((p) => `${p.path}: ${p.message}`).join("; "));
   await deps.apply(crd as unknown as KubeObject);
   for (const chartCrd of chart.crds) {
     const meta = (chartCrd.metadata ?? {}) as Record<string, unknown>;

@@ -106,8 +106,15 @@ export interface InstanceReconcileDeps {
     plan: InstancePlan,
     values: Record<string, unknown>,
   ): Promise<RenderedObject[]>;
-  /** What in the instance's rendered chart would break tenant isolation (shared volumes, host access). */
-  isolationProblems(rc: ResourceComposition, rendered: readonly RenderedObject[]): string[];
+  /**
+   * What in the instance's rendered chart would break tenant isolation (shared volumes, host access, objects outside
+   * the instance's namespace, bindings and ServiceAccounts the chart may not use).
+   */
+  isolationProblems(
+    rc: ResourceComposition,
+    rendered: readonly RenderedObject[],
+    namespace: string,
+  ): string[];
   /** The release's latest revision (state, chart, values), or undefined when there is none. */
   release(plan: InstancePlan): Promise<ReleaseState | undefined>;
   /**
@@ -558,7 +565,7 @@ async function runHelm(
   try {
     const objects = await deps.upgradeInstall(plan, c.chart, instance.spec, {
       policy: podPolicyFor(c.rc, instance),
-      isolationProblems: (rendered) => deps.isolationProblems(c.rc, rendered),
+      isolationProblems: (rendered) => deps.isolationProblems(c.rc, rendered, plan.namespace),
     });
     // Helm did not show what it applied: the next pass reads it from the release.
     return objects ? { objects } : { requeueAfterMs: 0 };
@@ -747,7 +754,7 @@ async function prepare(
     return { requeueAfterMs: deps.resyncMs };
   }
   // A deployed release is checked again: the composition's allowances or the cluster's storage may have changed.
-  const problems = rendered ? deps.isolationProblems(rc, rendered) : [];
+  const problems = rendered ? deps.isolationProblems(rc, rendered, plan.namespace) : [];
   if (problems.length > 0) {
     const message = new IsolationRefusal(problems).message;
     await reportFailure(

@@ -1,10 +1,6 @@
-import { ChartError } from "@kubeplus/charts";
+import { ChartError, PROBE_NAMESPACE, PROBE_RELEASE } from "@kubeplus/charts";
 import { ContractError, type RenderReply, type RenderRequest } from "@kubeplus/contracts";
 import type { ChartStore } from "../charts/chart-store.js";
-
-/** Release and namespace used to render a chart when the caller names none (admission renders defaults). */
-export const PROBE_RELEASE = "kubeplus-probe";
-export const PROBE_NAMESPACE = "kubeplus-probe";
 
 function toContractError(err: unknown): unknown {
   if (err instanceof ChartError) return new ContractError(err.code, err.message, { cause: err });
