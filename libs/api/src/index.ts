@@ -36,3 +36,11 @@ export {
   targetNamespaceFor,
 } from "./labels.js";
 export { parseQuantity } from "./quantity.js";
+export {
+  namespaceOwnership,
+  reservedNamespaceReason,
+  RESERVED_NAMESPACE_PREFIXES,
+  RESERVED_NAMESPACES,
+  type InstanceRef,
+  type NamespaceOwnership,
+} from "./instance-namespace.js";

@@ -8,6 +8,8 @@ export const Labels = {
   OwnerKind: "kubeplus.dev/kind",
   OwnerInstance: "kubeplus.dev/instance",
   OwnerInstanceNamespace: "kubeplus.dev/instance-namespace",
+  /** The UID of the instance that created a namespace: checked before every install, uninstall and delete. */
+  OwnerUid: "kubeplus.dev/instance-uid",
 } as const;
 
 export const Annotations = {
@@ -32,6 +34,7 @@ export function instanceNamespaceLabels(
   kind: string,
   instance: string,
   instanceNamespace: string,
+  uid?: string,
 ): Record<string, string> {
   return {
     [Labels.ManagedBy]: MANAGED_BY_VALUE,
@@ -39,6 +42,7 @@ export function instanceNamespaceLabels(
     [Labels.OwnerKind]: kind,
     [Labels.OwnerInstance]: instance,
     [Labels.OwnerInstanceNamespace]: instanceNamespace,
+    ...(uid ? { [Labels.OwnerUid]: uid } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly workers: number;
   readonly resyncMs: number;
   readonly logLevel: string;
+  /** Namespace names no instance may have, beyond the built-in list (@kubeplus/api RESERVED_NAMESPACES). */
+  readonly reservedNamespaces: readonly string[];
 }
 
 /** Every variable the helmer reads: name, default (undefined = required), meaning. Mirrored in README.md. */
@@ -55,6 +57,10 @@ export const HELMER_ENV = {
     doc: "how often a converged instance is checked again (drift: a deleted NetworkPolicy or quota comes back)",
   },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+  RESERVED_NAMESPACES: {
+    default: "",
+    doc: "namespace names (comma-separated) no instance may have, beyond the built-in ones (default, kube-*, monitoring, cert-manager...)",
+  },
   ...REPLICA_ENV,
 } as const;
 
@@ -92,6 +98,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     workers: positive(env, "WORKERS", problems),
     resyncMs: positive(env, "RESYNC_SECONDS", problems) * 1000,
     logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
+    reservedNamespaces: (env.RESERVED_NAMESPACES ?? "")
+      .split(",")
+      .map((r) => r.trim())
+      .filter(Boolean),
     ...replicaConfig(env, problems),
   };
   if (problems.length > 0)

@@ -126,6 +126,8 @@ async function startControllers(): Promise<void> {
     log: log.child({ component: "instances" }),
     concurrency: config.workers,
     ...(self ? { self } : {}),
+    kubeplusNamespace: config.namespace,
+    reservedNamespaces: config.reservedNamespaces,
     bus,
     slots,
     resyncMs: config.resyncMs,

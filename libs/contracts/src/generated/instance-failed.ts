@@ -19,6 +19,6 @@ export interface InstanceFailed {
    * <namespace>:<release> of the instance's Helm release.
    */
   release: string;
-  reason: "InstallFailed" | "UpgradeFailed" | "ChartUnavailable" | "IsolationRefused";
+  reason: "InstallFailed" | "UpgradeFailed" | "ChartUnavailable" | "IsolationRefused" | "NamespaceConflict";
   message: string;
 }

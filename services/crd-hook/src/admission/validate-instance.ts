@@ -2,6 +2,7 @@ import {
   Labels,
   MAX_RELEASE_NAME,
   releaseNameFor,
+  reservedNamespaceReason,
   targetNamespaceFor,
   type Instance,
   type ResourceComposition,
@@ -171,6 +172,11 @@ export async function validateInstance(
     ...validateName(instance, kind, target.create),
     ...validateNode(instance, rc, deps),
   ];
+  if (operation === "CREATE" && target.create) {
+    // Compositions live in the KubePlus namespace. The helmer checks this too, with the administrator's own list.
+    const reserved = reservedNamespaceReason(target.namespace, rc.metadata.namespace ?? "");
+    if (reserved) errors.push({ path: "metadata.name", detail: reserved });
+  }
   if (operation === "CREATE") {
     if (target.create) errors.push(...validateNamespace(instance, kind, target.namespace, deps));
     errors.push(...(await validateLicense(instance, rc, deps)));

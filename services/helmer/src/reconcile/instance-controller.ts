@@ -8,9 +8,24 @@ import {
   type KubernetesObject,
   type V1Namespace,
 } from "@kubernetes/client-node";
-import { ConditionType, type Instance, type ResourceComposition } from "@kubeplus/api";
+import {
+  ConditionType,
+  namespaceOwnership,
+  reservedNamespaceReason,
+  type Instance,
+  type InstanceRef,
+  type NamespaceOwnership,
+  type ResourceComposition,
+} from "@kubeplus/api";
 import { lintRendered, type LintContext, type RenderedObject } from "@kubeplus/charts";
-import { Applier, isNotFound, patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
+import {
+  Applier,
+  isConflict,
+  isNotFound,
+  patchStatus,
+  startCache,
+  type WatchedCache,
+} from "@kubeplus/kube";
 import type { Logger } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
@@ -33,6 +48,7 @@ import {
   IsolationRefusal,
   reconcileInstance,
   type InstanceReconcileDeps,
+  type NamespaceClaim,
 } from "./reconcile-instance.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
@@ -55,6 +71,9 @@ export interface InstanceControllerOptions {
   readonly resyncMs: number;
   /** The helmer's own ServiceAccount, when it runs as one. */
   readonly self?: ServiceAccountRef;
+  /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
+  readonly kubeplusNamespace: string;
+  readonly reservedNamespaces: readonly string[];
 }
 
 export interface InstanceController {
@@ -150,6 +169,12 @@ async function namespaceExists(core: CoreV1Api, name: string): Promise<boolean> 
   }
 }
 
+/** Whose an existing namespace is: terminating, this instance's (kept current), or someone else's. */
+function judgeNamespace(ns: V1Namespace, ref: InstanceRef): NamespaceClaim | NamespaceOwnership {
+  if (ns.metadata?.deletionTimestamp) return { state: "terminating" };
+  return namespaceOwnership(ns.metadata?.name ?? "", ns.metadata?.labels, ref);
+}
+
 /**
  * Keeps every instance of every registered kind converged: one watched cache per generated kind (started when its
  * composition is registered), one keyed work queue for all of them.
@@ -192,6 +217,51 @@ export async function startInstanceController(
     return compositions.get(name, ns);
   };
 
+  // Unchanged objects are applied again only once per resync period (drift), not on every readiness poll.
+  const applyOnce = async (object: Record<string, unknown>): Promise<void> => {
+    const meta = object.metadata as { namespace?: string; name?: string };
+    const id = `${String(object.kind)}/${meta.namespace ?? ""}/${meta.name ?? ""}`;
+    const fingerprint = createHash("sha1").update(JSON.stringify(object)).digest("base64");
+    const last = applied.get(id);
+    if (last?.fingerprint === fingerprint && Date.now() - last.at < options.resyncMs) return;
+    await applier.apply(object as never);
+    applied.set(id, { fingerprint, at: Date.now() });
+  };
+  const readNamespace = async (name: string): Promise<V1Namespace | undefined> => {
+    const cached = namespaces.get(name);
+    if (cached) return cached;
+    try {
+      return await core.readNamespace({ name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  const claimNamespace = async (
+    object: Record<string, unknown>,
+    ref: InstanceRef,
+  ): Promise<NamespaceClaim> => {
+    const name = String((object.metadata as { name?: string }).name);
+    let existing = await readNamespace(name);
+    if (!existing) {
+      try {
+        await core.createNamespace({ body: object });
+        return { state: "ours" };
+      } catch (err) {
+        // Another instance (or anyone) made it first: judged below, never taken over.
+        if (!isConflict(err)) throw err;
+        existing = await readNamespace(name);
+        if (!existing) return { state: "terminating" };
+      }
+    }
+    const judged = judgeNamespace(existing, ref);
+    if ("state" in judged) return judged;
+    if (judged.owner === "other") return { state: "conflict", detail: judged.detail };
+    // This instance's: its labels kept current (Pod Security level, and the UID on a namespace made before UIDs).
+    await applyOnce(object);
+    return { state: "ours" };
+  };
+
   const depsFor = (rcKey: string, cache: WatchedCache<InstanceObject>): InstanceReconcileDeps => {
     const gvr = (): { group: string; version: string; plural: string } => {
       const r = compositionOf(rcKey)?.spec.newResource.resource;
@@ -203,6 +273,14 @@ export async function startInstanceController(
       composition: () => compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
       namespaceExists: (name) => namespaceExists(core, name),
+      reservedNamespace: (name) =>
+        reservedNamespaceReason(name, options.kubeplusNamespace, options.reservedNamespaces),
+      claimNamespace,
+      namespaceOwner: async (name, ref) => {
+        const ns = await readNamespace(name);
+        if (!ns) return undefined;
+        return namespaceOwnership(name, ns.metadata?.labels, ref);
+      },
       deleteNamespace: async (name) => {
         // A namespace made again later (same instance name) must get its objects again.
         for (const id of applied.keys()) {
@@ -217,16 +295,7 @@ export async function startInstanceController(
         }
         await credentials.forget(name);
       },
-      apply: async (object) => {
-        // Unchanged objects are applied again only once per resync period (drift), not on every readiness poll.
-        const meta = object.metadata as { namespace?: string; name?: string };
-        const id = `${object.kind}/${meta.namespace ?? ""}/${meta.name ?? ""}`;
-        const fingerprint = createHash("sha1").update(JSON.stringify(object)).digest("base64");
-        const last = applied.get(id);
-        if (last?.fingerprint === fingerprint && Date.now() - last.at < options.resyncMs) return;
-        await applier.apply(object);
-        applied.set(id, { fingerprint, at: Date.now() });
-      },
+      apply: applyOnce,
       setFinalizers: async (instance, finalizers) => {
         await custom.replaceNamespacedCustomObject({
           ...gvr(),

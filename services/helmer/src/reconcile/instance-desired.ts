@@ -261,7 +261,12 @@ export function planInstance(
         metadata: {
           name: ns,
           labels: {
-            ...instanceNamespaceLabels(kind, name, instance.metadata.namespace ?? ""),
+            ...instanceNamespaceLabels(
+              kind,
+              name,
+              instance.metadata.namespace ?? "",
+              instance.metadata.uid,
+            ),
             "pod-security.kubernetes.io/enforce": podSecurity,
             "pod-security.kubernetes.io/warn": podSecurity,
           },

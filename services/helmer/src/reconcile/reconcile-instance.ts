@@ -2,6 +2,8 @@ import {
   ConditionType,
   setCondition,
   targetNamespaceFor,
+  type InstanceRef,
+  type NamespaceOwnership,
   type Condition,
   type Instance,
   type InstanceStatus,
@@ -37,6 +39,10 @@ export const InstanceReason = {
   UpgradeHalted: "UpgradeHalted",
   Deleting: "Deleting",
   CompositionNotReady: "CompositionNotReady",
+  /** The instance's namespace exists and is not this instance's, or its name is reserved. */
+  NamespaceConflict: "NamespaceConflict",
+  /** The namespace of an earlier instance of the same name is still being deleted. */
+  NamespaceTerminating: "NamespaceTerminating",
 } as const;
 
 /** Reasons after which only a change (of the spec or the composition's chart) helps: kstatus Stalled. */
@@ -45,6 +51,7 @@ const STALLED = new Set<string>([
   InstanceReason.UpgradeFailed,
   InstanceReason.IsolationRefused,
   InstanceReason.ChartUnavailable,
+  InstanceReason.NamespaceConflict,
 ]);
 
 type Obj = Record<string, unknown> & {
@@ -89,6 +96,12 @@ export type InstanceEvent =
   | { readonly subject: "InstanceFailed"; readonly payload: RequestOf<"InstanceFailed"> }
   | { readonly subject: "InstanceDeleted"; readonly payload: RequestOf<"InstanceDeleted"> };
 
+/** What creating (never applying over) an instance's namespace found. */
+export type NamespaceClaim =
+  | { readonly state: "ours" }
+  | { readonly state: "terminating" }
+  | { readonly state: "conflict"; readonly detail: string };
+
 export interface InstanceReconcileDeps {
   /** The helmer's own ServiceAccount, when it runs as one (it binds itself the tenant role in new namespaces). */
   readonly self?: ServiceAccountRef;
@@ -96,6 +109,15 @@ export interface InstanceReconcileDeps {
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;
   namespaceExists(name: string): Promise<boolean>;
+  /** Why no instance may have this namespace (the cluster's and the administrator's), or undefined. */
+  reservedNamespace(name: string): string | undefined;
+  /**
+   * Creates the instance's namespace, or finds it already this instance's (by the UID label); never takes over a
+   * namespace that exists for anyone else.
+   */
+  claimNamespace(namespace: Obj, instance: InstanceRef): Promise<NamespaceClaim>;
+  /** Whose the namespace is, or undefined when it does not exist. */
+  namespaceOwner(name: string, instance: InstanceRef): Promise<NamespaceOwnership | undefined>;
   deleteNamespace(name: string): Promise<void>;
   apply(object: Obj): Promise<void>;
   setFinalizers(instance: Instance, finalizers: string[]): Promise<void>;
@@ -343,6 +365,54 @@ async function reportFailure(
   }
 }
 
+function instanceRef(instance: Instance): InstanceRef {
+  return {
+    kind: instance.kind,
+    namespace: instance.metadata.namespace ?? "",
+    name: instance.metadata.name ?? "",
+    uid: instance.metadata.uid ?? "",
+  };
+}
+
+/**
+ * Step 2a: the instance's own namespace. A reserved name is refused; the namespace is created, never applied over an
+ * existing one, and is this instance's only when it carries its UID. Undefined when the instance may go on.
+ */
+async function claimNamespace(
+  instance: Instance,
+  plan: InstancePlan,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult | undefined> {
+  if (!plan.createNamespace || !plan.namespaceObject) return undefined;
+  const reserved = deps.reservedNamespace(plan.namespace);
+  const claim = reserved
+    ? ({ state: "conflict", detail: reserved } as const)
+    : await deps.claimNamespace(plan.namespaceObject, instanceRef(instance));
+  if (claim.state === "ours") return undefined;
+  if (claim.state === "terminating") {
+    await report(
+      instance,
+      plan,
+      {
+        ready: "False",
+        reason: InstanceReason.NamespaceTerminating,
+        message: `waiting for namespace ${plan.namespace} of an earlier instance to be deleted`,
+      },
+      deps,
+    );
+    return { requeueAfterMs: WAIT_SLOT_MS };
+  }
+  await reportFailure(
+    { instance, plan },
+    {
+      reason: InstanceReason.NamespaceConflict,
+      message: `${claim.detail}; nothing was installed: delete this instance and create it with another name`,
+    },
+    deps,
+  );
+  return { requeueAfterMs: deps.resyncMs };
+}
+
 /** Deletion: uninstall the release, delete the namespace KubePlus made, wait for both, then let the instance go. */
 async function finalize(
   instance: Instance,
@@ -361,10 +431,17 @@ async function finalize(
     deps,
   );
   deps.releaseFleetSlot(instance);
-  await deps.uninstall(plan);
-  if (plan.createNamespace && (await deps.namespaceExists(plan.namespace))) {
-    await deps.deleteNamespace(plan.namespace);
-    return { requeueAfterMs: POLL_MS };
+  // A namespace that is not this instance's (another instance won the name, or it was never KubePlus's) holds no
+  // release of this instance: touch nothing in it.
+  const owner = plan.createNamespace
+    ? await deps.namespaceOwner(plan.namespace, instanceRef(instance))
+    : undefined;
+  if (owner?.owner !== "other") {
+    await deps.uninstall(plan);
+    if (plan.createNamespace && (await deps.namespaceExists(plan.namespace))) {
+      await deps.deleteNamespace(plan.namespace);
+      return { requeueAfterMs: POLL_MS };
+    }
   }
   await deps.setFinalizers(
     instance,
@@ -800,8 +877,9 @@ export async function reconcileInstance(
     ]);
     return {};
   }
-  for (const object of [...(plan.namespaceObject ? [plan.namespaceObject] : []), ...plan.isolation])
-    await deps.apply(object);
+  const unclaimed = await claimNamespace(instance, plan, deps);
+  if (unclaimed) return unclaimed;
+  for (const object of plan.isolation) await deps.apply(object);
   const prepared = await prepare(instance, rc, plan, deps);
   if (!("chart" in prepared)) return prepared;
   const converged = await converge(prepared, deps);
