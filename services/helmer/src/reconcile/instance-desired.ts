@@ -1,4 +1,4 @@
-import { AccessNames, IDENTITY_LABEL } from "@kubeplus/access";
+import { AccessNames, IDENTITY_LABEL, tenantRules } from "@kubeplus/access";
 import {
   Annotations,
   instanceNamespaceLabels,
@@ -27,28 +27,31 @@ export const ISOLATION = {
 } as const;
 
 /**
- * The chart's own identity in the instance namespace: a ServiceAccount bound there, and only there, to the tenant
- * role. The helmer requests a short-lived token for it before each helm run, so the chart's templates (`lookup`),
+ * The chart's own identity in the instance namespace: a ServiceAccount bound there, and only there, to a Role with
+ * the tenant rules (a Role of the namespace, not the cluster-wide tenant role, so that it holds wherever the helmer
+ * runs). The helmer requests a short-lived token for it before each helm run, so the chart's templates (`lookup`),
  * hooks and objects act with rights in this namespace and nowhere else, never with the provider's identity. No pod
  * may run as it (the post-render check refuses that), and it mounts no token by default.
  */
 export function chartIdentity(ns: string): Obj[] {
   const labels = { [Labels.ManagedBy]: "kubeplus" };
+  const metadata = { name: ISOLATION.ChartIdentity, namespace: ns, labels };
   return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata, automountServiceAccountToken: false },
     {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: ISOLATION.ChartIdentity, namespace: ns, labels },
-      automountServiceAccountToken: false,
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata,
+      rules: tenantRules(),
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
-      metadata: { name: ISOLATION.ChartIdentity, namespace: ns, labels },
+      metadata,
       roleRef: {
         apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: AccessNames.TenantRole,
+        kind: "Role",
+        name: ISOLATION.ChartIdentity,
       },
       subjects: [{ kind: "ServiceAccount", name: ISOLATION.ChartIdentity, namespace: ns }],
     },
