@@ -227,6 +227,14 @@ export async function startInstanceController(
     await applier.apply(object as never);
     applied.set(id, { fingerprint, at: Date.now() });
   };
+  /** A namespace made again later (same instance name) must get its objects and its chart credentials again. */
+  const forgetNamespace = (name: string): void => {
+    for (const id of applied.keys()) {
+      const [kind, namespace, objectName] = id.split("/");
+      if (namespace === name || (kind === "Namespace" && objectName === name)) applied.delete(id);
+    }
+    void credentials.forget(name);
+  };
   const readNamespace = async (name: string): Promise<V1Namespace | undefined> => {
     const cached = namespaces.get(name);
     if (cached) return cached;
@@ -246,6 +254,8 @@ export async function startInstanceController(
     if (!existing) {
       try {
         await core.createNamespace({ body: object });
+        // A new namespace (perhaps of a name used before): everything in it is applied anew, with new credentials.
+        forgetNamespace(name);
         return { state: "ours" };
       } catch (err) {
         // Another instance (or anyone) made it first: judged below, never taken over.
@@ -282,18 +292,12 @@ export async function startInstanceController(
         return namespaceOwnership(name, ns.metadata?.labels, ref);
       },
       deleteNamespace: async (name) => {
-        // A namespace made again later (same instance name) must get its objects again.
-        for (const id of applied.keys()) {
-          const [kind, namespace, objectName] = id.split("/");
-          if (namespace === name || (kind === "Namespace" && objectName === name))
-            applied.delete(id);
-        }
+        forgetNamespace(name);
         try {
           await core.deleteNamespace({ name });
         } catch (err) {
           if (!isNotFound(err)) throw err;
         }
-        await credentials.forget(name);
       },
       apply: applyOnce,
       setFinalizers: async (instance, finalizers) => {
