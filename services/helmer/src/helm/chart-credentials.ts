@@ -60,6 +60,8 @@ export class ChartCredentials {
   private readonly issued = new Map<string, Issued>();
   private readonly pending = new Map<string, Promise<string>>();
   private cluster?: ClusterFacts;
+  /** Each kubeconfig gets a file of its own: removing an old one never removes its successor. */
+  private serial = 0;
   private readonly options: ChartCredentialsOptions;
 
   constructor(options: ChartCredentialsOptions) {
@@ -117,11 +119,15 @@ export class ChartCredentials {
     const token = reply.status?.token;
     if (!token) throw new Error(`no token was issued for ServiceAccount ${namespace}/${sa}`);
     const expiresAt = Date.parse(reply.status?.expirationTimestamp ?? "") || Date.now();
-    const path = join(this.options.dir, `${namespace}.kubeconfig`);
+    this.serial += 1;
+    const path = join(this.options.dir, `${namespace}.${this.serial}.kubeconfig`);
     await writeFile(path, chartKubeconfig(await this.clusterFacts(), namespace, token), {
       mode: 0o600,
     });
+    const previous = this.issued.get(namespace);
     this.issued.set(namespace, { path, expiresAt });
+    // Helm reads its kubeconfig as it starts: a renewal, 20 minutes before expiry, removes no file in use.
+    if (previous) await rm(previous.path, { force: true });
     return path;
   }
 }
