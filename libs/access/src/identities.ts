@@ -228,11 +228,12 @@ export const INSTANCE_NAMESPACE_SELECTOR = `${Labels.ManagedBy}=${MANAGED_BY_VAL
  * Returns the namespaces where the binding was missing.
  */
 export async function restoreTenantBindings(io: ClusterIO, ref: IdentityRef): Promise<string[]> {
-  const namespaces = await io.get<{ items: { metadata: { name: string } }[] }>(
-    Paths.namespaces(INSTANCE_NAMESPACE_SELECTOR),
-  );
+  const namespaces = await io.get<{
+    items: { metadata: { name: string }; status?: { phase?: string } }[];
+  }>(Paths.namespaces(INSTANCE_NAMESPACE_SELECTOR));
   const restored: string[] = [];
-  for (const ns of namespaces?.items ?? []) {
+  // A namespace on its way out takes no new objects, and needs none: its instance is gone.
+  for (const ns of (namespaces?.items ?? []).filter((n) => n.status?.phase !== "Terminating")) {
     const name = ns.metadata.name;
     const current = await io.get<{ subjects?: { name?: string; namespace?: string }[] }>(
       Paths.roleBinding(name, AccessNames.TenantRole),

@@ -131,7 +131,7 @@ describe("quota refusals", () => {
     );
     expect(ready.status).toBe("False");
     expect(ready.message).toMatch(
-      /Deployment\/[a-z0-9-]+: 1\/2 available; its pods are refused by ResourceQuota kubeplus-quota \(exceeded quota: requested: requests\.cpu=100m/,
+      /Deployment\/[a-z0-9-]+: [01]\/2 available; its pods are refused by ResourceQuota kubeplus-quota \(exceeded quota: requested: requests\.cpu=100m/,
     );
   });
 });
