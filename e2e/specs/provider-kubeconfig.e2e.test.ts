@@ -738,7 +738,9 @@ webhooks:
     expect(revoked.stderr).toBe("");
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain(`from ClusterRole ${role}`);
-    expect(await canI("delete", "pods")).toBe("no");
+    await waitFor(async () => (await canI("delete", "pods")) === "no", {
+      what: "the trimmed role to take effect",
+    });
     expect(await canI("get", "pods")).toBe("yes");
     expect(await canI("delete", "services")).toBe("yes");
     // The same again: nothing matched, so it says what it looked for and exits 1.
