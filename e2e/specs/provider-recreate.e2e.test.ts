@@ -131,7 +131,9 @@ describe("the provider deleted and created again", () => {
     const deleted = await providerKubeconfig(["delete", kp]);
     expect(deleted.stderr).toBe("");
     expect(deleted.code).toBe(0);
-    const recreated = await providerKubeconfig(["create", kp]);
+    // The namespace existed before the first create (its labels went with delete) and now holds the compositions
+    // and instances: handing it over again is asked for explicitly.
+    const recreated = await providerKubeconfig(["create", kp, "--adopt-namespace"]);
     expect(recreated.stderr).toBe("");
     expect(recreated.code).toBe(0);
     expect(recreated.stdout).toMatch(
