@@ -117,6 +117,28 @@ function managedNamespace(name: string, security = "baseline"): object {
   };
 }
 
+/** The provider's RoleBinding in an instance namespace, as the helmer makes it. */
+function tenantBinding(namespace: string): object {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: {
+      name: "kubeplus-saas-provider-tenant",
+      namespace,
+      labels: {
+        "app.kubernetes.io/managed-by": "kubeplus",
+        "kubeplus.dev/identity": "kubeplus-saas-provider",
+      },
+    },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "kubeplus-saas-provider-tenant",
+    },
+    subjects: [{ kind: "ServiceAccount", name: "kubeplus-saas-provider", namespace: kpNamespace }],
+  };
+}
+
 function crd(group: string, kind: string): object {
   const plural = `${kind.toLowerCase()}s`;
   return {
@@ -680,6 +702,184 @@ webhooks:
     expect(foreignRules.resourceRules.flatMap((r) => r.resources ?? [])).not.toContain("secrets");
   });
 
+  it("revokes from a role in the original's layout (a ClusterRole named after the consumer, bound by a ClusterRoleBinding) and exits non-zero when nothing matched", async () => {
+    const ns = await cluster.freshNamespace("kp-carol");
+    const role = `carol-${suffix}`;
+    // What a user of the original has: the ServiceAccount, and a ClusterRole and ClusterRoleBinding of its name.
+    await cluster.kubectl(["create", "serviceaccount", role, "-n", ns]);
+    await cluster.kubectl([
+      "create",
+      "clusterrole",
+      role,
+      "--verb=get,list,delete",
+      "--resource=pods,services",
+    ]);
+    await cluster.kubectl([
+      "create",
+      "clusterrolebinding",
+      role,
+      `--clusterrole=${role}`,
+      `--serviceaccount=${ns}:${role}`,
+    ]);
+    const canI = async (verb: string, resource: string): Promise<string> =>
+      (
+        await cluster.kubectl([
+          "auth",
+          "can-i",
+          verb,
+          resource,
+          "-n",
+          ns,
+          `--as=system:serviceaccount:${ns}:${role}`,
+        ])
+      ).stdout.trim();
+    writeFileSync(join(work, "carol-pods.json"), '{"perms": {"": [{"pods": ["delete"]}]}}');
+    const revoked = await providerKubeconfig(["revoke", ns, "-c", role, "-p", "carol-pods.json"]);
+    expect(revoked.stderr).toBe("");
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain(`from ClusterRole ${role}`);
+    await waitFor(async () => (await canI("delete", "pods")) === "no", {
+      what: "the trimmed role to take effect",
+    });
+    expect(await canI("get", "pods")).toBe("yes");
+    expect(await canI("delete", "services")).toBe("yes");
+    // The same again: nothing matched, so it says what it looked for and exits 1.
+    const again = await providerKubeconfig(["revoke", ns, "-c", role, "-p", "carol-pods.json"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      `nothing revoked: ${ns}/${role} holds none of these permissions (delete pods) in ClusterRole`,
+    );
+    const nobody = await providerKubeconfig([
+      "revoke",
+      ns,
+      "-c",
+      "nobody",
+      "-p",
+      "carol-pods.json",
+    ]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toContain(`nothing revoked: ${ns}/nobody has no role`);
+    expect(nobody.stderr).toContain("ClusterRole nobody or nobody-update bound to");
+    // Everything else: the role is left empty, so it goes with its binding (as the original does).
+    writeFileSync(
+      join(work, "carol-all.json"),
+      '{"perms": {"": [{"pods": ["*"]}, {"services": ["*"]}]}}',
+    );
+    const all = await providerKubeconfig(["revoke", ns, "-c", role, "-p", "carol-all.json"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain("now empty and deleted with its binding");
+    expect((await cluster.kubectl(["get", "clusterrole", role])).code).not.toBe(0);
+    expect((await cluster.kubectl(["get", "clusterrolebinding", role])).code).not.toBe(0);
+    await cluster.kubectl(["delete", "configmap", `${role}-perms`, "-n", ns, "--ignore-not-found"]);
+  });
+
+  it("refuses to delete the provider through a namespace that is not the provider's, and touches nothing", async () => {
+    // A tenant binding as the helmer makes it, which a wrong delete used to take away with everything else.
+    const instanceNs = `kp-inst-${suffix}`;
+    await cluster.kubectl([
+      "create",
+      "-f",
+      manifests.write("inst-ns", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: {
+          name: instanceNs,
+          labels: {
+            "app.kubernetes.io/managed-by": "kubeplus",
+            managedby: "kubeplus",
+            "kubeplus.dev/kind": appKind,
+            "kubeplus.dev/instance": "inst",
+            "kubeplus.dev/instance-namespace": kpNamespace,
+          },
+        },
+      }),
+    ]);
+    await cluster.kubectl([
+      "create",
+      "-f",
+      manifests.write("inst-binding", tenantBinding(instanceNs)),
+    ]);
+    const snapshot = async (): Promise<string> =>
+      JSON.stringify([
+        await accessSnapshot(),
+        (
+          await cluster.kubectl([
+            "get",
+            "rolebindings",
+            "-A",
+            "-l",
+            "kubeplus.dev/identity=kubeplus-saas-provider",
+            "-o",
+            "name",
+          ])
+        ).stdout,
+      ]);
+    const untouched = await snapshot();
+    for (const ns of [consumerNs.bob, `absent-${suffix}`, "default"]) {
+      const wrong = await providerKubeconfig(["delete", ns]);
+      expect(wrong.code, `delete ${ns}`).toBe(1);
+      expect(wrong.stdout).toBe("");
+      expect(wrong.stderr).toContain(
+        `the KubePlus provider of this cluster is in namespace ${kpNamespace}, not ${ns}; nothing was deleted`,
+      );
+    }
+    expect(await snapshot()).toBe(untouched);
+    await allowed(provider, ["get", "secrets", "-n", instanceNs, "-o", "name"]);
+  });
+
+  it("restores the provider's RoleBinding in every instance namespace when it is created again after a delete", async () => {
+    const instanceNs = `kp-inst-${suffix}`;
+    const deleted = await providerKubeconfig(["delete", kpNamespace]);
+    expect(deleted.code).toBe(0);
+    expect(
+      (
+        await cluster.kubectl([
+          "get",
+          "rolebinding",
+          "kubeplus-saas-provider-tenant",
+          "-n",
+          instanceNs,
+        ])
+      ).code,
+    ).not.toBe(0);
+    // Deleted, there is no provider anywhere: a second delete is refused rather than reported done.
+    const twice = await providerKubeconfig(["delete", kpNamespace]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(`there is no KubePlus provider in namespace ${kpNamespace}`);
+    const created = await providerKubeconfig(["create", kpNamespace]);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    // Other instance namespaces may be left by earlier test files: this one must be among those restored.
+    expect(created.stdout).toMatch(
+      new RegExp(
+        `Restored the provider's RoleBinding kubeplus-saas-provider-tenant in \\d+ instance namespace\\(s\\): .*\\b${instanceNs}\\b`,
+      ),
+    );
+    const restored = await cluster.kubectl([
+      "get",
+      "rolebinding",
+      "kubeplus-saas-provider-tenant",
+      "-n",
+      instanceNs,
+      "-o",
+      "json",
+    ]);
+    expect(restored.code).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject(tenantBinding(instanceNs));
+    // The provider can act on what it manages there again (what the helmer needs to uninstall a release).
+    await waitFor(
+      async () => {
+        const r = await cluster.kubectl(["get", "secrets", "-n", instanceNs], provider);
+        if (r.code !== 0) throw new Error(r.stderr);
+        return true;
+      },
+      { what: "the restored RoleBinding to take effect" },
+    );
+    await allowed(provider, ["create", "configmap", "probe", "-n", instanceNs]);
+    await allowed(provider, ["delete", "configmap", "probe", "-n", instanceNs]);
+    await cluster.kubectl(["delete", "namespace", instanceNs, "--wait=false"]);
+  });
+
   it("grants with update -p, takes exactly that away with revoke -p, and delete leaves the cluster as it was", async () => {
     const perms = join(work, "perms.json");
     writeFileSync(
@@ -717,8 +917,12 @@ webhooks:
       { what: "the revoke to take effect" },
     );
     await allowed(provider, ["get", "clusterrole", "view", "-o", "name"]);
+    // Revoking what is no longer held did nothing: it says so, and exits non-zero.
     const again = await providerKubeconfig(["revoke", kpNamespace, "-p", "list.json"]);
-    expect(again.stdout).toContain("Nothing to revoke");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      `nothing revoked: ${kpNamespace}/kubeplus-saas-provider holds none of these permissions (list clusterroles.rbac.authorization.k8s.io)`,
+    );
     await providerKubeconfig(["revoke", kpNamespace, "-p", "perms.json"]);
     await cluster.kubectl(["delete", "namespace", tenant, "--wait=false"]);
 

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
   AccessNames,
+  ADOPT_FLAG,
   ClusterIO,
   deleteIdentity,
   entityOf,
@@ -18,6 +19,7 @@ import {
   setUpProvider,
   storeKubeconfig,
   type IdentityRef,
+  type NamespaceOutcome,
 } from "@kubeplus/access";
 
 /** What the command touches outside the cluster, injected so tests run it in-process or as a subprocess. */
@@ -41,11 +43,15 @@ Usage:
 
 Actions:
   create    Create the identity in <namespace> (the namespace is created and labelled as managed by KubePlus when
-            needed), its permissions, and its kubeconfig. Safe to run again.
+            needed), its permissions, and its kubeconfig. Safe to run again. An existing namespace that already
+            holds objects is refused unless ${ADOPT_FLAG} is given: once managed, the provider holds all of it.
+            The provider's create also restores its RoleBinding in every instance namespace (after a delete).
+            One provider per cluster: create in a second namespace is refused.
   update    Grant the permissions of a permission file (-p), in addition to earlier grants.
   revoke    Take away the permissions of a permission file (-p), exactly as far as they were granted.
   extract   Write the kubeconfig again with a freshly minted token.
-  delete    Remove the identity, its permissions and its kubeconfig (the namespace stays).
+  delete    Remove the identity, its permissions and its kubeconfig (the namespace stays). Refused, touching
+            nothing, when <namespace> holds no such identity (for the provider: not the provider's namespace).
 
 Flags:
   -k, --kubeconfig <path>       kubeconfig to act with (an administrator's for create/update/revoke/delete);
@@ -61,6 +67,8 @@ Flags:
       --legacy-token            use a never-expiring ServiceAccount token Secret (not recommended)
       --crd-group <group>       an API group, besides workflows.kubeplus and platformapi.kubeplus, whose CRDs and
                                 webhooks the provider may manage (create only; repeatable)
+      ${ADOPT_FLAG}         create only: label an existing namespace that already holds objects as managed by
+                                KubePlus (the provider may then read and change everything in it)
   -h, --help                    show this help
 `;
 
@@ -86,6 +94,7 @@ function parse(argv: readonly string[]): Parsed | "help" {
       duration: { type: "string" },
       "legacy-token": { type: "boolean" },
       "crd-group": { type: "string", multiple: true },
+      "adopt-namespace": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -154,14 +163,33 @@ async function writeKubeconfig(ctx: Context): Promise<void> {
   );
 }
 
+function reportNamespace(ctx: Context, outcome: NamespaceOutcome): void {
+  if (outcome.kind === "created") ctx.io.out(`Namespace ${ctx.ref.namespace} created.`);
+  if (outcome.kind === "adopted")
+    ctx.io.out(
+      `Namespace ${ctx.ref.namespace} existed and is now managed by KubePlus: the provider may read and change everything in it (${outcome.holds}). provider-kubeconfig delete takes the labels away again.`,
+    );
+}
+
 async function create(ctx: Context): Promise<void> {
   if (str(ctx.parsed.values, "permissionfile"))
     throw new UsageError("create takes no permission file: create first, then update -p <file>");
+  const options = { adoptNamespace: ctx.parsed.values["adopt-namespace"] === true };
   if (entityOf(ctx.ref.serviceAccount) === "provider") {
     const groups = ctx.parsed.values["crd-group"];
-    await setUpProvider(ctx.cluster, ctx.ref, Array.isArray(groups) ? groups : []);
+    const done = await setUpProvider(
+      ctx.cluster,
+      ctx.ref,
+      Array.isArray(groups) ? groups : [],
+      options,
+    );
+    reportNamespace(ctx, done.namespace);
+    if (done.restoredBindings.length > 0)
+      ctx.io.out(
+        `Restored the provider's RoleBinding ${AccessNames.TenantRole} in ${String(done.restoredBindings.length)} instance namespace(s): ${done.restoredBindings.join(", ")}`,
+      );
   } else {
-    await setUpConsumer(ctx.cluster, ctx.ref);
+    reportNamespace(ctx, (await setUpConsumer(ctx.cluster, ctx.ref, options)).namespace);
   }
   await writeKubeconfig(ctx);
 }
@@ -181,15 +209,26 @@ async function update(ctx: Context): Promise<void> {
   ctx.io.out(`${ctx.title} permissions updated: ${ctx.file} (${rules.length} rule(s) granted)`);
 }
 
+/** A command that could not do what was asked: exit code 1, the message on stderr. */
+class NotDoneError extends Error {}
+
 async function revoke(ctx: Context): Promise<void> {
   const rules = await permissionRules(ctx.parsed, ctx.io.cwd);
-  const outcome = await revokePermissions(ctx.cluster, ctx.ref, rules);
-  const messages = {
-    revoked: `${ctx.title} permissions revoked: ${ctx.file}`,
-    "nothing-to-revoke": `Nothing to revoke: ${ctx.ref.namespace}/${ctx.ref.serviceAccount} holds none of these permissions.`,
-    "no-roles": `Nothing to revoke: ${ctx.ref.namespace}/${ctx.ref.serviceAccount} has no roles (was it created?).`,
-  };
-  ctx.io.out(messages[outcome]);
+  const result = await revokePermissions(ctx.cluster, ctx.ref, rules);
+  const who = `${ctx.ref.namespace}/${ctx.ref.serviceAccount}`;
+  if (result.outcome === "revoked") {
+    ctx.io.out(
+      `${ctx.title} permissions revoked: ${ctx.file} (from ClusterRole ${result.role}${result.deleted ? ", now empty and deleted with its binding" : ""})`,
+    );
+    return;
+  }
+  if (result.outcome === "nothing-to-revoke")
+    throw new NotDoneError(
+      `nothing revoked: ${who} holds none of these permissions (${result.wanted}) in ClusterRole ${result.roles.join(" or ")}`,
+    );
+  throw new NotDoneError(
+    `nothing revoked: ${who} has no role that could hold these permissions (${result.wanted}); looked for ${result.lookedFor.join("; ")}. Was the identity created (provider-kubeconfig create ${ctx.ref.namespace}${entityOf(ctx.ref.serviceAccount) === "consumer" ? ` -c ${ctx.ref.serviceAccount}` : ""})?`,
+  );
 }
 
 async function remove(ctx: Context): Promise<void> {

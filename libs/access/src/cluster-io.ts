@@ -18,9 +18,9 @@ export class ClusterIO {
     this.applier = new Applier(kc, fieldManager);
   }
 
-  async get<T>(path: string): Promise<T | undefined> {
+  async get<T>(path: string, accept?: string): Promise<T | undefined> {
     try {
-      return (await kubeRequest(this.kc, "GET", path)) as T;
+      return (await kubeRequest(this.kc, "GET", path, accept ? { accept } : {})) as T;
     } catch (err) {
       if (err instanceof KubeRequestError && err.code === 404) return undefined;
       throw err;
@@ -67,6 +67,8 @@ export const Paths = {
     `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`,
   roleBinding: (ns: string, name: string): string =>
     `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${name}`,
+  namespaces: (labelSelector: string): string =>
+    `/api/v1/namespaces?labelSelector=${encodeURIComponent(labelSelector)}`,
   roleBindings: (ns: string): string =>
     `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
   policy: (name: string): string =>

@@ -1,6 +1,7 @@
 export { ClusterIO, Paths } from "./cluster-io.js";
 export {
   ADDED_LABELS_ANNOTATION,
+  ADOPT_FLAG,
   deleteIdentity,
   ensureManagedNamespace,
   entityOf,
@@ -8,8 +9,12 @@ export {
   grantConsumerKinds,
   grantPermissions,
   IDENTITY_LABEL,
+  IdentityError,
+  INSTANCE_NAMESPACE_SELECTOR,
   issueKubeconfig,
   kubeconfigSecretName,
+  providerNamespace,
+  restoreTenantBindings,
   revokePermissions,
   setUpConsumer,
   setUpProvider,
@@ -22,11 +27,17 @@ export type {
   IdentityRef,
   IssuedKubeconfig,
   KubeconfigOptions,
+  NamespaceOptions,
+  NamespaceOutcome,
+  ProviderSetUp,
   RevokeOutcome,
 } from "./identities.js";
+export { countObjects, describeContents, readNamespaceContents } from "./namespace-contents.js";
+export type { ContentCount, NamespaceContents } from "./namespace-contents.js";
 export { buildKubeconfig, normalizeServerUrl, parseDuration, withServer } from "./kubeconfig.js";
 export type { Kubeconfig, KubeconfigParts } from "./kubeconfig.js";
 export {
+  describeRules,
   mergeRules,
   parsePermissionFile,
   PermissionFileError,

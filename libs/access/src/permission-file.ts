@@ -204,3 +204,20 @@ export function mergeRules(
   }
   return out;
 }
+
+/** Rules in a line a person reads ("get,list clusterroles.rbac.authorization.k8s.io; get /metrics"). */
+export function describeRules(rules: readonly PolicyRule[]): string {
+  return rules
+    .map((rule) => {
+      const verbs = rule.verbs.join(",");
+      if ((rule.nonResourceURLs ?? []).length > 0)
+        return `${verbs} ${(rule.nonResourceURLs ?? []).join(",")}`;
+      const groups = rule.apiGroups ?? [""];
+      const names = rule.resourceNames?.length ? `/${rule.resourceNames.join(",")}` : "";
+      const targets = (rule.resources ?? []).flatMap((r) =>
+        groups.map((g) => `${r}${g ? `.${g}` : ""}${names}`),
+      );
+      return `${verbs} ${targets.join(",")}`;
+    })
+    .join("; ");
+}

@@ -7,6 +7,8 @@ import {
   type RbacRuleSet,
 } from "@kubeplus/charts";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
+import { OriginalText, withOriginal } from "./original-messages.js";
+import { quotaCoverageErrors } from "./quota-coverage.js";
 import { quotaFitWarnings } from "./quota-fit.js";
 import type { FieldError, ValidationResult } from "./result.js";
 
@@ -52,14 +54,18 @@ function validateNames(rc: ResourceComposition): FieldError[] {
   const { kind, group, version, plural } = rc.spec.newResource.resource;
   const errors: FieldError[] = [];
   if (!KIND.test(kind)) {
+    const ours = `'${kind}' is not a valid kind: use letters and digits, starting with an upper-case letter (e.g. WordpressService)`;
     errors.push({
       path: `${NR}.resource.kind`,
-      detail: `'${kind}' is not a valid kind: use letters and digits, starting with an upper-case letter (e.g. WordpressService)`,
+      detail: kind.includes(".") ? withOriginal(OriginalText.kindPeriod(kind), ours) : ours,
     });
   } else if (kind.length > MAX_KIND_LENGTH) {
     errors.push({
       path: `${NR}.resource.kind`,
-      detail: `'${kind}' has ${kind.length} characters; use at most ${MAX_KIND_LENGTH} so that instance names still fit in Helm release names (<kind>-<instance>, 53 at most)`,
+      detail: withOriginal(
+        OriginalText.kindLength(MAX_KIND_LENGTH),
+        `'${kind}' has ${kind.length} characters; use at most ${MAX_KIND_LENGTH} so that instance names still fit in Helm release names (<kind>-<instance>, 53 at most)`,
+      ),
     });
   }
   if (!DNS_LABEL.test(plural) || plural.length > 63) {
@@ -118,14 +124,20 @@ async function validateUniqueness(
   if (sameKind) {
     errors.push({
       path: `${NR}.resource.kind`,
-      detail: `kind ${kind} is already served by the cluster (${sameKind.plural}.${sameKind.group || "core"}/${sameKind.version}); choose another kind`,
+      detail: withOriginal(
+        OriginalText.kindExists(kind),
+        `kind ${kind} is already served by the cluster (${sameKind.plural}.${sameKind.group || "core"}/${sameKind.version}); choose another kind`,
+      ),
     });
   }
   const samePlural = served.find((r) => r.plural === plural && clash(r));
   if (samePlural) {
     errors.push({
       path: `${NR}.resource.plural`,
-      detail: `plural ${plural} is already served by the cluster (kind ${samePlural.kind} in ${samePlural.group || "core"}); choose another plural`,
+      detail: withOriginal(
+        OriginalText.pluralExists(plural),
+        `plural ${plural} is already served by the cluster (kind ${samePlural.kind} in ${samePlural.group || "core"}); choose another plural`,
+      ),
     });
   } else if (
     !sameKind &&
@@ -207,10 +219,14 @@ async function validateChart(
   if (missing.length > 0) {
     errors.push({
       path: `chart ${chartName}: RBAC`,
-      detail: `the chart grants permissions you do not have (${missing.join("; ")}); ask a cluster admin to grant them to you (provider-kubeconfig update -p <file>) or remove them from the chart`,
+      detail: withOriginal(
+        OriginalText.missingPermissions,
+        `the chart grants permissions you do not have (${missing.join("; ")}); ask a cluster admin to grant them to you (provider-kubeconfig update <namespace> -p <file>) or remove them from the chart`,
+      ),
     });
   }
   const policy = rc.spec.respolicy?.spec?.policy;
+  errors.push(...quotaCoverageErrors(rendered.objects, policy?.quota, policy?.podconfig));
   return {
     errors,
     warnings: [
@@ -258,10 +274,14 @@ function capacityErrors(
     const total = isCpu ? capacity.cpu : capacity.memory;
     if ((quantityOf(quota[key]) ?? 0) <= total) return [];
     const what = isCpu ? `${total} CPU` : `${total} bytes of memory`;
+    const original = isCpu ? OriginalText.cpuCapacity : OriginalText.memoryCapacity;
     return [
       {
         path: `${path}.${key}`,
-        detail: `${String(quota[key])} is more than the cluster's allocatable ${what}`,
+        detail: withOriginal(
+          original,
+          `${String(quota[key])} is more than the cluster's allocatable ${what}`,
+        ),
       },
     ];
   });
@@ -285,7 +305,15 @@ function validateQuota(rc: ResourceComposition, deps: CompositionDeps): FieldErr
   if (given.length === 0) return [];
   if (given.length < QUOTA_KEYS.length) {
     const missing = QUOTA_KEYS.filter((k) => !given.includes(k));
-    return [{ path, detail: `give all four values or none: ${missing.join(", ")} missing` }];
+    return [
+      {
+        path,
+        detail: withOriginal(
+          OriginalText.incompleteQuota,
+          `give all four values or none: ${missing.join(", ")} missing`,
+        ),
+      },
+    ];
   }
   const errors = QUOTA_KEYS.map((k) => quantityError(`${path}.${k}`, quota[k])).filter(
     (e): e is FieldError => !!e,

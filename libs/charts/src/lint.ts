@@ -164,7 +164,8 @@ function lintClaim(
   if (info.reclaimPolicy.toLowerCase() !== "delete") {
     out.problems.push({
       path: `${id} ${at}.storageClassName`,
-      message: `storage class '${className}' has reclaimPolicy ${info.reclaimPolicy}; a deleted instance's data would outlive it and could be bound by another tenant: use a class whose reclaimPolicy is Delete`,
+      // The original KubePlus's words first (users' scripts look for them), then ours.
+      message: `Storage class with reclaim policy ${info.reclaimPolicy} not allowed. Storage class '${className}' has reclaimPolicy ${info.reclaimPolicy}; a deleted instance's data would outlive it and could be bound by another tenant: use a class whose reclaimPolicy is Delete`,
     });
   }
 }
@@ -191,8 +192,9 @@ function lintScope(o: Obj, ctx: LintContext, out: LintResult): void {
   if (kind === "Namespace") {
     out.problems.push({
       path: id,
+      // The original KubePlus's words first (users' scripts look for them), then ours.
       message:
-        "the chart creates a Namespace; KubePlus gives every instance its own namespace: remove the Namespace from the chart",
+        "Namespace object is not allowed in the chart. The chart creates a Namespace; KubePlus gives every instance its own namespace: remove the Namespace from the chart",
     });
     return;
   }

@@ -127,7 +127,12 @@ describe("ResourceComposition admission", () => {
           metadata: { name: "wordpress-service-policy" },
           spec: {
             policy: {
-              podconfig: { nodeSelector: "values.nodeName" },
+              // With a quota, containers without resources need podconfig's defaults (issue 24.2).
+              podconfig: {
+                nodeSelector: "values.nodeName",
+                requests: { cpu: "50m", memory: "256Mi" },
+                limits: { cpu: "100m", memory: "1Gi" },
+              },
               quota: {
                 "requests.cpu": "100m",
                 "requests.memory": "1Gi",
@@ -166,16 +171,16 @@ describe("ResourceComposition admission", () => {
       "spec.newResource.resource.plural: 'Bad_Plural' is not a valid plural",
     );
     expect(result.stderr).toContain(
-      "chart grabby: Namespace/grabbed: the chart creates a Namespace",
+      "chart grabby: Namespace/grabbed: Namespace object is not allowed in the chart. The chart creates a Namespace",
     );
     expect(result.stderr).toContain(
       "chart grabby: DaemonSet/agent spec.template.spec.hostNetwork: uses the node's network (hostNetwork)",
     );
     expect(result.stderr).toContain(
-      "give all four values or none: requests.memory, limits.cpu, limits.memory missing",
+      "If quota is specified, specify all four values: requests.cpu, requests.memory, limits.cpu, limits.memory. Give all four values or none: requests.memory, limits.cpu, limits.memory missing",
     );
     expect(result.stderr).toContain(
-      "spec.newResource.resource.kind: kind Service is already served by the cluster (services.core/v1)",
+      "spec.newResource.resource.kind: Resource with Kind Name Service exists in the cluster. Kind Service is already served by the cluster (services.core/v1)",
     );
     const listed = await cluster.kubectl(["get", "resourcecompositions", "-n", kp, "-o", "name"]);
     expect(listed.stdout).not.toContain("bad");
@@ -288,7 +293,7 @@ describe("instance admission", () => {
       { what: "the license to be enforced" },
     );
     expect(denied.stderr).toContain(
-      "the license for WordpressService allows 2 instance(s) and 2 exist",
+      "Allowed number of instances reached. Update license for WordpressService and then re-try. The license for WordpressService allows 2 instance(s) and 2 exist",
     );
     await cluster.core.deleteNamespacedConfigMap({
       name: "wordpressservice-license",

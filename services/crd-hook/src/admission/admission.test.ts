@@ -124,15 +124,17 @@ describe("composition admission", () => {
     const message = response.status?.message ?? "";
     expect(message).toMatch(/^ResourceComposition wp was refused \(5 problems\):/);
     expect(message).toContain(
-      "spec.newResource.resource.kind: kind Service is already served by the cluster (services.core/v1)",
+      "spec.newResource.resource.kind: Resource with Kind Name Service exists in the cluster. Kind Service is already served by the cluster (services.core/v1)",
     );
     expect(message).toContain(
       "spec.newResource.resource.plural: 'Web_Services' is not a valid plural",
     );
     expect(message).toContain("spec.newResource.resource.version: '1' is not a valid API version");
-    expect(message).toContain("chart x: Namespace/mine: the chart creates a Namespace");
     expect(message).toContain(
-      "spec.respolicy.spec.policy.quota: give all four values or none: requests.memory, limits.memory missing",
+      "chart x: Namespace/mine: Namespace object is not allowed in the chart. The chart creates a Namespace",
+    );
+    expect(message).toContain(
+      "spec.respolicy.spec.policy.quota: If quota is specified, specify all four values: requests.cpu, requests.memory, limits.cpu, limits.memory. Give all four values or none: requests.memory, limits.memory missing",
     );
   });
 
@@ -150,7 +152,7 @@ describe("composition admission", () => {
     });
     const created = await validate(review(composition()), served);
     expect(created.response.status?.message).toContain(
-      "kind WordpressService is already served by the cluster (wordpressservices.platformapi.kubeplus/v1alpha1)",
+      "Kind WordpressService is already served by the cluster (wordpressservices.platformapi.kubeplus/v1alpha1)",
     );
     const own = deps({ ...served, crdOwner: () => "kubeplus/wp" });
     const old = composition();
@@ -237,7 +239,7 @@ describe("composition admission", () => {
       deps(),
     );
     expect(second.response.status?.message).toContain(
-      "quota.limits.cpu: 64 is more than the cluster's allocatable 28 CPU",
+      "quota.limits.cpu: Specified CPU quota values are more than CPU capacity: 64 is more than the cluster's allocatable 28 CPU",
     );
   });
 
@@ -247,7 +249,7 @@ describe("composition admission", () => {
       deps({ missingPermissions: () => Promise.resolve(["get secrets in kube-system"]) }),
     );
     expect(response.status?.message).toContain(
-      "the chart grants permissions you do not have (get secrets in kube-system)",
+      "The chart grants permissions you do not have (get secrets in kube-system)",
     );
   });
 
@@ -392,13 +394,15 @@ describe("instance admission", () => {
       }),
     );
     expect(response.status?.message).toContain(
-      "the license for WordpressService allows 2 instance(s) and 2 exist and expired on 11/01/2026",
+      "The license for WordpressService allows 2 instance(s) and 2 exist and expired on 11/01/2026",
     );
   });
 
   it("refuses a node that does not exist for node isolation, naming the ones that do", async () => {
     const { response } = await validate(instanceReview("t1", { nodeName: "gpu-node-9" }), withRc());
-    expect(response.status?.message).toContain(`spec.nodeName: node "gpu-node-9" does not exist`);
+    expect(response.status?.message).toContain(
+      `spec.nodeName: Invalid node name specified gpu-node-9. Node "gpu-node-9" does not exist`,
+    );
     expect(response.status?.message).toContain("use one of kwok-node-0, kwok-node-1");
   });
 

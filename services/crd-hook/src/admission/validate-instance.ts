@@ -7,6 +7,7 @@ import {
   type Instance,
   type ResourceComposition,
 } from "@kubeplus/api";
+import { OriginalText, withOriginal } from "@kubeplus/admission";
 import type { FieldError, ValidationResult } from "./review.js";
 
 export interface NamespaceInfo {
@@ -39,7 +40,10 @@ function validateName(instance: Instance, kind: string, createsNamespace: boolea
     const allowed = MAX_RELEASE_NAME - kind.length - 1;
     errors.push({
       path: "metadata.name",
-      detail: `'${name}' makes the Helm release name '${release}' ${release.length} characters long; the limit is ${MAX_RELEASE_NAME}, so ${kind} instance names may have at most ${allowed} characters`,
+      detail: withOriginal(
+        OriginalText.nameLength(allowed),
+        `'${name}' makes the Helm release name '${release}' ${release.length} characters long; the limit is ${MAX_RELEASE_NAME}, so ${kind} instance names may have at most ${allowed} characters`,
+      ),
     });
   }
   if (createsNamespace && (!DNS_LABEL.test(name) || name.length > 63)) {
@@ -64,7 +68,10 @@ function validateNamespace(
     return [
       {
         path,
-        detail: `namespace ${target} of an earlier instance is still being deleted; wait until it is gone, then create the instance again`,
+        detail: withOriginal(
+          OriginalText.namespaceTerminating(instance.metadata.name ?? ""),
+          `namespace ${target} of an earlier instance is still being deleted; wait until it is gone, then create the instance again`,
+        ),
       },
     ];
   }
@@ -87,7 +94,10 @@ function validateNamespace(
     return [
       {
         path,
-        detail: `namespace ${target} belongs to ${ownerKind} ${ownerNs ?? "?"}/${ownerName ?? "?"}; choose another instance name`,
+        detail: withOriginal(
+          OriginalText.otherKind(instance.metadata.name ?? "", ownerKind),
+          `namespace ${target} belongs to ${ownerKind} ${ownerNs ?? "?"}/${ownerName ?? "?"}; choose another instance name`,
+        ),
       },
     ];
   }
@@ -103,22 +113,31 @@ async function validateLicense(
   const license = deps.license(kind);
   if (!license) return [];
   const problems: string[] = [];
+  // The original's sentences, as it joined them, lead the message (users' scripts look for them).
+  const original: string[] = [];
   if (license.allowedInstances !== undefined) {
     const count = await deps.countInstances(rc);
-    if (count >= license.allowedInstances)
+    if (count >= license.allowedInstances) {
       problems.push(`allows ${license.allowedInstances} instance(s) and ${count} exist`);
+      original.push(OriginalText.licenseCount);
+    }
   }
   if (license.expiry) {
     const [m, d, y] = license.expiry.split("/").map(Number);
     const end = new Date(Date.UTC(y ?? 0, (m ?? 1) - 1, d ?? 1, 23, 59, 59));
-    if (Number.isNaN(end.getTime()) || deps.now() > end)
+    if (Number.isNaN(end.getTime()) || deps.now() > end) {
       problems.push(`expired on ${license.expiry}`);
+      original.push(OriginalText.licenseExpired(license.expiry));
+    }
   }
   if (problems.length === 0) return [];
   return [
     {
       path: instance.metadata.name ?? "instance",
-      detail: `the license for ${kind} ${problems.join(" and ")}; update it (kubectl license create ${kind} ...) and try again`,
+      detail: withOriginal(
+        `${original.join(" ")} ${OriginalText.licenseUpdate(kind)}`,
+        `the license for ${kind} ${problems.join(" and ")}; update it (kubectl license create ${kind} ...) and try again`,
+      ),
     },
   ];
 }
@@ -147,7 +166,10 @@ function validateNode(
   return [
     {
       path: `spec.${field}`,
-      detail: `node ${JSON.stringify(node)} does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
+      detail: withOriginal(
+        OriginalText.invalidNode(typeof node === "string" ? node : JSON.stringify(node)),
+        `node ${JSON.stringify(node)} does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
+      ),
     },
   ];
 }

@@ -89,6 +89,11 @@ describe("composition controller (no webhook running: the controller judges on i
               version: "v1alpha1",
             },
             policy: {
+              // With a quota, containers without resources need podconfig's defaults (issue 24.2).
+              podconfig: {
+                requests: { cpu: "50m", memory: "256Mi" },
+                limits: { cpu: "100m", memory: "1Gi" },
+              },
               quota: {
                 "requests.cpu": "100m",
                 "requests.memory": "1Gi",
@@ -275,7 +280,7 @@ describe("composition controller (no webhook running: the controller judges on i
     expect(ready(rc)?.reason).toBe("ValidationFailed");
     expect(ready(rc)?.message).toContain("ResourceComposition grabby was refused (2 problems)");
     expect(ready(rc)?.message).toContain(
-      "chart grabby: Namespace/grabbed: the chart creates a Namespace",
+      "chart grabby: Namespace/grabbed: Namespace object is not allowed in the chart. The chart creates a Namespace",
     );
     expect(rc.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
     const crd = await cluster.kubectl(["get", "crd", "grabbyapps.platformapi.kubeplus"]);

@@ -50,6 +50,7 @@ import {
   type InstanceReconcileDeps,
   type NamespaceClaim,
 } from "./reconcile-instance.js";
+import { quotaRefusalOf, readQuotaRefusal, withQuotaRefusal } from "./quota-refusal.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -95,20 +96,30 @@ const isRegistered = (rc: ResourceComposition): boolean =>
 type ReadinessCheck = (name: string, namespace: string) => Promise<string | undefined>;
 
 /** Per workload kind: why it is not ready yet, or undefined when it is. */
-function readinessChecks(apps: AppsV1Api, batch: BatchV1Api): Record<string, ReadinessCheck> {
+function readinessChecks(
+  apps: AppsV1Api,
+  batch: BatchV1Api,
+  core: CoreV1Api,
+): Record<string, ReadinessCheck> {
+  // A workload whose pods a ResourceQuota refuses says so, naming the quota (quota-refusal.ts): a Deployment
+  // from its ReplicaFailure condition, a StatefulSet from its FailedCreate events.
   return {
     Deployment: async (name, namespace) => {
       const d = await apps.readNamespacedDeployment({ name, namespace });
       const want = d.spec?.replicas ?? 1;
       const have = d.status?.availableReplicas ?? 0;
       const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-      return have >= want && current ? undefined : `${have}/${want} available`;
+      return have >= want && current
+        ? undefined
+        : withQuotaRefusal(`${have}/${want} available`, quotaRefusalOf(d.status));
     },
     StatefulSet: async (name, namespace) => {
       const s = await apps.readNamespacedStatefulSet({ name, namespace });
       const want = s.spec?.replicas ?? 1;
       const have = s.status?.readyReplicas ?? 0;
-      return have >= want ? undefined : `${have}/${want} ready`;
+      if (have >= want) return undefined;
+      const refusal = await readQuotaRefusal(core, { name, namespace });
+      return withQuotaRefusal(`${have}/${want} ready`, refusal);
     },
     DaemonSet: async (name, namespace) => {
       const d = await apps.readNamespacedDaemonSet({ name, namespace });
@@ -187,7 +198,7 @@ export async function startInstanceController(
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
-  const checks = readinessChecks(apps, batch);
+  const checks = readinessChecks(apps, batch, core);
   const applier = new Applier(kc, FIELD_MANAGER);
   const applied = new Map<string, { fingerprint: string; at: number }>();
   const releases = new ReleaseReader(kc);
