@@ -163,15 +163,17 @@ function validateNode(
   if (node === undefined || node === null || node === "") return [];
   const nodes = deps.nodeNames();
   if (typeof node === "string" && nodes.includes(node)) return [];
-  return [
-    {
-      path: `spec.${field}`,
-      detail: withOriginal(
-        OriginalText.invalidNode(typeof node === "string" ? node : JSON.stringify(node)),
-        `node ${JSON.stringify(node)} does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
-      ),
-    },
-  ];
+  return [unknownNode(node, field, nodes)];
+}
+
+function unknownNode(node: unknown, field: string, nodes: readonly string[]): FieldError {
+  return {
+    path: `spec.${field}`,
+    detail: withOriginal(
+      OriginalText.invalidNode(typeof node === "string" ? node : JSON.stringify(node)),
+      `node ${JSON.stringify(node)} does not exist; this composition pins instances to the node named in spec.${field}: use one of ${nodes.join(", ")}`,
+    ),
+  };
 }
 
 /**
