@@ -54,6 +54,8 @@ export interface InstanceControllerOptions {
   readonly resyncMs: number;
   /** The helmer's own ServiceAccount, when it runs as one. */
   readonly self?: ServiceAccountRef;
+  /** The KubePlus namespace (kept out of tenants' egress). */
+  readonly platformNamespace?: string;
 }
 
 export interface InstanceController {
@@ -172,6 +174,7 @@ export async function startInstanceController(
     };
     return {
       ...(options.self ? { self: options.self } : {}),
+      ...(options.platformNamespace ? { platformNamespace: options.platformNamespace } : {}),
       get: (namespace, name) => cache.get(name, namespace),
       composition: () => compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
