@@ -1,14 +1,15 @@
-// Proof of realism: a real nats-server with JetStream: durable consumers, acks and redelivery.
+// Proof of realism: a real nats-server with JetStream: durable consumers, acks and redelivery. It runs in the
+// control plane's SANDBOX account (its own subject space: KubePlus's identities have no JetStream rights).
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { connectNats } from "@kubeplus/runtime";
-import { clusterState } from "@kubeplus/testing";
+import { SANDBOX_USER } from "@kubeplus/dev";
+import { clusterState, connectNatsAs } from "@kubeplus/testing";
 
 const connections: NatsConnection[] = [];
 async function connect(): Promise<NatsConnection> {
-  const nc = await connectNats({ servers: clusterState().natsUrl, name: "e2e" });
+  const nc = await connectNatsAs(clusterState(), SANDBOX_USER);
   connections.push(nc);
   return nc;
 }
