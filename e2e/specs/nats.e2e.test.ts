@@ -173,9 +173,10 @@ describe("the chart's NATS configuration", () => {
 
   afterAll(async () => {
     await Promise.all(connections.splice(0).map((nc) => nc.close().catch(() => undefined)));
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server?.once("exit", r));
-      server.kill("SIGTERM");
+    const child = server;
+    if (child?.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
       await exited;
     }
   });
