@@ -60,7 +60,7 @@ kubeplus-nats-{{ .name }}
 {{- if or (not $v.url) $v.tls.caSecretName }}
 - name: nats-ca
   secret:
-    secretName: {{ $v.url | ternary $v.tls.caSecretName (printf "kubeplus-nats-%s" .name) }}
+    secretName: {{ ternary $v.tls.caSecretName (printf "kubeplus-nats-%s" .name) (not (empty $v.url)) }}
     items: [{ key: ca.crt, path: ca.crt }]
 {{- end }}
 {{- end }}
