@@ -109,6 +109,7 @@ describe("the chart's NATS configuration", () => {
       name: `chart-test-${identity ?? "anonymous"}`,
       timeout: 3_000,
       tls,
+      ...(identity ? { inboxPrefix: `_INBOX.${identity}` } : {}),
     });
     connections.push(nc);
     return nc;
