@@ -42,6 +42,8 @@ beforeAll(async () => {
     }),
     (l) => l.msg === "helmer started",
   );
+  // Renders are served once the helmer is on NATS (its TLS handshake may finish after "helmer started").
+  await helmer.waitForLog((l) => l.msg === "connected to NATS");
   nc = await connectNatsAs(cluster.state, "crd-hook");
 });
 
