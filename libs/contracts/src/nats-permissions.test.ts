@@ -56,6 +56,16 @@ describe("natsPermissions", () => {
     }
   });
 
+  it("lets the provider's tools read every event with one wildcard, and nothing wider", () => {
+    for (const def of Object.values(Subjects))
+      if (def.pattern === "event") expect(def.subject.startsWith("kubeplus.v1.evt.")).toBe(true);
+    expect(natsPermissions("provider").subscribe.allow).toEqual([
+      "_INBOX.provider.>",
+      "kubeplus.v1.evt.>",
+    ]);
+    expect(natsPermissions("helmer").subscribe.allow).not.toContain("kubeplus.v1.evt.>");
+  });
+
   it("denies all publishing to an identity that only replies, and allows replies to those that serve", () => {
     expect(natsPermissions("kubeconfig-generator")).toMatchObject({
       publish: { deny: [">"] },

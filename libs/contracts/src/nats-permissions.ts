@@ -17,6 +17,9 @@ export function natsInboxPrefix(user: string): string {
   return `_INBOX.${user}`;
 }
 
+/** Every event subject starts with this (the registry's grammar: `kubeplus.v1.evt.<domain>.<past-tense>`). */
+export const EVENT_PREFIX = "kubeplus.v1.evt";
+
 /** The subject (and, for request subjects, the queue group) a server-side subscription must use. */
 function served(def: { subject: string; queue?: string | undefined }): string {
   return def.queue ? `${def.subject} ${def.queue}` : def.subject;
@@ -43,9 +46,15 @@ export function natsPermissions(user: NatsUser): NatsPermissions {
       if ((def.subscribedBy as readonly string[]).includes(user)) subscribe.push(def.subject);
     }
   }
+  // An identity that reads every event (the provider's tools) may subscribe to them with one wildcard.
+  const events = Object.values(Subjects).filter((d) => d.pattern === "event");
+  const readsAll = events.every((d) => (d.subscribedBy as readonly string[]).includes(user));
+  const subscriptions = readsAll
+    ? [...subscribe.filter((s) => !events.some((d) => d.subject === s)), `${EVENT_PREFIX}.>`]
+    : subscribe;
   return {
     publish: publish.length > 0 ? { allow: publish } : { deny: [">"] },
-    subscribe: { allow: subscribe },
+    subscribe: { allow: subscriptions },
     ...(serves ? { allow_responses: true } : {}),
   };
 }
