@@ -64,6 +64,20 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
     t2: await tenantFacts("wp-tenant2"),
   };
   expect(before.t1.ready).toBe("True");
+  const natsCa = async (): Promise<string> =>
+    (
+      await cluster.kubectl([
+        "get",
+        "secret",
+        "kubeplus-nats-ca",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={.data.tls\\.crt}",
+      ])
+    ).stdout;
+  const caBefore = await natsCa();
+  expect(caBefore).not.toBe("");
   expect(before.t1.volumes).toMatch(/uploads=.*:pvc-/);
   const packaged = await helm(
     { dir: work },
@@ -113,6 +127,8 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
     "ghcr.io/kubeplus-ts/kubeconfig-generator:0.2.0",
     "ghcr.io/kubeplus-ts/metrics-collector:0.2.0",
   ]);
+  // NATS's CA and certificates survive the upgrade (the chart reuses its Secrets): connected services keep working.
+  expect(await natsCa()).toBe(caBefore);
   // The tenants kept their volumes and generated passwords and stayed Ready throughout.
   expect(await tenantFacts("wp-tenant1")).toEqual(before.t1);
   expect(await tenantFacts("wp-tenant2")).toEqual(before.t2);
@@ -181,6 +197,28 @@ describe("the KubePlus chart", () => {
       "-o",
       "jsonpath={range .items[*]}{.spec.serviceAccountName}/{.status.phase} {end}",
     ]);
+    // NATS's credentials, made by the chart: its CA, the server's certificate, one per identity.
+    const natsSecrets = await cluster.kubectl([
+      "get",
+      "secret",
+      "-n",
+      NS,
+      "-l",
+      "app.kubernetes.io/component=nats",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ]);
+    expect(natsSecrets.stdout.split(" ").sort()).toEqual(
+      [
+        "ca",
+        "crd-hook",
+        "helmer",
+        "kubeconfig-generator",
+        "metrics-collector",
+        "provider",
+        "server",
+      ].map((n) => `kubeplus-nats-${n}`),
+    );
     // Four services (crd-hook twice) and NATS, all Running; the services act as kubeplus-saas-provider.
     expect(pods.stdout.trim().split(" ")).toHaveLength(6);
     expect(pods.stdout).not.toMatch(/Pending|Failed/);

@@ -14,14 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessNames, instanceViewerRules } from "@kubeplus/access";
 import { repoRoot } from "@kubeplus/dev";
 import { subscribe } from "@kubeplus/contracts";
-import { connectNats } from "@kubeplus/runtime";
 import {
   conditionOf,
+  connectNatsAs,
   exampleChart,
   freePort,
   ManifestDir,
   platformNamespace,
   pluginKubectl,
+  type RunningService,
   serveFiles,
   serviceEnv,
   startHelmer,
@@ -29,11 +30,10 @@ import {
   startService,
   tearDownPlatform,
   TestCluster,
-  waitFor,
-  waitForCrd,
-  type RunningService,
   type TestCondition,
   type TestServer,
+  waitFor,
+  waitForCrd,
 } from "@kubeplus/testing";
 
 const run = promisify(execFile);
@@ -162,7 +162,7 @@ beforeAll(async () => {
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"));
   collectorPort = await freePort();
   collector = await startCollector();
-  nc = await connectNats({ servers: cluster.state.natsUrl, name: "metering-test" });
+  nc = await connectNatsAs(cluster.state, "provider");
 
   const rc = parse(
     readFileSync(

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Generates libs/contracts/src/generated/<message>.ts from libs/contracts/schemas/<message>.schema.json.
+// Generates libs/contracts/src/generated/<message>.ts from libs/contracts/schemas/<message>.schema.json, and the
+// NATS permissions of every identity (deploy/charts/kubeplus/files/nats-permissions.json) from the subject registry.
+import { natsPermissionTable } from "@kubeplus/contracts";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +10,14 @@ import { compile, type JSONSchema } from "json-schema-to-typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const schemaDir = join(root, "libs", "contracts", "schemas");
 const outDir = join(root, "libs", "contracts", "src", "generated");
+const permissionsFile = join(
+  root,
+  "deploy",
+  "charts",
+  "kubeplus",
+  "files",
+  "nats-permissions.json",
+);
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
@@ -27,6 +37,9 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, `${name}.ts`), ts);
     process.stdout.write(`[generate] ${file} -> ${name}.ts\n`);
   }
+  mkdirSync(dirname(permissionsFile), { recursive: true });
+  writeFileSync(permissionsFile, `${JSON.stringify(natsPermissionTable(), null, 2)}\n`);
+  process.stdout.write(`[generate] subjects.ts -> ${permissionsFile}\n`);
 }
 
 await main();

@@ -19,6 +19,7 @@ import {
 } from "./components.js";
 import { adminTls, httpCall, probe, type ClientTls } from "./http.js";
 import { buildKubeconfig } from "./kubeconfig.js";
+import { generateNatsAuth, natsCredentialFiles, natsServerConfig } from "./nats-auth.js";
 import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
 import { generatePki, pkiPaths, readPair, type Pki } from "./pki.js";
@@ -35,6 +36,9 @@ export interface ClusterState {
   readonly apiServerUrl: string;
   readonly natsUrl: string;
   readonly natsMonitorUrl: string;
+  /** NATS's CA, its configuration and one client certificate per identity (`natsCredentialFiles`). */
+  readonly natsAuthDir: string;
+  readonly natsCaFile: string;
   readonly kubeconfig: string;
   readonly ports: Ports;
   readonly tools: ToolPaths;
@@ -273,6 +277,10 @@ export function clusterEnvironment(state: ClusterState): Record<string, string> 
     KUBECONFIG: state.kubeconfig,
     KUBEPLUS_RUN_DIR: state.runDir,
     NATS_URL: state.natsUrl,
+    // A shell acts on NATS as the provider's tools do (see libs/contracts: requests kubeconfigs, reads events).
+    NATS_CA_FILE: state.natsCaFile,
+    NATS_CERT_FILE: natsCredentialFiles(state.natsAuthDir, "provider").certFile,
+    NATS_KEY_FILE: natsCredentialFiles(state.natsAuthDir, "provider").keyFile,
     ...toolEnvironment(state.tools),
   };
 }
@@ -301,7 +309,19 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     nats,
     natsMonitor,
   } as Ports;
-  const pki = await generatePki(layout.pki);
+  const [pki, natsFiles] = await Promise.all([
+    generatePki(layout.pki),
+    generateNatsAuth(layout.natsAuth),
+  ]);
+  writeFileSync(
+    natsFiles.config,
+    natsServerConfig({
+      port: ports.nats,
+      monitorPort: ports.natsMonitor,
+      storeDir: layout.natsData,
+      files: natsFiles,
+    }),
+  );
   const apiUrl = `https://127.0.0.1:${ports.apiServer}`;
   const kubeconfigs = {
     controllerManager: join(layout.root, "controller-manager.kubeconfig"),
@@ -338,6 +358,8 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
       apiServerUrl: apiUrl,
       natsUrl: `nats://127.0.0.1:${ports.nats}`,
       natsMonitorUrl: `http://127.0.0.1:${ports.natsMonitor}`,
+      natsAuthDir: natsFiles.dir,
+      natsCaFile: natsFiles.caFile,
       kubeconfig: layout.adminKubeconfig,
       ports,
       tools,
@@ -419,6 +441,8 @@ export function componentStatus(state: ClusterState): ComponentStatus[] {
 
 /** Every process alive and the apiserver ready. */
 export async function isHealthy(state: ClusterState): Promise<boolean> {
+  // A control plane started before NATS required credentials is replaced, not reused.
+  if (!state.natsAuthDir || !existsSync(state.natsAuthDir)) return false;
   if (!componentStatus(state).every((c) => c.running)) return false;
   const tls = adminTls(pkiPaths(runLayout(state.runDir).pki));
   return (await probe(`${state.apiServerUrl}/readyz`, tls)) === 200;

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { natsAuthFiles } from "./nats-auth.js";
 import type { Pki } from "./pki.js";
 import type { RunLayout } from "./paths.js";
 
@@ -268,22 +269,11 @@ export function provisionerSpec({ ports, pki }: ComponentContext, cli: string): 
   };
 }
 
-export function natsSpec({ ports, layout }: ComponentContext): ComponentSpec {
+/** nats-server with the configuration `natsServerConfig` wrote (TLS, client certificates, per-user permissions). */
+export function natsSpec({ layout }: ComponentContext): ComponentSpec {
   return {
     name: "nats-server",
     binary: "natsServer",
-    args: [
-      "--addr",
-      loopback,
-      "--port",
-      String(ports.nats),
-      "--http_port",
-      String(ports.natsMonitor),
-      "--jetstream",
-      "--store_dir",
-      layout.natsData,
-      "--server_name",
-      "kubeplus-dev",
-    ],
+    args: ["-c", natsAuthFiles(layout.natsAuth).config],
   };
 }

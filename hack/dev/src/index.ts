@@ -4,6 +4,14 @@ export type { Ports, ToolPaths } from "./components.js";
 export { mintIdentity } from "./identity.js";
 export type { IdentityOptions } from "./identity.js";
 export { buildKubeconfig } from "./kubeconfig.js";
+export {
+  devNatsUsers,
+  NATS_PERMISSIONS_FILE,
+  natsCredentialFiles,
+  natsServerConfig,
+  natsUserOf,
+  SANDBOX_USER,
+} from "./nats-auth.js";
 export { defaultRunDir, repoRoot } from "./paths.js";
 export { tailFile } from "./process.js";
 export { helm, readStack, STACK_SERVICES, stackDown, stackUp } from "./stack.js";

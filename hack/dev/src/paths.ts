@@ -12,6 +12,8 @@ export interface RunLayout {
   readonly pids: string;
   readonly etcdData: string;
   readonly natsData: string;
+  /** The NATS CA, server and client certificates and nats-server.conf. */
+  readonly natsAuth: string;
   readonly identities: string;
   readonly state: string;
   readonly adminKubeconfig: string;
@@ -30,6 +32,7 @@ export function runLayout(root: string): RunLayout {
     pids: join(root, "pids"),
     etcdData: join(root, "etcd"),
     natsData: join(root, "nats"),
+    natsAuth: join(root, "nats-auth"),
     identities: join(root, "identities"),
     state: join(root, "state.json"),
     adminKubeconfig: join(root, "admin.kubeconfig"),

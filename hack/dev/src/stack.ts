@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { ClusterState } from "./cluster.js";
+import { natsCredentialFiles } from "./nats-auth.js";
 import { repoRoot } from "./paths.js";
 import { freePorts } from "./ports.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
@@ -101,7 +102,11 @@ function serviceEnv(
     PATH: options.env.PATH,
     HOME: options.env.HOME,
     KUBECONFIG: provider,
+    // Each service on NATS as itself: TLS, its own client certificate, the permissions its identity has.
     NATS_URL: options.cluster.natsUrl,
+    NATS_CA_FILE: options.cluster.natsCaFile,
+    NATS_CERT_FILE: natsCredentialFiles(options.cluster.natsAuthDir, service).certFile,
+    NATS_KEY_FILE: natsCredentialFiles(options.cluster.natsAuthDir, service).keyFile,
     KUBEPLUS_NAMESPACE: options.namespace,
     HELM_BIN: options.cluster.tools.helm,
     CHART_CACHE_DIR: join(options.dir, "charts"),

@@ -1,17 +1,22 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectNats } from "@kubeplus/runtime";
-import { clusterState } from "@kubeplus/testing";
-import { publish, request, serve, subscribe } from "./client.js";
+import { clusterState, connectNatsAs } from "@kubeplus/testing";
+import { publish, request, serve, subscribe, type RequestMeta } from "./client.js";
 import { ContractError, ErrorCode } from "./errors.js";
 import type { InstanceAdmitted } from "./generated/instance-admitted.js";
 
-let nc: NatsConnection;
+// Each side as the identity whose permissions fit it: the helmer serves renders, crd-hook asks for them and
+// publishes admissions, the provider's tools read events.
+let helmer: NatsConnection;
+let crdHook: NatsConnection;
+let provider: NatsConnection;
 beforeAll(async () => {
-  nc = await connectNats({ servers: clusterState().natsUrl, name: "contracts-test" });
+  helmer = await connectNatsAs(clusterState(), "helmer");
+  crdHook = await connectNatsAs(clusterState(), "crd-hook");
+  provider = await connectNatsAs(clusterState(), "provider");
 });
 afterAll(async () => {
-  await nc.close();
+  await Promise.all([helmer.close(), crdHook.close(), provider.close()]);
 });
 
 const goodReply = {
@@ -23,12 +28,13 @@ const goodReply = {
 
 describe("request/reply over a real nats-server", () => {
   it("round-trips a validated request and reply", async () => {
-    const sub = serve(nc, "HelmerRender", (req) =>
+    const sub = serve(helmer, "HelmerRender", (req) =>
       Promise.resolve({ ...goodReply, notes: req.chartName }),
     );
+    await helmer.flush(); // served at the server before crd-hook asks
     try {
       const reply = await request(
-        nc,
+        crdHook,
         "HelmerRender",
         { version: 1, chartURL: "https://x/c.tgz", chartName: "c" },
         { timeoutMs: 2000 },
@@ -39,13 +45,31 @@ describe("request/reply over a real nats-server", () => {
     }
   });
 
+  it("hands the server the name the caller claims, when it gives one", async () => {
+    const seen: RequestMeta[] = [];
+    const sub = serve(helmer, "HelmerRender", (_req, meta) => {
+      seen.push(meta);
+      return Promise.resolve(goodReply);
+    });
+    await helmer.flush(); // served at the server before crd-hook asks
+    try {
+      const payload = { version: 1 as const, chartURL: "https://x/c.tgz", chartName: "c" };
+      await request(crdHook, "HelmerRender", payload, { timeoutMs: 2000, requester: "crd-hook" });
+      await request(crdHook, "HelmerRender", payload, { timeoutMs: 2000 });
+      expect(seen).toEqual([{ claimedRequester: "crd-hook" }, {}]);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it("carries a handler's typed error back to the caller", async () => {
-    const sub = serve(nc, "HelmerRender", () =>
+    const sub = serve(helmer, "HelmerRender", () =>
       Promise.reject(new ContractError(ErrorCode.ChartUnavailable, "GET https://x/c.tgz: 404")),
     );
+    await helmer.flush(); // served at the server before crd-hook asks
     try {
       const failing = request(
-        nc,
+        crdHook,
         "HelmerRender",
         { version: 1, chartURL: "https://x/c.tgz", chartName: "c" },
         { timeoutMs: 2000 },
@@ -62,7 +86,7 @@ describe("request/reply over a real nats-server", () => {
   it("says Unavailable at once when nobody serves the subject", async () => {
     const started = Date.now();
     const failing = request(
-      nc,
+      crdHook,
       "HelmerRender",
       { version: 1, chartURL: "https://x/c.tgz", chartName: "c" },
       { timeoutMs: 5000 },
@@ -72,9 +96,10 @@ describe("request/reply over a real nats-server", () => {
   });
 
   it("answers BadRequest, listing the problems, to a payload that breaks the schema", async () => {
-    const sub = serve(nc, "HelmerRender", () => Promise.resolve(goodReply));
+    const sub = serve(helmer, "HelmerRender", () => Promise.resolve(goodReply));
+    await helmer.flush(); // served at the server before crd-hook asks
     try {
-      const raw = await nc.request(
+      const raw = await crdHook.request(
         "kubeplus.v1.helmer.render",
         new TextEncoder().encode(JSON.stringify({ version: 1, chartURL: "" })),
         { timeout: 2000 },
@@ -96,7 +121,7 @@ describe("request/reply over a real nats-server", () => {
 describe("events", () => {
   it("delivers a published event to subscribers with its typed payload", async () => {
     const received: InstanceAdmitted[] = [];
-    const sub = subscribe(nc, "InstanceAdmitted", (e) => {
+    const sub = subscribe(provider, "InstanceAdmitted", (e) => {
       received.push(e);
     });
     const event: InstanceAdmitted = {
@@ -108,8 +133,9 @@ describe("events", () => {
       name: "wp-tenant1",
       user: "provider",
     };
-    publish(nc, "InstanceAdmitted", event);
-    await nc.flush();
+    await provider.flush(); // the subscription is in place at the server before crd-hook publishes
+    publish(crdHook, "InstanceAdmitted", event);
+    await crdHook.flush();
     await new Promise((r) => setTimeout(r, 100));
     sub.unsubscribe();
     expect(received).toEqual([event]);
@@ -117,7 +143,7 @@ describe("events", () => {
 
   it("refuses to publish an event that breaks its schema", () => {
     expect(() => {
-      publish(nc, "InstanceAdmitted", { version: 1 } as InstanceAdmitted);
+      publish(crdHook, "InstanceAdmitted", { version: 1 } as InstanceAdmitted);
     }).toThrow(ContractError);
   });
 });

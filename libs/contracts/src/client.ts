@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import { ContractError, ErrorCode } from "./errors.js";
 import {
   Subjects,
@@ -59,18 +59,35 @@ function isTimeout(err: unknown): boolean {
   return /timeout/i.test(text);
 }
 
+/**
+ * The header in which a caller names itself. Anyone allowed to publish a subject can write any name here, so servers
+ * log it as *claimed*: the server's per-user publish permissions, not this header, decide who may ask.
+ */
+export const REQUESTER_HEADER = "KubePlus-Requester";
+
+/** What a server knows of a request besides its payload. */
+export interface RequestMeta {
+  /** The caller's name from {@link REQUESTER_HEADER}, as the caller claims it (not verified). */
+  readonly claimedRequester?: string;
+}
+
 /** Sends a request and returns the validated reply; transport failures become Unavailable/Timeout errors. */
 export async function request<S extends RequestSubject>(
   nc: NatsConnection,
   name: S,
   payload: RequestOf<S>,
-  options: { timeoutMs: number },
+  options: { timeoutMs: number; requester?: string },
 ): Promise<ReplyOf<S>> {
   const def = Subjects[name];
   validatePayload(def.requestSchema, payload, `${def.subject} request`);
   let msg: Msg;
   try {
-    msg = await nc.request(def.subject, encode(payload), { timeout: options.timeoutMs });
+    const h = headers();
+    if (options.requester) h.set(REQUESTER_HEADER, options.requester);
+    msg = await nc.request(def.subject, encode(payload), {
+      timeout: options.timeoutMs,
+      ...(options.requester ? { headers: h } : {}),
+    });
   } catch (err) {
     if (isNoResponders(err)) {
       throw new ContractError(
@@ -103,8 +120,8 @@ export async function request<S extends RequestSubject>(
 export function serve<S extends RequestSubject>(
   nc: NatsConnection,
   name: S,
-  handler: (req: RequestOf<S>) => Promise<ReplyOf<S>>,
-  onError: (err: unknown) => void = () => undefined,
+  handler: (req: RequestOf<S>, meta: RequestMeta) => Promise<ReplyOf<S>>,
+  onError: (err: unknown, meta?: RequestMeta) => void = () => undefined,
 ): Subscription {
   const def = Subjects[name];
   return nc.subscribe(def.subject, {
@@ -116,12 +133,14 @@ export function serve<S extends RequestSubject>(
       }
       void (async () => {
         let reply: Envelope<ReplyOf<S>>;
+        const claimed = msg.headers?.get(REQUESTER_HEADER);
+        const meta: RequestMeta = claimed ? { claimedRequester: claimed } : {};
         try {
           const req = decode(msg.data);
           validatePayload(def.requestSchema, req, `${def.subject} request`);
-          reply = { ok: true, data: await handler(req as RequestOf<S>) };
+          reply = { ok: true, data: await handler(req as RequestOf<S>, meta) };
         } catch (e) {
-          onError(e);
+          onError(e, meta);
           const code = e instanceof ContractError ? e.code : ErrorCode.Internal;
           reply = {
             ok: false,

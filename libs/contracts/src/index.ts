@@ -1,7 +1,11 @@
-export { publish, request, serve, subscribe, validatePayload } from "./client.js";
+export { publish, request, REQUESTER_HEADER, serve, subscribe, validatePayload } from "./client.js";
+export type { RequestMeta } from "./client.js";
+export { natsInboxPrefix, natsPermissions, natsPermissionTable } from "./nats-permissions.js";
+export type { NatsPermissions } from "./nats-permissions.js";
 export { ContractError, ErrorCode } from "./errors.js";
-export { Subjects } from "./subjects.js";
+export { NatsUsers, Subjects } from "./subjects.js";
 export type {
+  NatsUser,
   EventSubject,
   ReplyOf,
   RequestOf,

@@ -32,14 +32,31 @@ const instanceUsage = schema("instance-usage");
 const metricsCollectRequest = schema("metrics-collect-request");
 
 /**
+ * The NATS identities of the system: the four services and `provider`, the credential of the provider's own tools
+ * (scripts, tests) that ask for kubeconfigs and collections and watch events. Each connects with its own credential
+ * and may publish and subscribe only where this registry says (see nats-permissions.ts).
+ */
+export const NatsUsers = [
+  "crd-hook",
+  "helmer",
+  "kubeconfig-generator",
+  "metrics-collector",
+  "provider",
+] as const;
+export type NatsUser = (typeof NatsUsers)[number];
+
+/**
  * Every NATS subject of the system, once. Grammar: `kubeplus.v1.<service>.<verb>` for request/reply and
  * `kubeplus.v1.evt.<domain>.<past-tense>` for events. Kubernetes names never appear in subjects (they may contain
- * dots); they travel in payloads.
+ * dots); they travel in payloads. Who may use each subject is part of its entry: a request subject is served by one
+ * identity (in its queue group) and requested by the named ones; an event is published by its owner only.
  */
 export const Subjects = {
   HelmerRender: {
     subject: "kubeplus.v1.helmer.render",
     pattern: "request",
+    servedBy: "helmer",
+    requestedBy: ["crd-hook"],
     queue: "helmer",
     requestSchema: renderRequest,
     replySchema: renderReply,
@@ -47,6 +64,8 @@ export const Subjects = {
   KubeconfigGenerate: {
     subject: "kubeplus.v1.kubeconfig.generate",
     pattern: "request",
+    servedBy: "kubeconfig-generator",
+    requestedBy: ["provider"],
     queue: "kubeconfig-generator",
     requestSchema: kubeconfigRequest,
     replySchema: kubeconfigReply,
@@ -54,6 +73,8 @@ export const Subjects = {
   MetricsCollect: {
     subject: "kubeplus.v1.metrics.collect",
     pattern: "request",
+    servedBy: "metrics-collector",
+    requestedBy: ["provider"],
     queue: "metrics-collector",
     requestSchema: metricsCollectRequest,
     replySchema: instanceUsage,
@@ -61,6 +82,8 @@ export const Subjects = {
   InstanceMetered: {
     subject: "kubeplus.v1.evt.instance.metered",
     pattern: "event",
+    publishedBy: "metrics-collector",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: instanceUsage,
     replySchema: undefined,
@@ -68,6 +91,8 @@ export const Subjects = {
   CompositionAdmitted: {
     subject: "kubeplus.v1.evt.composition.admitted",
     pattern: "event",
+    publishedBy: "crd-hook",
+    subscribedBy: ["helmer", "provider"],
     queue: undefined,
     requestSchema: compositionAdmitted,
     replySchema: undefined,
@@ -75,6 +100,8 @@ export const Subjects = {
   InstanceAdmitted: {
     subject: "kubeplus.v1.evt.instance.admitted",
     pattern: "event",
+    publishedBy: "crd-hook",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: instanceAdmitted,
     replySchema: undefined,
@@ -82,6 +109,8 @@ export const Subjects = {
   InstanceReady: {
     subject: "kubeplus.v1.evt.instance.ready",
     pattern: "event",
+    publishedBy: "helmer",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: instanceReady,
     replySchema: undefined,
@@ -89,6 +118,8 @@ export const Subjects = {
   InstanceFailed: {
     subject: "kubeplus.v1.evt.instance.failed",
     pattern: "event",
+    publishedBy: "helmer",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: instanceFailed,
     replySchema: undefined,
@@ -96,6 +127,8 @@ export const Subjects = {
   InstanceDeleted: {
     subject: "kubeplus.v1.evt.instance.deleted",
     pattern: "event",
+    publishedBy: "helmer",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: instanceDeleted,
     replySchema: undefined,
@@ -103,6 +136,8 @@ export const Subjects = {
   FleetUpgradeProgress: {
     subject: "kubeplus.v1.evt.fleet.progressed",
     pattern: "event",
+    publishedBy: "helmer",
+    subscribedBy: ["provider"],
     queue: undefined,
     requestSchema: fleetUpgradeProgress,
     replySchema: undefined,

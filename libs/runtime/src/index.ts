@@ -1,7 +1,7 @@
 export { createLogger, REDACTED_PATHS } from "./logger.js";
 export type { Logger, LoggerOptions } from "./logger.js";
-export { connectNats } from "./nats.js";
-export type { NatsOptions } from "./nats.js";
+export { connectNats, NATS_ENV, natsConfig } from "./nats.js";
+export type { NatsConfig, NatsCredential, NatsOptions } from "./nats.js";
 export { startHealthServer } from "./health.js";
 export type { HealthChecks } from "./health.js";
 export { REPLICA_ENV, replicaConfig } from "./replica.js";

@@ -9,7 +9,7 @@ export type { KubectlResult } from "./cluster.js";
 export { waitFor, WaitTimeoutError } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { exampleChart, sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
-export { serveFiles, serviceEnv, startService } from "./services.js";
+export { connectNatsAs, natsEnv, serveFiles, serviceEnv, startService } from "./services.js";
 export { pushChart, startPrometheus, startRegistry } from "./servers.js";
 export type { TestServer } from "./servers.js";
 export type { RunningService } from "./services.js";

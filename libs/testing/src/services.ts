@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { repoRoot, type ClusterState } from "@kubeplus/dev";
+import { dirname, join } from "node:path";
+import { natsCredentialFiles, repoRoot, type ClusterState } from "@kubeplus/dev";
+import { connectNats } from "@kubeplus/runtime";
+import type { NatsConnection } from "@nats-io/nats-core";
 
 /** A KubePlus service running as a real process (node dist/main.js), with its structured log captured. */
 export interface RunningService {
@@ -20,7 +22,44 @@ export interface RunningService {
   crash(): Promise<void>;
 }
 
-/** The environment every service gets from the local control plane (kubeconfig, NATS, tool paths). */
+/**
+ * The NATS variables of one identity of the local control plane: its URL, CA and client certificate (the server maps
+ * the certificate to the identity's user and its permissions).
+ */
+export function natsEnv(state: ClusterState, user: string): Record<string, string> {
+  const { certFile, keyFile } = natsCredentialFiles(state.natsAuthDir, user);
+  return {
+    NATS_URL: state.natsUrl,
+    NATS_CA_FILE: state.natsCaFile,
+    NATS_CERT_FILE: certFile,
+    NATS_KEY_FILE: keyFile,
+  };
+}
+
+/**
+ * A NATS connection of the test acting as one identity (`provider` for the provider's tools, or a service's name):
+ * it may do exactly what that identity may.
+ */
+export function connectNatsAs(
+  state: ClusterState,
+  user: string,
+  options: { name?: string; timeoutMs?: number } = {},
+): Promise<NatsConnection> {
+  const { certFile, keyFile } = natsCredentialFiles(state.natsAuthDir, user);
+  return connectNats({
+    servers: state.natsUrl,
+    name: options.name ?? `test-as-${user}`,
+    caFile: state.natsCaFile,
+    credential: { kind: "certificate", certFile, keyFile },
+    inboxPrefix: `_INBOX.${user}`,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
+}
+
+/**
+ * The environment every service gets from the local control plane (kubeconfig, NATS, tool paths). `startService`
+ * adds the service's own NATS certificate unless the environment names one.
+ */
 export function serviceEnv(
   state: ClusterState,
   extra: Record<string, string> = {},
@@ -30,6 +69,7 @@ export function serviceEnv(
     HOME: process.env.HOME,
     KUBECONFIG: state.kubeconfig,
     NATS_URL: state.natsUrl,
+    NATS_CA_FILE: state.natsCaFile,
     HELM_BIN: state.tools.helm,
     LOG_LEVEL: "debug",
     // Several services share the host: health endpoints on free loopback ports.
@@ -39,11 +79,22 @@ export function serviceEnv(
   };
 }
 
+/** The service's own NATS credential, unless the environment already names one (or the state has none). */
+function withNatsCredential(name: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const named = env.NATS_CERT_FILE ?? env.NATS_NKEY_SEED_FILE ?? env.NATS_CREDS_FILE;
+  if (named !== undefined) return env;
+  const dir = env.NATS_CA_FILE ? dirname(env.NATS_CA_FILE) : "";
+  if (!dir) return env;
+  const { certFile, keyFile } = natsCredentialFiles(dir, name);
+  return { ...env, NATS_CERT_FILE: certFile, NATS_KEY_FILE: keyFile };
+}
+
 export async function startService(
   name: string,
-  env: NodeJS.ProcessEnv,
+  serviceEnvironment: NodeJS.ProcessEnv,
   ready: (line: Record<string, unknown>) => boolean,
 ): Promise<RunningService> {
+  const env = withNatsCredential(name, serviceEnvironment);
   const entry = join(repoRoot, "services", name, "dist", "main.js");
   // Its own process group, so that crash() takes its children (helm) down with it, as a dying container would.
   const child = spawn(process.execPath, [entry], {

@@ -1,5 +1,7 @@
+import { NATS_ENV, natsConfig, type NatsConfig } from "@kubeplus/runtime";
+
 export interface CrdHookConfig {
-  readonly natsUrl: string;
+  readonly nats: NatsConfig;
   readonly kubeconfig?: string;
   readonly namespace: string;
   readonly port: number;
@@ -19,7 +21,7 @@ export interface CrdHookConfig {
 
 /** Every variable crd-hook reads: default (undefined = required) and meaning. Mirrored in README.md. */
 export const CRD_HOOK_ENV = {
-  NATS_URL: { default: undefined, doc: "NATS server URL(s), comma-separated" },
+  ...NATS_ENV,
   KUBECONFIG: { default: "", doc: "kubeconfig file; empty: in-cluster service account" },
   KUBEPLUS_NAMESPACE: {
     default: "kubeplus",
@@ -67,14 +69,12 @@ function num(env: NodeJS.ProcessEnv, name: keyof typeof CRD_HOOK_ENV, problems: 
   return value;
 }
 
-type StringVar = Exclude<keyof typeof CRD_HOOK_ENV, "NATS_URL">;
+type StringVar = Exclude<keyof typeof CRD_HOOK_ENV, keyof typeof NATS_ENV>;
 const text = (env: NodeJS.ProcessEnv, name: StringVar): string =>
   env[name] ?? CRD_HOOK_ENV[name].default;
 
 export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
   const problems: string[] = [];
-  const natsUrl = env.NATS_URL ?? "";
-  if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
   const webhookUrl = text(env, "WEBHOOK_URL");
   const mode = text(env, "WEBHOOK_CONFIGURATIONS");
   if (mode !== "create" && mode !== "chart")
@@ -82,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
   if (webhookUrl && !webhookUrl.startsWith("https://"))
     problems.push(`WEBHOOK_URL must start with https:// (got '${webhookUrl}')`);
   const config: CrdHookConfig = {
-    natsUrl,
+    nats: natsConfig(env, "crd-hook", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: text(env, "KUBEPLUS_NAMESPACE"),
     port: num(env, "PORT", problems),

@@ -38,7 +38,7 @@ const certOptions = {
 };
 let { material } = await ensureServingCertificate(core, certOptions);
 
-const nc = await connectNats({ servers: config.natsUrl.split(","), name: "crd-hook" });
+const nc = await connectNats({ ...config.nats, name: "crd-hook" });
 const state = await startClusterState({
   kc,
   namespace: config.namespace,
@@ -47,7 +47,7 @@ const state = await startClusterState({
       nc,
       "HelmerRender",
       { version: 1, chartURL, chartName },
-      { timeoutMs: config.renderTimeoutMs },
+      { timeoutMs: config.renderTimeoutMs, requester: "crd-hook" },
     ),
   onWatchError: (err: unknown) => {
     log.warn({ err }, "watch failed; restarting it");

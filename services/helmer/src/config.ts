@@ -1,9 +1,16 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPLICA_ENV, replicaConfig, type ReplicaConfig } from "@kubeplus/runtime";
+import {
+  NATS_ENV,
+  natsConfig,
+  REPLICA_ENV,
+  replicaConfig,
+  type NatsConfig,
+  type ReplicaConfig,
+} from "@kubeplus/runtime";
 
 export interface HelmerConfig extends ReplicaConfig {
-  readonly natsUrl: string;
+  readonly nats: NatsConfig;
   readonly kubeconfig?: string;
   readonly namespace: string;
   readonly helmBin: string;
@@ -23,7 +30,7 @@ export interface HelmerConfig extends ReplicaConfig {
 
 /** Every variable the helmer reads: name, default (undefined = required), meaning. Mirrored in README.md. */
 export const HELMER_ENV = {
-  NATS_URL: { default: undefined, doc: "NATS server URL(s), comma-separated" },
+  ...NATS_ENV,
   KUBECONFIG: { default: "", doc: "kubeconfig file; empty: in-cluster service account" },
   KUBEPLUS_NAMESPACE: {
     default: "kubeplus",
@@ -79,10 +86,8 @@ function positive(
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
   const problems: string[] = [];
-  const natsUrl = env.NATS_URL ?? "";
-  if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
   const config: HelmerConfig = {
-    natsUrl,
+    nats: natsConfig(env, "helmer", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: env.KUBEPLUS_NAMESPACE ?? HELMER_ENV.KUBEPLUS_NAMESPACE.default,
     helmBin: env.HELM_BIN ?? HELMER_ENV.HELM_BIN.default,

@@ -88,10 +88,10 @@ bus.whenConnected((nc) => {
   );
 });
 // The controllers do not wait for NATS: the cluster is the source of truth, NATS only wakes them sooner.
-connectNats({ servers: config.natsUrl.split(","), name: "helmer", waitOnFirstConnect: true }).then(
+connectNats({ ...config.nats, name: "helmer", waitOnFirstConnect: true }).then(
   (nc) => {
     bus.attach(nc);
-    log.info({ servers: config.natsUrl }, "connected to NATS");
+    log.info({ servers: config.nats.servers }, "connected to NATS");
   },
   (err: unknown) => {
     log.error({ err }, "NATS connection failed; running on watches alone");
@@ -128,6 +128,7 @@ async function startControllers(): Promise<void> {
     ...(self ? { self } : {}),
     kubeplusNamespace: config.namespace,
     reservedNamespaces: config.reservedNamespaces,
+    platformNamespace: config.namespace,
     bus,
     slots,
     resyncMs: config.resyncMs,

@@ -15,8 +15,8 @@ import {
   type Kubeconfig,
 } from "@kubeplus/access";
 import { ContractError, request } from "@kubeplus/contracts";
-import { connectNats } from "@kubeplus/runtime";
 import {
+  connectNatsAs,
   ManifestDir,
   platformNamespace,
   serviceEnv,
@@ -70,10 +70,12 @@ beforeAll(async () => {
       KUBEPLUS_NAMESPACE: kp,
       CHECK_SECONDS: "1",
       CONSUMER_TOKEN_SECONDS: "3600",
+      MAX_TOKEN_SECONDS: "7200",
+      PUBLIC_SERVER_URL: cluster.state.apiServerUrl,
     }),
     (l) => l.msg === "kubeconfig-generator started",
   );
-  nc = await connectNats({ servers: [cluster.state.natsUrl], name: "test" });
+  nc = await connectNatsAs(cluster.state, "provider");
 }, 120_000);
 
 afterAll(async () => {
@@ -136,9 +138,11 @@ describe("kubeconfig-generator", () => {
       nc,
       "KubeconfigGenerate",
       { version: 1, namespace: kp, serviceAccount: "alice", durationSeconds: 900 },
-      { timeoutMs: 10_000 },
+      { timeoutMs: 10_000, requester: "generator-int-test" },
     );
-    const file = fileOf(JSON.parse(reply.kubeconfig) as Kubeconfig, "alice.json");
+    const issued = JSON.parse(reply.kubeconfig) as Kubeconfig;
+    expect(issued.clusters[0]?.cluster.server).toBe(cluster.state.apiServerUrl);
+    const file = fileOf(issued, "alice.json");
     const left = Date.parse(reply.expiresAt) - Date.now();
     expect(left).toBeGreaterThan(800_000);
     expect(left).toBeLessThan(1_000_000);
@@ -164,6 +168,42 @@ describe("kubeconfig-generator", () => {
     expect(await refused(AccessNames.Provider)).toContain("consumer kubeconfigs only");
     expect(await refused("mallory")).toContain("no consumer mallory");
     expect(await refused("default", "kube-system")).toContain("not managed by KubePlus");
+  });
+
+  it("caps token lifetimes, and takes the server URL from its configuration only", async () => {
+    const ask = (extra: Record<string, unknown>): Promise<unknown> =>
+      request(
+        nc,
+        "KubeconfigGenerate",
+        { version: 1, namespace: kp, serviceAccount: "alice", ...extra } as never,
+        { timeoutMs: 10_000 },
+      ).then(
+        () => "issued",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+    // Over the generator's MAX_TOKEN_SECONDS (7200 here): refused, saying what to ask for.
+    expect(await ask({ durationSeconds: 7201 })).toBe(
+      "durationSeconds 7201 exceeds the maximum token lifetime of 7200 s (MAX_TOKEN_SECONDS of the kubeconfig-generator): ask for 7200 or less",
+    );
+    // Over the schema's ceiling (90 days): refused before it leaves the caller.
+    expect(await ask({ durationSeconds: 10 * 365 * 86400 })).toMatch(
+      /durationSeconds must be <= 7776000/,
+    );
+    // A caller cannot choose the API server its kubeconfig points at.
+    expect(await ask({ server: "https://attacker.example" })).toMatch(
+      /must NOT have additional properties/,
+    );
+  });
+
+  it("logs every issued kubeconfig with who asked, for which ServiceAccount and until when", () => {
+    const issued = generator.logs().filter((l) => l.msg === "kubeconfig issued");
+    expect(issued.length).toBeGreaterThan(0);
+    expect(issued.find((l) => l.claimedRequester === "generator-int-test")).toMatchObject({
+      namespace: kp,
+      serviceAccount: "alice",
+      authorizedRequesters: "provider",
+      expiresAt: expect.stringMatching(/^\d{4}-/) as unknown,
+    });
   });
 
   it("never writes a token to its log", () => {

@@ -14,8 +14,22 @@ import {
 } from "@kubeplus/contracts";
 
 export interface GenerateDefaults {
+  /** The API server URL written into every kubeconfig (configuration, never the request); empty: the one in use. */
   readonly server?: string;
   readonly durationSeconds: number;
+  /** The longest lifetime a request may ask for. */
+  readonly maxDurationSeconds: number;
+}
+
+/** The lifetime a request gets: its own within the maximum, else the default; over the maximum is refused. */
+export function tokenLifetime(req: KubeconfigRequest, defaults: GenerateDefaults): number {
+  const asked = req.durationSeconds ?? defaults.durationSeconds;
+  if (asked > defaults.maxDurationSeconds)
+    throw new ContractError(
+      ErrorCode.BadRequest,
+      `durationSeconds ${String(asked)} exceeds the maximum token lifetime of ${String(defaults.maxDurationSeconds)} s (MAX_TOKEN_SECONDS of the kubeconfig-generator): ask for ${String(defaults.maxDurationSeconds)} or less`,
+    );
+  return asked;
 }
 
 /**
@@ -27,6 +41,7 @@ export async function handleGenerate(
   req: KubeconfigRequest,
   defaults: GenerateDefaults,
 ): Promise<KubeconfigReply> {
+  const durationSeconds = tokenLifetime(req, defaults);
   if (req.serviceAccount === AccessNames.Provider)
     throw new ContractError(
       ErrorCode.BadRequest,
@@ -46,14 +61,13 @@ export async function handleGenerate(
       ErrorCode.BadRequest,
       `no consumer ${req.serviceAccount} in ${req.namespace}: create it with provider-kubeconfig create ${req.namespace} -c ${req.serviceAccount}`,
     );
-  const server = req.server ?? defaults.server;
   const issued = await issueKubeconfig(
     io,
     { namespace: req.namespace, serviceAccount: req.serviceAccount },
     {
-      ...(server ? { server } : {}),
+      ...(defaults.server ? { server: defaults.server } : {}),
       clusterName: req.serviceAccount,
-      durationSeconds: req.durationSeconds ?? defaults.durationSeconds,
+      durationSeconds,
     },
   );
   return {

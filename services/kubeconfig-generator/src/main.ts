@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ClusterIO } from "@kubeplus/access";
-import { serve } from "@kubeplus/contracts";
+import { serve, Subjects } from "@kubeplus/contracts";
 import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
 import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
 import { keepBuiltInConsumerCurrent } from "./built-in-consumer.js";
@@ -48,27 +48,37 @@ const election = startLeaderElection(kc, {
 });
 
 const requests = log.child({ component: "generate" });
-const nc = await connectNats({
-  servers: config.natsUrl.split(","),
-  name: "kubeconfig-generator",
-});
+const nc = await connectNats({ ...config.nats, name: "kubeconfig-generator" });
+// Who may ask is decided by NATS: only the identities the subject registry names may publish on the subject. The
+// requester a message names is the caller's claim, logged as such.
+const authorizedRequesters = Subjects.KubeconfigGenerate.requestedBy.join(",");
 const subscription = serve(
   nc,
   "KubeconfigGenerate",
-  async (req) => {
+  async (req, meta) => {
     const reply = await handleGenerate(io, req, {
       ...(config.publicServerUrl ? { server: config.publicServerUrl } : {}),
       durationSeconds: config.consumerTokenSeconds,
+      maxDurationSeconds: config.maxTokenSeconds,
     });
-    // Names and expiry only: the kubeconfig is a credential and never reaches the log.
+    // Who asked, for whom and until when; never the kubeconfig (a credential).
     requests.info(
-      { namespace: req.namespace, serviceAccount: req.serviceAccount, expiresAt: reply.expiresAt },
+      {
+        namespace: req.namespace,
+        serviceAccount: req.serviceAccount,
+        expiresAt: reply.expiresAt,
+        claimedRequester: meta.claimedRequester ?? "(none given)",
+        authorizedRequesters,
+      },
       "kubeconfig issued",
     );
     return reply;
   },
-  (err) => {
-    requests.info({ err }, "kubeconfig request refused");
+  (err, meta) => {
+    requests.info(
+      { err, claimedRequester: meta?.claimedRequester ?? "(none given)", authorizedRequesters },
+      "kubeconfig request refused",
+    );
   },
 );
 const health = await startHealthServer(config.healthPort, config.healthHost, {
@@ -76,7 +86,13 @@ const health = await startHealthServer(config.healthPort, config.healthHost, {
   details: () => ({ leader: election.isLeader() }),
 });
 log.info(
-  { namespace: config.namespace, identity, health: health.address() },
+  {
+    namespace: config.namespace,
+    identity,
+    health: health.address(),
+    server: config.publicServerUrl ?? "(the URL in use)",
+    maxTokenSeconds: config.maxTokenSeconds,
+  },
   "kubeconfig-generator started",
 );
 

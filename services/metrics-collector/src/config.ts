@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
 import type { KubeletAccess } from "./collector.js";
-import { REPLICA_ENV, replicaConfig, type ReplicaConfig } from "@kubeplus/runtime";
+import {
+  NATS_ENV,
+  natsConfig,
+  REPLICA_ENV,
+  replicaConfig,
+  type NatsConfig,
+  type ReplicaConfig,
+} from "@kubeplus/runtime";
 
 export interface CollectorConfig extends ReplicaConfig {
-  readonly natsUrl: string;
+  readonly nats: NatsConfig;
   readonly kubeconfig?: string;
   readonly namespace: string;
   readonly port: number;
@@ -16,7 +23,7 @@ export interface CollectorConfig extends ReplicaConfig {
 
 /** Every variable the metrics-collector reads: default (undefined = required) and meaning. Mirrored in README.md. */
 export const COLLECTOR_ENV = {
-  NATS_URL: { default: undefined, doc: "NATS server URL(s), comma-separated" },
+  ...NATS_ENV,
   KUBECONFIG: { default: "", doc: "kubeconfig file; empty: in-cluster service account" },
   KUBEPLUS_NAMESPACE: {
     default: "kubeplus",
@@ -82,10 +89,8 @@ function kubeletAccess(env: NodeJS.ProcessEnv, problems: string[]): KubeletAcces
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): CollectorConfig {
   const problems: string[] = [];
-  const natsUrl = env.NATS_URL ?? "";
-  if (!natsUrl) problems.push("NATS_URL is required (e.g. nats://nats.kubeplus.svc:4222)");
   const config: CollectorConfig = {
-    natsUrl,
+    nats: natsConfig(env, "metrics-collector", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: env.KUBEPLUS_NAMESPACE ?? COLLECTOR_ENV.KUBEPLUS_NAMESPACE.default,
     port: portOf(env, problems),

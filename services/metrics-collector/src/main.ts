@@ -24,7 +24,7 @@ let exposition = toPrometheus([]);
 let lastPass = { durationMs: 0, at: 0, nodes: 0, failedNodes: 0, passes: 0 };
 
 const nc = await connectNats({
-  servers: config.natsUrl.split(","),
+  ...config.nats,
   name: "metrics-collector",
   waitOnFirstConnect: true,
 });

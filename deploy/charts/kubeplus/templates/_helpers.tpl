@@ -19,6 +19,60 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{ .Values.nats.url | default (printf "nats://nats.%s.svc:4222" .Release.Namespace) }}
 {{- end }}
 
+{{/*
+The Secret holding one service's NATS credential: the chart's own (templates/nats-auth.yaml) or, with an external NATS
+(nats.url), the existing one named in nats.credentials.secretNames. Arguments: (dict "root" $ "name" "helmer").
+*/}}
+{{- define "kubeplus.natsCredentialSecret" -}}
+{{- if .root.Values.nats.url -}}
+{{- $name := index .root.Values.nats.credentials.secretNames .name | default "" -}}
+{{- required (printf "nats.credentials.secretNames.%s: name the existing Secret holding %s's credential for the external NATS at nats.url (KubePlus never connects to NATS anonymously)" .name .name) $name -}}
+{{- else -}}
+kubeplus-nats-{{ .name }}
+{{- end -}}
+{{- end }}
+
+{{/* NATS variables of one service (see each service's README). Arguments: (dict "root" $ "name" "helmer"). */}}
+{{- define "kubeplus.natsEnv" -}}
+{{- $v := .root.Values.nats -}}
+- { name: NATS_URL, value: {{ include "kubeplus.natsUrl" .root | quote }} }
+{{- if or (not $v.url) $v.tls.caSecretName }}
+- { name: NATS_CA_FILE, value: /etc/kubeplus/nats-ca/ca.crt }
+{{- else if not (hasPrefix "tls://" $v.url) }}
+{{- fail "nats.url: an external NATS is used over TLS only: give nats.tls.caSecretName (a Secret with ca.crt, the CA of its server certificate), or a tls:// URL for a NATS whose certificate a public CA signed" }}
+{{- end }}
+{{- $kind := ternary "certificate" $v.credentials.kind (not $v.url) }}
+{{- if eq $kind "certificate" }}
+- { name: NATS_CERT_FILE, value: /etc/kubeplus/nats/tls.crt }
+- { name: NATS_KEY_FILE, value: /etc/kubeplus/nats/tls.key }
+{{- else if eq $kind "nkey" }}
+- { name: NATS_NKEY_SEED_FILE, value: /etc/kubeplus/nats/nkey.seed }
+{{- else }}
+- { name: NATS_CREDS_FILE, value: /etc/kubeplus/nats/user.creds }
+{{- end }}
+{{- end }}
+
+{{/* NATS volumes of one service: its credential and the CA. Arguments: (dict "root" $ "name" "helmer"). */}}
+{{- define "kubeplus.natsVolumes" -}}
+{{- $v := .root.Values.nats -}}
+- name: nats-credential
+  secret: { secretName: {{ include "kubeplus.natsCredentialSecret" . }}, defaultMode: 0400 }
+{{- if or (not $v.url) $v.tls.caSecretName }}
+- name: nats-ca
+  secret:
+    secretName: {{ ternary $v.tls.caSecretName (printf "kubeplus-nats-%s" .name) (not (empty $v.url)) }}
+    items: [{ key: ca.crt, path: ca.crt }]
+{{- end }}
+{{- end }}
+
+{{- define "kubeplus.natsVolumeMounts" -}}
+{{- $v := .root.Values.nats -}}
+- { name: nats-credential, mountPath: /etc/kubeplus/nats, readOnly: true }
+{{- if or (not $v.url) $v.tls.caSecretName }}
+- { name: nats-ca, mountPath: /etc/kubeplus/nats-ca, readOnly: true }
+{{- end }}
+{{- end }}
+
 {{/* The `restricted` Pod Security profile: non-root, no privilege escalation, no capabilities, read-only root. */}}
 {{- define "kubeplus.podSecurity" -}}
 runAsNonRoot: true
@@ -91,7 +145,7 @@ spec:
           env:
             - { name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }
             - { name: KUBEPLUS_NAMESPACE, valueFrom: { fieldRef: { fieldPath: metadata.namespace } } }
-            - { name: NATS_URL, value: {{ include "kubeplus.natsUrl" $root | quote }} }
+            {{- include "kubeplus.natsEnv" (dict "root" $root "name" .name) | nindent 12 }}
             - { name: LOG_LEVEL, value: {{ $root.Values.logLevel | quote }} }
             {{- range .env }}
             - {{ toJson . }}
@@ -113,10 +167,12 @@ spec:
             {{- include "kubeplus.containerSecurity" $root | nindent 12 }}
           volumeMounts:
             - { name: tmp, mountPath: /tmp }
+            {{- include "kubeplus.natsVolumeMounts" (dict "root" $root "name" .name) | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: {{ .tmpSize | default "64Mi" }}
+        {{- include "kubeplus.natsVolumes" (dict "root" $root "name" .name) | nindent 8 }}
 {{- if $root.Values.podDisruptionBudget.enabled }}
 ---
 apiVersion: policy/v1

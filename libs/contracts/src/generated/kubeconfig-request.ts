@@ -5,18 +5,14 @@
  */
 
 /**
- * any service -> kubeconfig-generator: a kubeconfig for a consumer ServiceAccount of a managed namespace.
+ * the provider's tools (NATS identity provider) -> kubeconfig-generator: a kubeconfig for a consumer ServiceAccount of a managed namespace.
  */
 export interface KubeconfigRequest {
   version: 1;
   namespace: string;
   serviceAccount: string;
   /**
-   * The API server URL to write into the kubeconfig (default: the generator's configured public URL).
-   */
-  server?: string;
-  /**
-   * Token lifetime (default: the generator's consumer token lifetime).
+   * Token lifetime, at most 90 days here and at most the generator's MAX_TOKEN_SECONDS (default 30 days); default: the generator's consumer token lifetime. The API server URL in the kubeconfig is always the generator's configured one, never the caller's.
    */
   durationSeconds?: number;
 }

@@ -1,23 +1,23 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectNats } from "@kubeplus/runtime";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   compositionManifest,
   conditionOf,
+  connectNatsAs,
   makeArchive,
   ManifestDir,
   platformNamespace,
+  type RunningService,
   serveFiles,
   sharedChart,
   sharedChartPath,
   startHelmer,
   tearDownPlatform,
   TestCluster,
-  waitFor,
-  type RunningService,
   type TestCondition,
+  waitFor,
 } from "@kubeplus/testing";
 
 /**
@@ -125,7 +125,7 @@ beforeAll(async () => {
     "/basicwebapp-0.0.2.tgz": sharedChart("basicwebapp-0.0.2.tgz"),
     "/basicwebapp-0.0.3.tgz": await makeArchive(entries),
   });
-  nc = await connectNats({ servers: [cluster.state.natsUrl], name: "fleet-test" });
+  nc = await connectNatsAs(cluster.state, "provider");
   for (const subject of ["kubeplus.v1.evt.instance.>", "kubeplus.v1.evt.fleet.>"]) {
     const sub = nc.subscribe(subject);
     void (async () => {

@@ -141,7 +141,11 @@ export interface InstancePlan {
   readonly namespaceObject?: Obj;
 }
 
-function networkPolicies(namespace: string, rc: ResourceComposition): Obj[] {
+function networkPolicies(
+  namespace: string,
+  rc: ResourceComposition,
+  platformNamespace: string | undefined,
+): Obj[] {
   const allowFrom = (rc.spec.isolation?.ingressFromNamespaces ?? []).map((ns) => ({
     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
   }));
@@ -181,10 +185,22 @@ function networkPolicies(namespace: string, rc: ResourceComposition): Obj[] {
             ],
           },
           {
+            // Namespaces that are not instances, except KubePlus's own: NATS and crd-hook are not for tenants.
             to: [
               {
                 namespaceSelector: {
-                  matchExpressions: [{ key: Labels.OwnerKind, operator: "DoesNotExist" }],
+                  matchExpressions: [
+                    { key: Labels.OwnerKind, operator: "DoesNotExist" },
+                    ...(platformNamespace
+                      ? [
+                          {
+                            key: "kubernetes.io/metadata.name",
+                            operator: "NotIn",
+                            values: [platformNamespace],
+                          },
+                        ]
+                      : []),
+                  ],
                 },
               },
             ],
@@ -250,7 +266,7 @@ function limitRange(namespace: string, rc: ResourceComposition): Obj[] {
 export function planInstance(
   instance: Instance,
   rc: ResourceComposition,
-  target: { namespace: string; create: boolean },
+  target: { namespace: string; create: boolean; platformNamespace?: string | undefined },
   self?: ServiceAccountRef,
 ): InstancePlan {
   const kind = rc.spec.newResource.resource.kind;
@@ -284,7 +300,7 @@ export function planInstance(
     isolation: [
       ...accessBindings(instance, ns, target.create, self),
       ...chartIdentity(ns),
-      ...networkPolicies(ns, rc),
+      ...networkPolicies(ns, rc, target.platformNamespace),
       ...quota(ns, rc),
       ...limitRange(ns, rc),
     ],

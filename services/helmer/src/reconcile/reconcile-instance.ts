@@ -105,6 +105,8 @@ export type NamespaceClaim =
 export interface InstanceReconcileDeps {
   /** The helmer's own ServiceAccount, when it runs as one (it binds itself the tenant role in new namespaces). */
   readonly self?: ServiceAccountRef;
+  /** The KubePlus namespace: instances' egress policy keeps tenants out of it. */
+  readonly platformNamespace?: string;
   get(namespace: string, name: string): Instance | undefined;
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;
@@ -869,7 +871,12 @@ export async function reconcileInstance(
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
   if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
-  const plan = planInstance(instance, rc, target, deps.self);
+  const plan = planInstance(
+    instance,
+    rc,
+    { ...target, platformNamespace: deps.platformNamespace },
+    deps.self,
+  );
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
     await deps.setFinalizers(instance, [
       ...(instance.metadata.finalizers ?? []),

@@ -3,23 +3,23 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectNats } from "@kubeplus/runtime";
 import {
   chartYaml,
   compositionManifest,
   conditionOf,
+  connectNatsAs,
   freePort,
   makeArchive,
   ManifestDir,
   platformNamespace,
+  type RunningService,
   serveFiles,
   startCrdHook,
   startHelmer,
   tearDownPlatform,
   TestCluster,
-  waitFor,
-  type RunningService,
   type TestCondition,
+  waitFor,
 } from "@kubeplus/testing";
 
 /**
@@ -159,7 +159,7 @@ beforeAll(async () => {
       { name: "gatedapp/templates/gate.yaml", content: GATE },
     ]),
   });
-  nc = await connectNats({ servers: [cluster.state.natsUrl], name: "resilience-test" });
+  nc = await connectNatsAs(cluster.state, "provider");
   const sub = nc.subscribe("kubeplus.v1.evt.instance.deleted");
   void (async () => {
     for await (const m of sub) deleted.push(m.json<{ name: string }>().name);

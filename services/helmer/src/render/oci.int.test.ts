@@ -3,24 +3,24 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContractError, request } from "@kubeplus/contracts";
-import { connectNats } from "@kubeplus/runtime";
 import {
   compositionManifest,
   conditionOf,
+  connectNatsAs,
   ManifestDir,
   platformNamespace,
   pushChart,
   ROOMY_POLICY,
+  type RunningService,
   sharedChartPath,
   startHelmer,
   startRegistry,
   tearDownPlatform,
   TestCluster,
-  waitFor,
-  waitForCrd,
-  type RunningService,
   type TestCondition,
   type TestServer,
+  waitFor,
+  waitForCrd,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -44,7 +44,7 @@ beforeAll(async () => {
   helmer = await startHelmer(cluster, kp, `${manifests.dir}/cache`, {
     OCI_PLAIN_HTTP_REGISTRIES: registry.host,
   });
-  nc = await connectNats({ servers: cluster.state.natsUrl, name: "helmer-oci-test" });
+  nc = await connectNatsAs(cluster.state, "crd-hook");
 }, 120_000);
 
 afterAll(async () => {

@@ -1,14 +1,14 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "@kubeplus/contracts";
-import { connectNats } from "@kubeplus/runtime";
 import {
+  connectNatsAs,
+  type RunningService,
   serveFiles,
   serviceEnv,
   sharedChart,
   startService,
   TestCluster,
-  type RunningService,
 } from "@kubeplus/testing";
 import {
   UPLOADED_CHART_DIGEST_ANNOTATION,
@@ -42,7 +42,9 @@ beforeAll(async () => {
     }),
     (l) => l.msg === "helmer started",
   );
-  nc = await connectNats({ servers: cluster.state.natsUrl, name: "helmer-test" });
+  // Renders are served once the helmer is on NATS (its TLS handshake may finish after "helmer started").
+  await helmer.waitForLog((l) => l.msg === "connected to NATS");
+  nc = await connectNatsAs(cluster.state, "crd-hook");
 });
 
 afterAll(async () => {
