@@ -267,7 +267,9 @@ describe("instance admission", () => {
       "-f",
       instance("wp-pinned", { resourceName: "x", nodeName: "no-such-node" }),
     ]);
-    expect(result.stderr).toContain('spec.nodeName: node "no-such-node" does not exist');
+    // The original's words first, then ours.
+    expect(result.stderr).toContain("spec.nodeName: Invalid node name specified no-such-node.");
+    expect(result.stderr).toContain('Node "no-such-node" does not exist');
     expect(result.stderr).toContain("use one of kwok-node-0, kwok-node-1, kwok-node-2");
     const ok = await cluster.kubectl([
       "create",
