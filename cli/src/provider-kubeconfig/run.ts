@@ -61,6 +61,11 @@ Flags:
       --legacy-token            use a never-expiring ServiceAccount token Secret (not recommended)
       --crd-group <group>       an API group, besides workflows.kubeplus and platformapi.kubeplus, whose CRDs and
                                 webhooks the provider may manage (create only; repeatable)
+      --kubelet-proxy           also grant nodes/proxy get, for a metrics-collector with kubeletAccess=proxy
+                                (create only; off by default: nodes/proxy reaches every kubelet endpoint)
+      --allow-webhook-url       let the provider's webhooks and CRD conversions call a loopback URL instead of a
+                                Service in its namespace (create only; for a KubePlus run beside the apiserver,
+                                as make up does)
   -h, --help                    show this help
 `;
 
@@ -86,6 +91,8 @@ function parse(argv: readonly string[]): Parsed | "help" {
       duration: { type: "string" },
       "legacy-token": { type: "boolean" },
       "crd-group": { type: "string", multiple: true },
+      "kubelet-proxy": { type: "boolean" },
+      "allow-webhook-url": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -159,7 +166,10 @@ async function create(ctx: Context): Promise<void> {
     throw new UsageError("create takes no permission file: create first, then update -p <file>");
   if (entityOf(ctx.ref.serviceAccount) === "provider") {
     const groups = ctx.parsed.values["crd-group"];
-    await setUpProvider(ctx.cluster, ctx.ref, Array.isArray(groups) ? groups : []);
+    await setUpProvider(ctx.cluster, ctx.ref, Array.isArray(groups) ? groups : [], {
+      kubeletProxy: ctx.parsed.values["kubelet-proxy"] === true,
+      allowWebhookUrl: ctx.parsed.values["allow-webhook-url"] === true,
+    });
   } else {
     await setUpConsumer(ctx.cluster, ctx.ref);
   }

@@ -13,6 +13,7 @@ import {
   providerClusterRules,
   tenantRules,
   type PolicyRule,
+  type ProviderOptions,
 } from "./rules.js";
 
 export const FIELD_MANAGER = "kubeplus-provider-kubeconfig";
@@ -138,6 +139,7 @@ export async function setUpProvider(
   io: ClusterIO,
   ref: IdentityRef,
   extraGroups: readonly string[],
+  options: ProviderOptions = {},
 ): Promise<void> {
   const existing = await io.get<{ subjects?: { namespace?: string }[] }>(
     Paths.clusterRoleBinding(AccessNames.Provider),
@@ -149,9 +151,11 @@ export async function setUpProvider(
     );
   await ensureManagedNamespace(io, ref.namespace);
   await ensureServiceAccount(io, ref);
-  for (const manifest of providerPolicies(ref.namespace, extraGroups))
+  for (const manifest of providerPolicies(ref.namespace, extraGroups, options))
     await io.apply({ ...manifest, metadata: { ...manifest.metadata, labels: labelsOf(ref) } });
-  await io.apply(clusterRole(AccessNames.Provider, providerClusterRules(extraGroups), ref));
+  await io.apply(
+    clusterRole(AccessNames.Provider, providerClusterRules(extraGroups, options), ref),
+  );
   await io.apply(clusterRole(AccessNames.TenantRole, tenantRules(), ref));
   await io.apply(clusterRole(AccessNames.InstanceViewerRole, instanceViewerRules(), ref));
   // Grants made since (kubectl grantpermission consumer) are kept: the role is created only when missing.

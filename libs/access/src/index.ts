@@ -43,6 +43,7 @@ export type { Manifest } from "./policies.js";
 export {
   AccessNames,
   consumerInstanceRules,
+  generatedGroups,
   instanceViewerRules,
   MANAGED_NAMESPACE_LABELS,
   ownGroups,
@@ -50,4 +51,4 @@ export {
   providerClusterRules,
   tenantRules,
 } from "./rules.js";
-export type { PolicyRule } from "./rules.js";
+export type { PolicyRule, ProviderOptions } from "./rules.js";

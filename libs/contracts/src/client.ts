@@ -100,10 +100,26 @@ export async function request<S extends RequestSubject>(
  * Serves a request/reply subject in its queue group: validates each request, calls the handler and always replies
  * with an envelope (errors become `{ok:false}` with a code, never a dropped request).
  */
+/** What a served request says about its caller beside its payload. */
+export interface RequestMeta {
+  /**
+   * The caller's connection, from its reply subject (`_INBOX.<connection>.<request>` becomes `_INBOX.<connection>`):
+   * the same for every request of one NATS connection.
+   */
+  readonly caller: string;
+}
+
+/** The caller of a request, from its reply subject: everything but the last token. */
+export function callerOf(reply: string | undefined): string {
+  if (!reply) return "";
+  const cut = reply.lastIndexOf(".");
+  return cut > 0 ? reply.slice(0, cut) : reply;
+}
+
 export function serve<S extends RequestSubject>(
   nc: NatsConnection,
   name: S,
-  handler: (req: RequestOf<S>) => Promise<ReplyOf<S>>,
+  handler: (req: RequestOf<S>, meta: RequestMeta) => Promise<ReplyOf<S>>,
   onError: (err: unknown) => void = () => undefined,
 ): Subscription {
   const def = Subjects[name];
@@ -119,7 +135,10 @@ export function serve<S extends RequestSubject>(
         try {
           const req = decode(msg.data);
           validatePayload(def.requestSchema, req, `${def.subject} request`);
-          reply = { ok: true, data: await handler(req as RequestOf<S>) };
+          reply = {
+            ok: true,
+            data: await handler(req as RequestOf<S>, { caller: callerOf(msg.reply) }),
+          };
         } catch (e) {
           onError(e);
           const code = e instanceof ContractError ? e.code : ErrorCode.Internal;

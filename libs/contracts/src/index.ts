@@ -1,4 +1,5 @@
-export { publish, request, serve, subscribe, validatePayload } from "./client.js";
+export { callerOf, publish, request, serve, subscribe, validatePayload } from "./client.js";
+export type { RequestMeta } from "./client.js";
 export { ContractError, ErrorCode } from "./errors.js";
 export { Subjects } from "./subjects.js";
 export type {
