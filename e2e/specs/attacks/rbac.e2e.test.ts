@@ -137,13 +137,31 @@ afterAll(async () => {
   await collector?.stop();
   // The instances carry the helmer's finalizer: a helmer an attack stopped comes back to let them go.
   helmer ??= await startHelmer(cluster, kp, join(manifests.dir, "cache"));
-  await tearDownPlatform(cluster, {
-    namespace: CONSUMER_NS,
-    generatedCrds: [CRD],
-    services: [],
-  });
-  await tearDownPlatform(cluster, { namespace: kp, generatedCrds: [CRD], services: [helmer] });
-  await charts.close();
+  await cluster.kubectl([
+    "delete",
+    PLURAL,
+    "--all",
+    "-n",
+    CONSUMER_NS,
+    "--wait=true",
+    "--timeout=60s",
+    "--ignore-not-found",
+  ]);
+  // Whatever an attack managed to create before its fence existed.
+  await cluster.kubectl([
+    "delete",
+    "validatingwebhookconfiguration",
+    `kubeplus-url-${SFX}`,
+    `kubeplus-foreign-${SFX}`,
+    `kubeplus-own-${SFX}`,
+    "--ignore-not-found",
+  ]);
+  await cluster.kubectl([
+    "delete",
+    "crd",
+    `convs${SFX}.platformapi.kubeplus`,
+    "--ignore-not-found",
+  ]);
   await cluster.kubectl(["delete", "namespace", VIEWER_NS, "--ignore-not-found", "--wait=false"]);
   await cluster.kubectl([
     "delete",
@@ -152,7 +170,10 @@ afterAll(async () => {
     "--ignore-not-found",
   ]);
   await providerKubeconfig(["delete", CONSUMER_NS, "-c", "eve"]);
+  await cluster.kubectl(["delete", "namespace", CONSUMER_NS, "--ignore-not-found", "--wait=false"]);
   await providerKubeconfig(["delete", kp]);
+  await tearDownPlatform(cluster, { namespace: kp, generatedCrds: [CRD], services: [helmer] });
+  await charts.close();
 }, 300_000);
 
 describe("attacks on access", () => {
