@@ -164,7 +164,7 @@ describe("attacks through the chart fetcher", () => {
         const c = conditionOf(
           JSON.parse(r.stdout) as { status?: { conditions?: TestCondition[] } },
         );
-        return c?.status === "False" && c.reason === "ChartUnavailable" ? c : undefined;
+        return c?.status === "False" && c.message.includes("could not download") ? c : undefined;
       },
       { what: "the composition to say why its chart is unavailable" },
     );

@@ -288,7 +288,8 @@ describe("attacks on access", () => {
     const canI = async (resource: string, subresource: string): Promise<string> =>
       (
         await cluster.kubectl(
-          ["auth", "can-i", "get", resource, `--subresource=${subresource}`],
+          // Cluster-scoped: asked without a namespace (in its own, the tenant role would answer).
+          ["auth", "can-i", "get", resource, `--subresource=${subresource}`, "--all-namespaces"],
           provider,
         )
       ).stdout.trim();
