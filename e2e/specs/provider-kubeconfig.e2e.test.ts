@@ -314,7 +314,9 @@ describe("provider-kubeconfig", () => {
           name: "test.kubeplus.dev",
           admissionReviewVersions: ["v1"],
           sideEffects: "None",
-          clientConfig: { url: "https://127.0.0.1:1/validate" },
+          clientConfig: {
+            service: { namespace: kpNamespace, name: "crd-hook", path: "/validate" },
+          },
           rules: [
             {
               apiGroups: ["platformapi.kubeplus"],

@@ -69,6 +69,11 @@ Flags:
                                 webhooks the provider may manage (create only; repeatable)
       ${ADOPT_FLAG}         create only: label an existing namespace that already holds objects as managed by
                                 KubePlus (the provider may then read and change everything in it)
+      --kubelet-proxy           also grant nodes/proxy get, for a metrics-collector with kubeletAccess=proxy
+                                (create only; off by default: nodes/proxy reaches every kubelet endpoint)
+      --allow-webhook-url       let the provider's webhooks and CRD conversions call a loopback URL instead of a
+                                Service in its namespace (create only; for a KubePlus run beside the apiserver,
+                                as make up does)
   -h, --help                    show this help
 `;
 
@@ -95,6 +100,8 @@ function parse(argv: readonly string[]): Parsed | "help" {
       "legacy-token": { type: "boolean" },
       "crd-group": { type: "string", multiple: true },
       "adopt-namespace": { type: "boolean" },
+      "kubelet-proxy": { type: "boolean" },
+      "allow-webhook-url": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -177,12 +184,11 @@ async function create(ctx: Context): Promise<void> {
   const options = { adoptNamespace: ctx.parsed.values["adopt-namespace"] === true };
   if (entityOf(ctx.ref.serviceAccount) === "provider") {
     const groups = ctx.parsed.values["crd-group"];
-    const done = await setUpProvider(
-      ctx.cluster,
-      ctx.ref,
-      Array.isArray(groups) ? groups : [],
-      options,
-    );
+    const done = await setUpProvider(ctx.cluster, ctx.ref, Array.isArray(groups) ? groups : [], {
+      ...options,
+      kubeletProxy: ctx.parsed.values["kubelet-proxy"] === true,
+      allowWebhookUrl: ctx.parsed.values["allow-webhook-url"] === true,
+    });
     reportNamespace(ctx, done.namespace);
     if (done.restoredBindings.length > 0)
       ctx.io.out(

@@ -27,6 +27,7 @@ import { freePorts } from "./ports.js";
 import { LOCAL_PROVISIONER } from "./provisioner.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
 import { ensureTools, toolEnvironment } from "./tools.js";
+import { writeWebhookClient } from "./webhook-client.js";
 
 /** What `up` leaves behind in state.json: everything tests, `status`, `env` and `down` need. */
 export interface ClusterState {
@@ -322,6 +323,8 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
       files: natsFiles,
     }),
   );
+  // The apiserver presents a client certificate of its own CA to admission webhooks (crd-hook verifies it).
+  const webhookClient = await writeWebhookClient(layout.pki);
   const apiUrl = `https://127.0.0.1:${ports.apiServer}`;
   const kubeconfigs = {
     controllerManager: join(layout.root, "controller-manager.kubeconfig"),
@@ -338,7 +341,10 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     layout,
     kubeconfigs,
     kwokConfigDir: join(repoRoot, "hack", "dev", "kwok"),
-    apiServerArgs: options.apiServerArgs ?? [],
+    apiServerArgs: [
+      `--admission-control-config-file=${webhookClient.admissionConfig}`,
+      ...(options.apiServerArgs ?? []),
+    ],
   };
   writeFileSync(kwokLogsConfigPath(layout.root), kwokLogsConfig(ctx.kwokConfigDir));
   const launcher = new Launcher(tools, layout, options.report);

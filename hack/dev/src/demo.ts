@@ -138,7 +138,8 @@ async function installKubePlus(d: Demo, o: DemoOptions): Promise<void> {
   d.section("1. The provider identity: what KubePlus runs as, without cluster-admin");
   await d.sh(
     "provider-kubeconfig",
-    ["create", d.namespace, "-k", o.cluster.kubeconfig],
+    // crd-hook runs beside the apiserver here, which calls it on a loopback URL: allowed by this flag only.
+    ["create", d.namespace, "-k", o.cluster.kubeconfig, "--allow-webhook-url"],
     /kubeplus-saas-provider\.json/,
   );
   await d.sh("kubectl", ["auth", "whoami"], /kubeplus-saas-provider/);

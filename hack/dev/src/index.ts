@@ -18,3 +18,5 @@ export { helm, readStack, STACK_SERVICES, stackDown, stackUp } from "./stack.js"
 export type { StackOptions, StackService, StackState } from "./stack.js";
 export { Demo, DemoStepFailed, runDemo } from "./demo.js";
 export type { DemoOptions } from "./demo.js";
+export { webhookClientCaFile, webhookClientPaths } from "./webhook-client.js";
+export type { WebhookClientFiles } from "./webhook-client.js";

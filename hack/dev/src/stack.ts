@@ -10,6 +10,7 @@ import { natsCredentialFiles } from "./nats-auth.js";
 import { repoRoot } from "./paths.js";
 import { freePorts } from "./ports.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
+import { webhookClientCaFile } from "./webhook-client.js";
 
 const run = promisify(execFile);
 
@@ -116,14 +117,19 @@ function serviceEnv(
     LOG_LEVEL: "info",
   };
   if (service === "crd-hook") {
-    // The apiserver calls crd-hook by URL on loopback; the chart's webhook configurations are filled with it.
+    // The apiserver calls crd-hook by URL on loopback (the provider was created with --allow-webhook-url); the
+    // chart's webhook configurations are filled with it. Only the apiserver's webhook client certificate gets in.
     Object.assign(env, {
       PORT: String(ports.serve),
       HOST: "127.0.0.1",
       WEBHOOK_URL: `https://127.0.0.1:${String(ports.serve)}`,
       WEBHOOK_CONFIGURATIONS: "chart",
+      CLIENT_CA_FILE: webhookClientCaFile(options.cluster.runDir),
     });
   }
+  // Charts served by the local machine (the demo's and the tests') are on loopback, which the helmer fetches from
+  // only when the provider allows it.
+  if (service === "helmer") env.CHART_FETCH_ALLOW_CIDRS = "127.0.0.1/32";
   if (service === "metrics-collector")
     // kwok serves the kubelet endpoints on loopback, which the apiserver's node proxy refuses to dial: the collector
     // reaches them directly, as metrics-server does, verifying them with the local control plane's CA.
@@ -172,6 +178,8 @@ async function providerKubeconfig(options: StackOptions): Promise<string> {
       options.cluster.kubeconfig,
       "-f",
       "kubeplus-saas-provider.json",
+      // crd-hook runs beside the apiserver here, which calls it on a loopback URL.
+      "--allow-webhook-url",
     ],
     { cwd: options.dir },
   );
@@ -224,10 +232,7 @@ export async function stackUp(options: StackOptions): Promise<StackState> {
       pidDir: join(options.dir, "pids"),
       env: serviceEnv(options, provider, name, { health, serve }),
     });
-    const healthUrl =
-      name === "crd-hook"
-        ? `https://127.0.0.1:${String(serve)}/readyz`
-        : `http://127.0.0.1:${String(health)}/readyz`;
+    const healthUrl = `http://127.0.0.1:${String(health)}/readyz`;
     if (name === "metrics-collector") metricsUrl = `http://127.0.0.1:${String(serve)}/metrics`;
     await waitReady(proc, healthUrl, 60_000);
     options.report(`${name} ready (pid ${String(proc.pid)}, log ${proc.log})`);

@@ -14,6 +14,7 @@ import {
   providerClusterRules,
   tenantRules,
   type PolicyRule,
+  type ProviderOptions,
 } from "./rules.js";
 
 export const FIELD_MANAGER = "kubeplus-provider-kubeconfig";
@@ -262,7 +263,7 @@ export async function setUpProvider(
   io: ClusterIO,
   ref: IdentityRef,
   extraGroups: readonly string[],
-  options: NamespaceOptions = {},
+  options: NamespaceOptions & ProviderOptions = {},
 ): Promise<ProviderSetUp> {
   const other = await providerNamespace(io);
   if (other && other !== ref.namespace)
@@ -271,9 +272,11 @@ export async function setUpProvider(
     );
   const namespace = await ensureManagedNamespace(io, ref.namespace, options);
   await ensureServiceAccount(io, ref);
-  for (const manifest of providerPolicies(ref.namespace, extraGroups))
+  for (const manifest of providerPolicies(ref.namespace, extraGroups, options))
     await io.apply({ ...manifest, metadata: { ...manifest.metadata, labels: labelsOf(ref) } });
-  await io.apply(clusterRole(AccessNames.Provider, providerClusterRules(extraGroups), ref));
+  await io.apply(
+    clusterRole(AccessNames.Provider, providerClusterRules(extraGroups, options), ref),
+  );
   await io.apply(clusterRole(AccessNames.TenantRole, tenantRules(), ref));
   await io.apply(clusterRole(AccessNames.InstanceViewerRole, instanceViewerRules(), ref));
   // Grants made since (kubectl grantpermission consumer) are kept: the role is created only when missing.

@@ -54,6 +54,7 @@ export type { Manifest } from "./policies.js";
 export {
   AccessNames,
   consumerInstanceRules,
+  generatedGroups,
   instanceViewerRules,
   MANAGED_NAMESPACE_LABELS,
   ownGroups,
@@ -61,4 +62,4 @@ export {
   providerClusterRules,
   tenantRules,
 } from "./rules.js";
-export type { PolicyRule } from "./rules.js";
+export type { PolicyRule, ProviderOptions } from "./rules.js";

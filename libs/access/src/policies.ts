@@ -1,5 +1,5 @@
 import { Labels, MANAGED_BY_VALUE } from "@kubeplus/api";
-import { AccessNames, ownGroups } from "./rules.js";
+import { AccessNames, generatedGroups, ownGroups, type ProviderOptions } from "./rules.js";
 
 /** A Kubernetes object as JSON, ready to apply. */
 export interface Manifest extends Record<string, unknown> {
@@ -78,10 +78,13 @@ function policy(namespace: string, parts: PolicyParts): Manifest[] {
 export function providerPolicies(
   namespace: string,
   extraGroups: readonly string[] = [],
+  options: ProviderOptions = {},
 ): Manifest[] {
   const groups = ownGroups(extraGroups);
   const managedHint = `label ${MANAGED_LABEL}=${MANAGED_BY_VALUE}`;
+  const target = callTarget(namespace, options);
   return [
+    ...rolePolicy(namespace, extraGroups),
     ...policy(namespace, {
       suffix: "namespaces",
       resourceRules: [
@@ -143,6 +146,11 @@ export function providerPolicies(
           messageExpression: `'the provider may register CRDs only in the groups ${groups.join(", ")}; ' + ${SUBJECT}.spec.group + ' is not one (the cluster administrator can add it: provider-kubeconfig create --crd-group <group>)'`,
           reason: "Forbidden",
         },
+        {
+          expression: `request.operation == 'DELETE' || !has(object.spec.conversion) || !has(object.spec.conversion.webhook) || !has(object.spec.conversion.webhook.clientConfig) || ${target.allowed("object.spec.conversion.webhook.clientConfig")}`,
+          message: `a CRD's conversion webhook must call ${target.what} (spec.conversion.webhook.clientConfig.service)`,
+          reason: "Forbidden",
+        },
       ],
     }),
     ...policy(namespace, {
@@ -166,9 +174,86 @@ export function providerPolicies(
           message: `the provider's webhooks may intercept only the groups ${groups.join(", ")}`,
           reason: "Forbidden",
         },
+        {
+          expression: `request.operation == 'DELETE' || !has(object.webhooks) || object.webhooks.all(w, ${target.allowed("w.clientConfig")})`,
+          message: `the provider's webhooks must call ${target.what} (webhooks[].clientConfig.service)`,
+          reason: "Forbidden",
+        },
       ],
     }),
   ];
+}
+
+/** Hosts a loopback webhook `url` may name when the administrator allows it (`--allow-webhook-url`). */
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"];
+
+/**
+ * Whom the provider's webhooks and CRD conversions may call: a Service in its own namespace (the apiserver then
+ * reaches only what that namespace serves), or, when the administrator allows it, a loopback URL.
+ */
+function callTarget(
+  namespace: string,
+  options: ProviderOptions,
+): { allowed: (clientConfig: string) => string; what: string } {
+  const service = (c: string): string =>
+    `(has(${c}.service) && ${c}.service.namespace == '${namespace}')`;
+  if (!options.allowWebhookUrl)
+    return {
+      allowed: service,
+      what: `a Service in the namespace ${namespace}, never a url or another namespace's Service`,
+    };
+  return {
+    allowed: (c) =>
+      `(${service(c)} || (has(${c}.url) && url(${c}.url).getHostname() in ${celList(LOOPBACK_HOSTS)}))`,
+    what: `a Service in the namespace ${namespace} or a loopback url (allowed by --allow-webhook-url)`,
+  };
+}
+
+/**
+ * The labels `provider-kubeconfig create` puts on the roles it makes (managed-by and the identity label of
+ * identities.ts): the only ones a cluster role the provider creates may carry.
+ */
+const ROLE_LABELS = [Labels.ManagedBy, "kubeplus.dev/identity"];
+
+/**
+ * Cluster roles the provider writes (the consumers' `kubeplus-saas-consumer`, which `kubectl grantpermission
+ * consumer` fills): RBAC's escalation check lets the provider put in any rule it holds itself, and a label may make
+ * the role's rules part of another role (aggregation: `rbac.authorization.k8s.io/aggregate-to-view` adds them to
+ * every holder of the cluster's `view`). So: no new or changed label, no aggregationRule, and rules only on the
+ * generated kinds' groups.
+ */
+function rolePolicy(namespace: string, extraGroups: readonly string[]): Manifest[] {
+  const generated = generatedGroups(extraGroups);
+  const labels = "object.metadata.labels";
+  const old = "oldObject.metadata.labels";
+  return policy(namespace, {
+    suffix: "roles",
+    resourceRules: [
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        apiVersions: ["*"],
+        operations: ["CREATE", "UPDATE"],
+        resources: ["clusterroles"],
+      },
+    ],
+    validations: [
+      {
+        expression: `!has(${labels}) || (request.operation == 'CREATE' ? ${labels}.all(k, k in ${celList(ROLE_LABELS)}) : ${labels}.all(k, has(${old}) && k in ${old} && ${old}[k] == ${labels}[k]))`,
+        messageExpression: `'the provider may not add or change labels of cluster role ' + object.metadata.name + ': a label such as rbac.authorization.k8s.io/aggregate-to-view would add its rules to other roles (aggregation)'`,
+        reason: "Forbidden",
+      },
+      {
+        expression: "!has(object.aggregationRule)",
+        messageExpression: `'the provider may not give cluster role ' + object.metadata.name + ' an aggregationRule: it would gather the rules of other roles'`,
+        reason: "Forbidden",
+      },
+      {
+        expression: `!has(object.rules) || object.rules.all(r, (!has(r.nonResourceURLs) || size(r.nonResourceURLs) == 0) && has(r.apiGroups) && r.apiGroups.all(g, g in ${celList(generated)}))`,
+        messageExpression: `'the provider may put into cluster role ' + object.metadata.name + ' only rules on the groups ${generated.join(", ")} (the instance kinds consumers are granted), never other groups or non-resource URLs'`,
+        reason: "Forbidden",
+      },
+    ],
+  });
 }
 
 /** The Pod Security label a managed namespace gets when it has none. */

@@ -36,6 +36,26 @@ export function ownGroups(extraGroups: readonly string[] = []): string[] {
   return [...new Set([PLATFORM_GROUP, DEFAULT_GENERATED_GROUP, ...extraGroups])].sort();
 }
 
+/** Choices the administrator makes when creating the provider (`provider-kubeconfig create` flags). */
+export interface ProviderOptions {
+  /**
+   * Grant `nodes/proxy` get (`--kubelet-proxy`): the metrics-collector then may read kubelets through the apiserver
+   * (KUBELET_ACCESS=proxy). Off by default: nodes/proxy reaches every kubelet endpoint.
+   */
+  readonly kubeletProxy?: boolean;
+  /**
+   * Let the provider's webhooks and CRD conversions call a loopback `url` (`--allow-webhook-url`): for a KubePlus
+   * that runs beside the apiserver, as the local control plane's `make up` does. Off by default: they must call a
+   * Service in the provider's namespace.
+   */
+  readonly allowWebhookUrl?: boolean;
+}
+
+/** The groups of the generated instance kinds: what consumers may be granted (never the platform's own group). */
+export function generatedGroups(extraGroups: readonly string[] = []): string[] {
+  return ownGroups(extraGroups).filter((g) => g !== PLATFORM_GROUP);
+}
+
 const ALL = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
 const READ = ["get", "list", "watch"];
 
@@ -45,8 +65,11 @@ const READ = ["get", "list", "watch"];
  * RoleBindings may only be created in managed namespaces. Nothing here reads a namespaced object of another
  * namespace: that comes from the tenant role, bound per managed namespace.
  */
-export function providerClusterRules(extraGroups: readonly string[] = []): PolicyRule[] {
-  const generated = ownGroups(extraGroups).filter((g) => g !== PLATFORM_GROUP);
+export function providerClusterRules(
+  extraGroups: readonly string[] = [],
+  options: ProviderOptions = {},
+): PolicyRule[] {
+  const generated = generatedGroups(extraGroups);
   return [
     {
       apiGroups: [PLATFORM_GROUP],
@@ -97,9 +120,13 @@ export function providerClusterRules(extraGroups: readonly string[] = []): Polic
       resourceNames: [AccessNames.ConsumerInstancesRole],
     },
     { apiGroups: [""], resources: ["nodes"], verbs: READ },
-    // The metrics-collector reads each kubelet's resource metrics and cAdvisor counters through the apiserver's node
-    // proxy (GET only). See docs/access.md: nodes/proxy is powerful, which is why only the provider has it.
-    { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] },
+    // The metrics-collector reads each kubelet's resource metrics, cAdvisor counters (nodes/metrics) and stats
+    // (nodes/stats) straight from the kubelet, which authorizes exactly these subresources. nodes/proxy (every
+    // kubelet endpoint: pod specs, logs, exec on some kubelets) only when the administrator opts in.
+    { apiGroups: [""], resources: ["nodes/metrics", "nodes/stats"], verbs: ["get"] },
+    ...(options.kubeletProxy
+      ? [{ apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }]
+      : []),
     { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: READ },
     { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
   ];
@@ -114,14 +141,17 @@ export function tenantRules(): PolicyRule[] {
   return [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }];
 }
 
-/** A consumer's rules in its own namespace: the instance kinds granted to it, and nothing else. */
+/**
+ * A consumer's rules in its own namespace: the instance kinds granted to it, and nothing else. Not their `/status`:
+ * KubePlus writes it (where the release lives, its inventory), and the services act on what it says.
+ */
 export function consumerInstanceRules(plurals: readonly string[], group: string): PolicyRule[] {
   if (plurals.length === 0) return [];
   const resources = [...new Set(plurals)].sort();
   return [
     {
       apiGroups: [group],
-      resources: [...resources, ...resources.map((p) => `${p}/status`)],
+      resources,
       verbs: ALL.filter((v) => v !== "deletecollection"),
     },
   ];

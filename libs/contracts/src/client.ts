@@ -69,6 +69,11 @@ export const REQUESTER_HEADER = "KubePlus-Requester";
 export interface RequestMeta {
   /** The caller's name from {@link REQUESTER_HEADER}, as the caller claims it (not verified). */
   readonly claimedRequester?: string;
+  /**
+   * The caller's connection, from its reply subject (`_INBOX.<connection>.<request>` becomes `_INBOX.<connection>`):
+   * the same for every request of one NATS connection.
+   */
+  readonly caller: string;
 }
 
 /** Sends a request and returns the validated reply; transport failures become Unavailable/Timeout errors. */
@@ -117,6 +122,13 @@ export async function request<S extends RequestSubject>(
  * Serves a request/reply subject in its queue group: validates each request, calls the handler and always replies
  * with an envelope (errors become `{ok:false}` with a code, never a dropped request).
  */
+/** The caller of a request, from its reply subject: everything but the last token. */
+export function callerOf(reply: string | undefined): string {
+  if (!reply) return "";
+  const cut = reply.lastIndexOf(".");
+  return cut > 0 ? reply.slice(0, cut) : reply;
+}
+
 export function serve<S extends RequestSubject>(
   nc: NatsConnection,
   name: S,
@@ -134,7 +146,10 @@ export function serve<S extends RequestSubject>(
       void (async () => {
         let reply: Envelope<ReplyOf<S>>;
         const claimed = msg.headers?.get(REQUESTER_HEADER);
-        const meta: RequestMeta = claimed ? { claimedRequester: claimed } : {};
+        const meta: RequestMeta = {
+          caller: callerOf(msg.reply),
+          ...(claimed ? { claimedRequester: claimed } : {}),
+        };
         try {
           const req = decode(msg.data);
           validatePayload(def.requestSchema, req, `${def.subject} request`);

@@ -1,4 +1,12 @@
-export { publish, request, REQUESTER_HEADER, serve, subscribe, validatePayload } from "./client.js";
+export {
+  callerOf,
+  publish,
+  request,
+  REQUESTER_HEADER,
+  serve,
+  subscribe,
+  validatePayload,
+} from "./client.js";
 export type { RequestMeta } from "./client.js";
 export { natsInboxPrefix, natsPermissions, natsPermissionTable } from "./nats-permissions.js";
 export type { NatsPermissions } from "./nats-permissions.js";

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { repoRoot } from "@kubeplus/dev";
+import { repoRoot, webhookClientCaFile } from "@kubeplus/dev";
 import type { TestCluster } from "./cluster.js";
 import { serviceEnv, startService, type RunningService } from "./services.js";
 import { waitFor } from "./wait.js";
@@ -92,7 +92,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** crd-hook as a real process serving its webhooks on a loopback port (the apiserver calls it by URL). */
+/**
+ * crd-hook as a real process serving its webhooks on a loopback port (the apiserver calls it by URL), answering only
+ * clients with the apiserver's webhook client certificate (the local control plane's AdmissionConfiguration).
+ */
 export function startCrdHook(
   cluster: TestCluster,
   namespace: string,
@@ -105,6 +108,7 @@ export function startCrdHook(
       PORT: String(port),
       HOST: "127.0.0.1",
       WEBHOOK_URL: `https://127.0.0.1:${port}`,
+      CLIENT_CA_FILE: webhookClientCaFile(cluster.state.runDir),
     }),
     (l) => l.msg === "crd-hook started",
   );

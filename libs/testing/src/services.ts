@@ -75,6 +75,9 @@ export function serviceEnv(
     // Several services share the host: health endpoints on free loopback ports.
     HEALTH_PORT: "0",
     HEALTH_HOST: "127.0.0.1",
+    // The tests' own chart servers and registries listen on loopback, which the helmer fetches from only when
+    // allowed (a test of the fetcher's fence narrows it).
+    CHART_FETCH_ALLOW_CIDRS: "127.0.0.1/32",
     ...extra,
   };
 }

@@ -1,4 +1,5 @@
 import { NATS_ENV, natsConfig, type NatsConfig } from "@kubeplus/runtime";
+import { readFileSync } from "node:fs";
 
 export interface CrdHookConfig {
   readonly nats: NatsConfig;
@@ -17,6 +18,14 @@ export interface CrdHookConfig {
   readonly logLevel: string;
   /** `create`: crd-hook creates its webhook configurations; `chart`: the Helm chart owns them, crd-hook fills them. */
   readonly webhookConfigurations: "create" | "chart";
+  /**
+   * PEM of the CA that signed the apiserver's webhook client certificate: when set, TLS refuses every client that
+   * does not present a certificate it signed (only the apiserver may post reviews). Undefined: any client.
+   */
+  readonly clientCa?: string;
+  /** /healthz and /readyz over plain HTTP (probes cannot present the apiserver's client certificate). */
+  readonly healthPort: number;
+  readonly healthHost: string;
 }
 
 /** Every variable crd-hook reads: default (undefined = required) and meaning. Mirrored in README.md. */
@@ -55,6 +64,16 @@ export const CRD_HOOK_ENV = {
   },
   CERT_VALIDITY_DAYS: { default: "365", doc: "lifetime of a new serving certificate" },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
+  CLIENT_CA_FILE: {
+    default: "",
+    doc: "file holding the CA (PEM) of the apiserver's webhook client certificate: when set, only clients presenting a certificate it signed get past TLS; empty (and no CLIENT_CA): any client may post reviews",
+  },
+  CLIENT_CA: {
+    default: "",
+    doc: "the same CA as PEM text (the chart sets it from a Secret); CLIENT_CA_FILE wins when both are set",
+  },
+  HEALTH_PORT: { default: "8081", doc: "port of /healthz and /readyz (plain HTTP)" },
+  HEALTH_HOST: { default: "0.0.0.0", doc: "address of the health endpoints" },
   WEBHOOK_CONFIGURATIONS: {
     default: "create",
     doc: "create: crd-hook creates its webhook configurations; chart: it only fills the ones the Helm chart created (so that helm uninstall removes them)",
@@ -69,6 +88,36 @@ function num(env: NodeJS.ProcessEnv, name: keyof typeof CRD_HOOK_ENV, problems: 
   return value;
 }
 
+function healthPortOf(env: NodeJS.ProcessEnv, problems: string[]): number {
+  const raw = env.HEALTH_PORT ?? CRD_HOOK_ENV.HEALTH_PORT.default;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push(`HEALTH_PORT must be a port number, 0 for any free one (got '${raw}')`);
+  return port;
+}
+
+function clientCaOf(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  const file = env.CLIENT_CA_FILE ?? "";
+  if (!file) {
+    const pem = env.CLIENT_CA ?? "";
+    if (pem && !pem.includes("BEGIN CERTIFICATE"))
+      problems.push(
+        "CLIENT_CA is not a PEM certificate: give the CA of the apiserver's webhook client certificate, or leave it empty",
+      );
+    return pem || undefined;
+  }
+  try {
+    const pem = readFileSync(file, "utf8");
+    if (!pem.includes("BEGIN CERTIFICATE")) throw new Error("no PEM certificate");
+    return pem;
+  } catch {
+    problems.push(
+      `CLIENT_CA_FILE ${file} cannot be read as a PEM certificate: mount the Secret holding the apiserver's webhook client CA there, or leave CLIENT_CA_FILE empty`,
+    );
+    return undefined;
+  }
+}
+
 type StringVar = Exclude<keyof typeof CRD_HOOK_ENV, keyof typeof NATS_ENV>;
 const text = (env: NodeJS.ProcessEnv, name: StringVar): string =>
   env[name] ?? CRD_HOOK_ENV[name].default;
@@ -81,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     problems.push(`WEBHOOK_CONFIGURATIONS must be 'create' or 'chart' (got '${mode}')`);
   if (webhookUrl && !webhookUrl.startsWith("https://"))
     problems.push(`WEBHOOK_URL must start with https:// (got '${webhookUrl}')`);
+  const clientCa = clientCaOf(env, problems);
   const config: CrdHookConfig = {
     nats: natsConfig(env, "crd-hook", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
@@ -96,6 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     certValidityDays: num(env, "CERT_VALIDITY_DAYS", problems),
     logLevel: text(env, "LOG_LEVEL"),
     webhookConfigurations: text(env, "WEBHOOK_CONFIGURATIONS") === "chart" ? "chart" : "create",
+    ...(clientCa ? { clientCa } : {}),
+    healthPort: healthPortOf(env, problems),
+    healthHost: text(env, "HEALTH_HOST"),
   };
   if (problems.length > 0)
     throw new Error(`invalid crd-hook configuration:\n  - ${problems.join("\n  - ")}`);

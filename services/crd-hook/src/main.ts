@@ -3,7 +3,7 @@ import { createServer } from "node:https";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { publish, request } from "@kubeplus/contracts";
 import { Applier, KubeRequestError, kubeRequest, loadKubeConfig } from "@kubeplus/kube";
-import { connectNats, createLogger } from "@kubeplus/runtime";
+import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
 import { mutate, validate } from "./admission/admit.js";
 import { loadConfig } from "./config.js";
 import { createApp } from "./server.js";
@@ -117,11 +117,35 @@ const app = createApp(
   },
   { deadlineMs: config.requestDeadlineMs, log: log.child({ component: "admission" }) },
 );
-const server = createServer({ cert: material.serving.certPem, key: material.serving.keyPem }, app);
+// With a client CA, TLS itself refuses every client but the apiserver (its webhook client certificate): a forged
+// review never reaches the handlers.
+const clientAuth = config.clientCa
+  ? { ca: config.clientCa, requestCert: true, rejectUnauthorized: true }
+  : {};
+const server = createServer(
+  { cert: material.serving.certPem, key: material.serving.keyPem, ...clientAuth },
+  app,
+);
 await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+const health = await startHealthServer(config.healthPort, config.healthHost, {
+  ready: () => ready,
+});
 await applyWebhooks(material);
 ready = true;
-log.info({ port: config.port, host: config.host, target }, "crd-hook started");
+log.info(
+  {
+    port: config.port,
+    host: config.host,
+    target,
+    clientCertificates: config.clientCa ? "required" : "not required",
+    health: health.address(),
+  },
+  "crd-hook started",
+);
+if (!config.clientCa)
+  log.warn(
+    "CLIENT_CA_FILE is not set: anyone who reaches the webhook port may post AdmissionReviews; set it to the CA of the apiserver's webhook client certificate",
+  );
 
 state.onCompositionsChanged(() => {
   applyWebhooks(material).catch((err: unknown) => {
@@ -135,7 +159,12 @@ const rotation = setInterval(() => {
       const next = await ensureServingCertificate(core, certOptions);
       if (next.rotated) {
         material = next.material;
-        server.setSecureContext({ cert: material.serving.certPem, key: material.serving.keyPem });
+        // The client CA is part of the secure context: it stays with the new certificate.
+        server.setSecureContext({
+          cert: material.serving.certPem,
+          key: material.serving.keyPem,
+          ...(config.clientCa ? { ca: config.clientCa } : {}),
+        });
         await applyWebhooks(material);
         log.info("serving certificate rotated");
       }
@@ -150,6 +179,7 @@ async function shutdown(signal: string): Promise<void> {
   ready = false;
   clearInterval(rotation);
   server.close();
+  health.close();
   await nc.drain();
   await state.stop();
   process.exit(0);

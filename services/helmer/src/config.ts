@@ -1,5 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseAllowList, type AllowEntry } from "@kubeplus/charts";
 import {
   NATS_ENV,
   natsConfig,
@@ -19,6 +20,11 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly chartCacheDir: string;
   readonly chartUrlTtlMs: number;
   readonly ociPlainHttpRegistries: readonly string[];
+  /** Restricted addresses the chart fetcher may reach anyway (CHART_FETCH_ALLOW_CIDRS). */
+  readonly chartFetchAllow: readonly AllowEntry[];
+  /** Renders per caller: this many at once, refilled at renderRatePerMinute. */
+  readonly renderBurst: number;
+  readonly renderRatePerMinute: number;
   readonly renderCacheEntries: number;
   readonly renderTimeoutMs: number;
   readonly workers: number;
@@ -53,6 +59,18 @@ export const HELMER_ENV = {
     default: "",
     doc: "OCI registries (host or host:port, comma-separated) pulled over plain HTTP instead of HTTPS",
   },
+  CHART_FETCH_ALLOW_CIDRS: {
+    default: "",
+    doc: "loopback, private, CGNAT, link-local or metadata addresses the chart fetcher may reach anyway: CIDRs or addresses, each optionally with :port, comma-separated (e.g. 10.0.12.0/24,127.0.0.1:8080,[::1]:8080); empty: none",
+  },
+  RENDER_BURST: {
+    default: "30",
+    doc: "render requests (kubeplus.v1.helmer.render) one caller may make at once",
+  },
+  RENDER_RATE_PER_MINUTE: {
+    default: "120",
+    doc: "render requests one caller may make per minute after its burst",
+  },
   RENDER_CACHE_ENTRIES: {
     default: "500",
     doc: "rendered charts kept in memory (by digest, release and values)",
@@ -83,6 +101,15 @@ function positive(
   return value;
 }
 
+function allowList(env: NodeJS.ProcessEnv, problems: string[]): AllowEntry[] {
+  try {
+    return parseAllowList(env.CHART_FETCH_ALLOW_CIDRS ?? "");
+  } catch (err) {
+    problems.push(`CHART_FETCH_ALLOW_CIDRS: ${(err as Error).message}`);
+    return [];
+  }
+}
+
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
   const problems: string[] = [];
@@ -98,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
       .split(",")
       .map((r) => r.trim())
       .filter(Boolean),
+    chartFetchAllow: allowList(env, problems),
+    renderBurst: positive(env, "RENDER_BURST", problems),
+    renderRatePerMinute: positive(env, "RENDER_RATE_PER_MINUTE", problems),
     renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
     renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
     workers: positive(env, "WORKERS", problems),

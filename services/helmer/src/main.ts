@@ -15,6 +15,7 @@ import { PostRenderServer } from "./helm/post-render-server.js";
 import { FleetSlots } from "./reconcile/fleet-slots.js";
 import type { InstanceController } from "./reconcile/instance-controller.js";
 import { handleRender } from "./render/handle-render.js";
+import { RateLimiter } from "./render/rate-limit.js";
 import { serviceAccountOf } from "./reconcile/instance-desired.js";
 
 const config = loadConfig(process.env);
@@ -56,6 +57,7 @@ const store = new ChartStore({
     loadUploaded: (file) => uploaded.load(file),
     env: helmEnv,
     plainHttpRegistries: config.ociPlainHttpRegistries,
+    allow: config.chartFetchAllow,
   },
   urlTtlMs: config.chartUrlTtlMs,
   renderCacheEntries: config.renderCacheEntries,
@@ -66,15 +68,22 @@ const store = new ChartStore({
 
 const bus = new Bus();
 const renderLog = log.child({ component: "render" });
+const renderLimiter = new RateLimiter({
+  burst: config.renderBurst,
+  perMinute: config.renderRatePerMinute,
+});
 const subscriptions: { unsubscribe(): void }[] = [];
 bus.whenConnected((nc) => {
   subscriptions.push(
     serve(
       nc,
       "HelmerRender",
-      async (req) => {
+      async (req, meta) => {
         const started = Date.now();
-        const reply = await handleRender(store, req);
+        const reply = await handleRender(store, req, {
+          caller: meta.caller,
+          limiter: renderLimiter,
+        });
         renderLog.debug(
           { chart: req.chartName, durationMs: Date.now() - started },
           "chart rendered",

@@ -13,6 +13,7 @@ import {
   waitForCrd,
 } from "@kubeplus/testing";
 import { loadApiAccess } from "@kubeplus/kube/lite";
+import { instanceNamespaceLabels, releaseNameFor } from "@kubeplus/api";
 import { toPrometheus } from "@kubeplus/metering";
 import { Collector } from "./collector.js";
 
@@ -47,7 +48,13 @@ function pod(
   };
 }
 
-async function instance(name: string, target: string, release: string): Promise<void> {
+/**
+ * An instance of MeterTest in the KubePlus namespace, released as the helmer would: into the namespace named after
+ * it (labelled as its own), as release `metertest-<name>`. `status.helmrelease` says a release exists.
+ */
+async function instance(name: string): Promise<void> {
+  const target = name;
+  const release = releaseNameFor("MeterTest", name);
   const file = manifests.write(`instance-${name}`, {
     apiVersion: "platformapi.kubeplus/v1alpha1",
     kind: "MeterTest",
@@ -123,29 +130,24 @@ beforeAll(async () => {
   expect((await cluster.kubectl(["create", "-f", manifests.write("rc", rc)])).stderr).toBe("");
   tenants.one = `${kp}-one`;
   tenants.two = `${kp}-two`;
-  for (const ns of [tenants.one, tenants.two]) await cluster.kubectl(["create", "namespace", ns]);
+  for (const ns of [tenants.one, tenants.two])
+    await cluster.core.createNamespace({
+      body: { metadata: { name: ns, labels: instanceNamespaceLabels("MeterTest", ns, kp) } },
+    });
+  const rel = {
+    one: releaseNameFor("MeterTest", tenants.one),
+    two: releaseNameFor("MeterTest", tenants.two),
+  };
   const pods = [
     pod(
       tenants.one,
       "web",
-      "rel-one",
+      rel.one,
       { cpu: "250m", memory: "64Mi", rx: 1000, tx: 2000 },
       "kwok-node-0",
     ),
-    pod(
-      tenants.one,
-      "db",
-      "rel-one",
-      { cpu: "100m", memory: "32Mi", rx: 10, tx: 20 },
-      "kwok-node-1",
-    ),
-    pod(
-      tenants.two,
-      "web",
-      "rel-two",
-      { cpu: "500m", memory: "16Mi", rx: 7, tx: 8 },
-      "kwok-node-0",
-    ),
+    pod(tenants.one, "db", rel.one, { cpu: "100m", memory: "32Mi", rx: 10, tx: 20 }, "kwok-node-1"),
+    pod(tenants.two, "web", rel.two, { cpu: "500m", memory: "16Mi", rx: 7, tx: 8 }, "kwok-node-0"),
   ];
   for (const [i, p] of pods.entries())
     expect(
@@ -161,8 +163,8 @@ beforeAll(async () => {
       ns,
       "--timeout=60s",
     ]);
-  await instance("one", tenants.one, "rel-one");
-  await instance("two", tenants.two, "rel-two");
+  await instance(tenants.one);
+  await instance(tenants.two);
 }, 180_000);
 
 afterAll(async () => {
@@ -200,8 +202,8 @@ describe("metrics-collector", () => {
       pass = await collector.pass();
     }
     expect(pass.failedNodes).toEqual([]);
-    const one = pass.usages.find((u) => mine(u) && u.name === "one");
-    const two = pass.usages.find((u) => mine(u) && u.name === "two");
+    const one = pass.usages.find((u) => mine(u) && u.name === tenants.one);
+    const two = pass.usages.find((u) => mine(u) && u.name === tenants.two);
     expect(one).toMatchObject({
       kind: "MeterTest",
       targetNamespace: tenants.one,
@@ -221,7 +223,7 @@ describe("metrics-collector", () => {
     expect(Math.abs((two?.cpuCores ?? 0) - 0.5)).toBeLessThan(0.02);
     const text = toPrometheus(pass.usages.filter(mine));
     expect(text).toContain(
-      `kubeplus_instance_memory_working_set_bytes{kind="MeterTest",instance="one",namespace="${kp}"} ${String(96 * 1024 ** 2)}`,
+      `kubeplus_instance_memory_working_set_bytes{kind="MeterTest",instance="${tenants.one}",namespace="${kp}"} ${String(96 * 1024 ** 2)}`,
     );
   });
 
@@ -232,7 +234,7 @@ describe("metrics-collector", () => {
       ca: "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
     });
     const pass = await collector.pass();
-    const one = pass.usages.find((u) => u.namespace === kp && u.name === "one");
+    const one = pass.usages.find((u) => u.namespace === kp && u.name === tenants.one);
     expect(pass.failedNodes.length).toBeGreaterThan(0);
     expect(one?.pods).toBe(2);
     expect(one?.memoryBytes).toBeNull();

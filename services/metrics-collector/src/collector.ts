@@ -15,6 +15,7 @@ import {
   type PodFacts,
   type Readings,
 } from "@kubeplus/metering";
+import { ownsNamespace, releaseTargetOf, type ReleaseTarget } from "./target.js";
 
 interface List<T> {
   items: T[];
@@ -169,10 +170,26 @@ function podFacts(p: Pod): PodFacts {
   };
 }
 
-/** Where the instance's release lives, from status.helmrelease (`<namespace>:<release>`). */
-function releaseOf(item: Instance): { targetNamespace: string; release: string } | undefined {
-  const [targetNamespace = "", release = ""] = (item.status?.helmrelease ?? "").split(":");
-  return targetNamespace && release ? { targetNamespace, release } : undefined;
+/**
+ * Where the instance's release lives: derived from its namespace and name as the helmer derives it, and, for a
+ * namespace KubePlus created for it, only when that namespace's labels name this instance. `status.helmrelease` says
+ * only whether a release exists yet: its value is never where the collector reads or writes (whoever could write
+ * the status could otherwise point it at another tenant's namespace and records).
+ */
+function releaseOf(
+  kind: string,
+  item: Instance,
+  namespaceLabels: ReadonlyMap<string, Record<string, string>>,
+): ReleaseTarget | undefined {
+  if (!item.status?.helmrelease) return undefined;
+  const instance = { kind, namespace: item.metadata.namespace ?? "", name: item.metadata.name };
+  const target = releaseTargetOf({
+    ...instance,
+    namespaceLabels: namespaceLabels.get(instance.namespace),
+  });
+  if (target.create && !ownsNamespace(instance, namespaceLabels.get(target.targetNamespace)))
+    return undefined;
+  return { targetNamespace: target.targetNamespace, release: target.release };
 }
 
 /** The instance's pods as appEndpoints needs them: labels, phase and node address. */
@@ -283,7 +300,7 @@ export function nodePaths(annotations: Record<string, string> | undefined): {
 
 /**
  * One collection pass over every instance of every generated kind: the cluster says which instances, pods, claims
- * and quotas exist; each node's kubelet (through the apiserver's node proxy) says what the pods use. Level-based: a
+ * and quotas exist; each node's kubelet (directly, or through the apiserver's node proxy) says what the pods use. Level-based: a
  * pass rebuilds everything from the cluster, keeping only the previous pass's CPU counters (for the rate).
  */
 export class Collector {
@@ -293,7 +310,7 @@ export class Collector {
 
   private readonly access: KubeletAccess;
 
-  constructor(kc: ApiAccess, concurrency: number, access: KubeletAccess = { mode: "proxy" }) {
+  constructor(kc: ApiAccess, concurrency: number, access: KubeletAccess = { mode: "direct" }) {
     this.kc = kc;
     this.concurrency = concurrency;
     this.access = access;
@@ -318,6 +335,12 @@ export class Collector {
 
   private get<T>(path: string): Promise<T> {
     return kubeRequest(this.kc, "GET", path) as Promise<T>;
+  }
+
+  /** Every namespace's labels, once per pass: where each instance's release lives, and who owns it. */
+  private async namespaceLabels(): Promise<Map<string, Record<string, string>>> {
+    const list = await this.get<List<{ metadata: Meta }>>("/api/v1/namespaces");
+    return new Map(list.items.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
   }
 
   async kinds(): Promise<MeteredKind[]> {
@@ -404,9 +427,10 @@ export class Collector {
       volumesUsed: ReadonlyMap<string, number>;
       failedNodes: ReadonlySet<string>;
       nowMs: number;
+      namespaceLabels: ReadonlyMap<string, Record<string, string>>;
     },
   ): Promise<InstanceUsage | undefined> {
-    const where = releaseOf(item);
+    const where = releaseOf(kind.kind, item, pass.namespaceLabels);
     const facts = where
       ? await this.namespaceFacts(
           where.targetNamespace,
@@ -449,7 +473,11 @@ export class Collector {
   async pass(filter?: (kind: MeteredKind, item: Instance) => boolean): Promise<PassResult> {
     const started = Date.now();
     const kinds = await this.kinds();
-    const [all, nodes] = await Promise.all([this.instances(kinds), this.scrapeNodes()]);
+    const [all, nodes, namespaceLabels] = await Promise.all([
+      this.instances(kinds),
+      this.scrapeNodes(),
+      this.namespaceLabels(),
+    ]);
     const selected = all.filter(({ kind, item }) => (filter ? filter(kind, item) : true));
     const nowMs = Date.now();
     const failedNodes = new Set(nodes.failed);
@@ -459,6 +487,7 @@ export class Collector {
         volumesUsed: nodes.volumesUsed,
         failedNodes,
         nowMs,
+        namespaceLabels,
       }),
     );
     if (!filter)

@@ -35,8 +35,8 @@ export const COLLECTOR_ENV = {
   CONCURRENCY: { default: "16", doc: "apiserver requests a pass makes in parallel" },
   LOG_LEVEL: { default: "info", doc: "pino level: debug, info, warn, error" },
   KUBELET_ACCESS: {
-    default: "proxy",
-    doc: "proxy: kubelets through the apiserver's node proxy (needs nodes/proxy get); direct: to each node's InternalIP and kubelet port, as metrics-server does",
+    default: "direct",
+    doc: "direct: to each node's InternalIP and kubelet port, as metrics-server does (needs nodes/metrics and nodes/stats get); proxy: kubelets through the apiserver's node proxy (needs nodes/proxy get: provider-kubeconfig create --kubelet-proxy)",
   },
   KUBELET_CA_FILE: {
     default: "",

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { instanceNamespaceLabels } from "@kubeplus/api";
+import { ownsNamespace, releaseTargetOf } from "./target.js";
+
+describe("releaseTargetOf", () => {
+  it("derives the namespace and release from the instance's namespace and name, as the helmer does", () => {
+    expect(
+      releaseTargetOf({ kind: "Shop", namespace: "kubeplus", name: "t1", namespaceLabels: {} }),
+    ).toEqual({ targetNamespace: "t1", release: "shop-t1", create: true });
+    // An instance created inside a namespace KubePlus made for an instance releases there.
+    expect(
+      releaseTargetOf({
+        kind: "Shop",
+        namespace: "t1",
+        name: "extra",
+        namespaceLabels: instanceNamespaceLabels("Shop", "t1", "kubeplus"),
+      }),
+    ).toEqual({ targetNamespace: "t1", release: "shop-extra", create: false });
+  });
+});
+
+describe("ownsNamespace", () => {
+  const mine = { kind: "Shop", namespace: "kubeplus", name: "t1" };
+  it("accepts only the namespace labelled for this very instance", () => {
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "kubeplus"))).toBe(true);
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t2", "kubeplus"))).toBe(false);
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Blog", "t1", "kubeplus"))).toBe(false);
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "other"))).toBe(false);
+    expect(ownsNamespace(mine, { "app.kubernetes.io/managed-by": "kubeplus" })).toBe(false);
+    expect(ownsNamespace(mine, undefined)).toBe(false);
+  });
+});
