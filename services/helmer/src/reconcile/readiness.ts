@@ -173,7 +173,7 @@ function pod(object: LiveObject): ObjectStatus {
   const phase = str(status.phase);
   if (phase === "Succeeded") return CURRENT;
   if (phase === "Failed")
-    return failed(`pod failed${status.message ? `: ${String(status.message)}` : ""}`);
+    return failed(`pod failed${detail({ message: str(status.message) ?? "" })}`);
   const containers = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
   for (const c of containers) {
     const waiting = fields(fields(fields(c).state).waiting);
@@ -230,4 +230,35 @@ export function objectStatus(object: LiveObject): ObjectStatus {
   if (early) return early;
   const rule = BY_KIND[String(object.kind)];
   return rule ? rule(object) : byConditions(status);
+}
+
+/** An object of a release that is not Current yet: `Kind/name`, where it is, and what it waits for or why it failed. */
+export interface NotReadyObject {
+  readonly id: string;
+  readonly status: Exclude<ObjectStatusKind, "Current">;
+  readonly message: string;
+}
+
+/** `Deployment/web: 1 of 2 updated`. */
+export const describeNotReady = (o: NotReadyObject): string => `${o.id}: ${o.message}`;
+
+// API groups of Kubernetes itself: their kinds without rules of their own (ConfigMap, Role...) are ready once they exist.
+const BUILT_IN_GROUP = /(^|\.)k8s\.io$/;
+
+/**
+ * Whether an object rendered by a chart has a readiness worth reading back: the kinds with rules of their own, and
+ * custom resources (judged by their conditions). Objects of Kubernetes' own other kinds are ready once applied.
+ */
+export function hasReadiness(object: {
+  apiVersion?: unknown;
+  kind?: unknown;
+  spec?: unknown;
+}): boolean {
+  const kind = String(object.kind);
+  if (kind === "Service") return fields(object.spec).type === "LoadBalancer";
+  if (BUILT_IN_KINDS.has(kind)) return true;
+  const apiVersion = str(object.apiVersion) ?? "";
+  if (!apiVersion.includes("/")) return false;
+  const group = apiVersion.split("/")[0] ?? "";
+  return group.includes(".") && !BUILT_IN_GROUP.test(group);
 }
