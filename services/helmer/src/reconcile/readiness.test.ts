@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { objectStatus, type LiveObject, type ObjectStatusKind } from "./readiness.js";
+import { hasReadiness, objectStatus, type LiveObject, type ObjectStatusKind } from "./readiness.js";
 
 const obj = (kind: string, spec: unknown, status: unknown, generation = 2): LiveObject => ({
   apiVersion: "v1",
@@ -349,5 +349,24 @@ const cases: [string, LiveObject, ObjectStatusKind, string][] = [
 describe("objectStatus", () => {
   it.each(cases)("%s is %s (%s)", (_what, object, status, message) => {
     expect(objectStatus(object)).toEqual({ status, message });
+  });
+});
+
+describe("hasReadiness", () => {
+  it.each([
+    ["apps/v1", "Deployment", {}, true],
+    ["batch/v1", "Job", {}, true],
+    ["v1", "PersistentVolumeClaim", {}, true],
+    ["v1", "Pod", {}, true],
+    ["v1", "Service", { type: "LoadBalancer" }, true],
+    ["v1", "Service", { type: "ClusterIP" }, false],
+    ["v1", "ConfigMap", {}, false],
+    ["rbac.authorization.k8s.io/v1", "Role", {}, false],
+    ["networking.k8s.io/v1", "NetworkPolicy", {}, false],
+    ["policy/v1", "PodDisruptionBudget", {}, false],
+    ["cert-manager.io/v1", "Certificate", {}, true],
+    ["monitoring.coreos.com/v1", "ServiceMonitor", {}, true],
+  ])("%s %s (%j) is read back: %s", (apiVersion, kind, spec, expected) => {
+    expect(hasReadiness({ apiVersion, kind, spec })).toBe(expected);
   });
 });
