@@ -5,7 +5,7 @@
  */
 
 /**
- * An instance's install or upgrade failed (sent once per failure; an upgrade is rolled back).
+ * An instance's install or upgrade failed, or an object of its release did (sent once per failure; a failed upgrade is rolled back).
  */
 export interface InstanceFailed {
   version: 1;
@@ -19,6 +19,12 @@ export interface InstanceFailed {
    * <namespace>:<release> of the instance's Helm release.
    */
   release: string;
-  reason: "InstallFailed" | "UpgradeFailed" | "ChartUnavailable" | "IsolationRefused" | "NamespaceConflict";
+  reason:
+    | "InstallFailed"
+    | "UpgradeFailed"
+    | "ChartUnavailable"
+    | "IsolationRefused"
+    | "NamespaceConflict"
+    | "ProgressFailed";
   message: string;
 }

@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import {
-  AppsV1Api,
-  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  KubernetesObjectApi,
   type KubeConfig,
   type KubernetesObject,
   type V1Namespace,
@@ -50,7 +49,13 @@ import {
   type InstanceReconcileDeps,
   type NamespaceClaim,
 } from "./reconcile-instance.js";
-import { quotaRefusalOf, readQuotaRefusal, withQuotaRefusal } from "./quota-refusal.js";
+import {
+  quotaRefusalOf,
+  readQuotaRefusal,
+  withQuotaRefusal,
+  type RefusalSignal,
+} from "./quota-refusal.js";
+import { hasReadiness, objectStatus, type LiveObject, type NotReadyObject } from "./readiness.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -95,65 +100,74 @@ const isRegistered = (rc: ResourceComposition): boolean =>
   !!rc.status?.crd &&
   rc.status.conditions?.some((c) => c.type === ConditionType.Ready && c.status === "True") === true;
 
-type ReadinessCheck = (name: string, namespace: string) => Promise<string | undefined>;
+/** Reads an object of a release back from the apiserver (undefined when it does not exist). */
+type ReadLive = (
+  object: RenderedObject["object"],
+  namespace: string,
+) => Promise<LiveObject | undefined>;
 
-/** Per workload kind: why it is not ready yet, or undefined when it is. */
-function readinessChecks(
-  apps: AppsV1Api,
-  batch: BatchV1Api,
-  core: CoreV1Api,
-): Record<string, ReadinessCheck> {
-  // A workload whose pods a ResourceQuota refuses says so, naming the quota (quota-refusal.ts): a Deployment
-  // from its ReplicaFailure condition, a StatefulSet from its FailedCreate events.
-  return {
-    Deployment: async (name, namespace) => {
-      const d = await apps.readNamespacedDeployment({ name, namespace });
-      const want = d.spec?.replicas ?? 1;
-      const have = d.status?.availableReplicas ?? 0;
-      const current = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-      return have >= want && current
-        ? undefined
-        : withQuotaRefusal(`${have}/${want} available`, quotaRefusalOf(d.status));
-    },
-    StatefulSet: async (name, namespace) => {
-      const s = await apps.readNamespacedStatefulSet({ name, namespace });
-      const want = s.spec?.replicas ?? 1;
-      const have = s.status?.readyReplicas ?? 0;
-      if (have >= want) return undefined;
-      const refusal = await readQuotaRefusal(core, { name, namespace });
-      return withQuotaRefusal(`${have}/${want} ready`, refusal);
-    },
-    DaemonSet: async (name, namespace) => {
-      const d = await apps.readNamespacedDaemonSet({ name, namespace });
-      const want = d.status?.desiredNumberScheduled ?? 0;
-      const have = d.status?.numberAvailable ?? 0;
-      return have >= want ? undefined : `${have}/${want} available`;
-    },
-    Job: async (name, namespace) => {
-      const j = await batch.readNamespacedJob({ name, namespace });
-      return (j.status?.succeeded ?? 0) >= (j.spec?.completions ?? 1) ? undefined : "not complete";
-    },
+const liveReader =
+  (objects: KubernetesObjectApi): ReadLive =>
+  async (object, namespace) => {
+    const meta = (object.metadata ?? {}) as { name?: string };
+    try {
+      return await objects.read({
+        apiVersion: String(object.apiVersion),
+        kind: String(object.kind),
+        metadata: { name: meta.name ?? "", namespace },
+      });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   };
+
+/**
+ * Why a workload that is not Current is not: its kstatus message, and a ResourceQuota refusal of its pods, named,
+ * when there is one (quota-refusal.ts): a Deployment's or ReplicaSet's from its ReplicaFailure condition, a
+ * StatefulSet's from its FailedCreate events.
+ */
+async function withRefusal(
+  core: CoreV1Api,
+  live: LiveObject,
+  message: string,
+  at: { name: string; namespace: string },
+): Promise<string> {
+  const status = live.status as { conditions?: RefusalSignal[] } | undefined;
+  if (live.kind === "Deployment" || live.kind === "ReplicaSet")
+    return withQuotaRefusal(message, quotaRefusalOf(status));
+  if (live.kind === "StatefulSet")
+    return withQuotaRefusal(message, await readQuotaRefusal(core, at));
+  return message;
 }
 
+/** The objects of a release (helm hooks aside) that are not Current, read live and judged as kstatus does. */
 async function notReadyObjects(
-  checks: Record<string, ReadinessCheck>,
+  read: ReadLive,
+  core: CoreV1Api,
   objects: readonly RenderedObject[],
   namespace: string,
-): Promise<string[]> {
-  const waiting: string[] = [];
+): Promise<NotReadyObject[]> {
+  const notReady: NotReadyObject[] = [];
   for (const { object } of objects) {
     const meta = (object.metadata ?? {}) as { name?: string; annotations?: Record<string, string> };
-    const check = checks[String(object.kind)];
-    if (!check || meta.annotations?.["helm.sh/hook"]) continue;
-    const id = `${String(object.kind)}/${meta.name ?? ""}`;
-    const reason = await check(meta.name ?? "", namespace).catch((err: unknown) => {
-      if (isNotFound(err)) return "not created yet";
-      throw err;
-    });
-    if (reason) waiting.push(`${id}: ${reason}`);
+    if (!hasReadiness(object) || meta.annotations?.["helm.sh/hook"]) continue;
+    const name = meta.name ?? "";
+    const id = `${String(object.kind)}/${name}`;
+    const live = await read(object, namespace);
+    if (!live) {
+      notReady.push({ id, status: "InProgress", message: "not created yet" });
+      continue;
+    }
+    const { status, message } = objectStatus(live);
+    if (status === "Current") continue;
+    const why =
+      status === "InProgress"
+        ? await withRefusal(core, live, message, { name, namespace })
+        : message;
+    notReady.push({ id, status, message: why });
   }
-  return waiting;
+  return notReady;
 }
 
 /** Whether a namespace is Active, Terminating or gone. */
@@ -198,9 +212,7 @@ export async function startInstanceController(
   const { kc, store, helm, compositions, log, slots } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const checks = readinessChecks(apps, batch, core);
+  const readLive = liveReader(KubernetesObjectApi.makeApiClient(kc));
   const applier = new Applier(kc, FIELD_MANAGER);
   const applied = new Map<string, { fingerprint: string; at: number }>();
   const releases = new ReleaseReader(kc);
@@ -384,7 +396,7 @@ export async function startInstanceController(
         for (const object of chartIdentity(plan.namespace)) await applier.apply(object);
         await uninstall(await helmIn(plan.namespace), plan.release, plan.namespace);
       },
-      notReady: (rendered, namespace) => notReadyObjects(checks, rendered, namespace),
+      notReady: (rendered, namespace) => notReadyObjects(readLive, core, rendered, namespace),
       fleetSlot: (instance, digest) => {
         const key = instanceKey(instance);
         if (slots.holds(rcKey, key)) return "go";

@@ -1,5 +1,5 @@
 // Issue 24.2: an instance whose pods a ResourceQuota refuses says so in its Ready condition, naming the quota,
-// instead of "waiting for Deployment/x: 0/1 available" for ever; and a composition whose quota would refuse every
+// instead of "waiting for Deployment/x: 0 of 1 created" for ever; and a composition whose quota would refuse every
 // pod of its chart (no podconfig, containers without resources) is refused by the helmer too.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,7 +131,7 @@ describe("quota refusals", () => {
     );
     expect(ready.status).toBe("False");
     expect(ready.message).toMatch(
-      /Deployment\/[a-z0-9-]+: [01]\/2 available; its pods are refused by ResourceQuota kubeplus-quota \(exceeded quota: requested: requests\.cpu=100m/,
+      /Deployment\/[a-z0-9-]+: [01] of 2 (created|updated|available); its pods are refused by ResourceQuota kubeplus-quota \(exceeded quota: requested: requests\.cpu=100m/,
     );
   });
 });

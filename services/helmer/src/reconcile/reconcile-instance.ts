@@ -21,6 +21,7 @@ import {
   type ServiceAccountRef,
 } from "./instance-desired.js";
 import type { ReconcileResult } from "./work-queue.js";
+import { describeNotReady, type NotReadyObject } from "./readiness.js";
 
 /** Finalizer on every instance: its release and namespace go before it does. */
 export const INSTANCE_FINALIZER = "workflows.kubeplus/finalizer";
@@ -43,6 +44,8 @@ export const InstanceReason = {
   NamespaceConflict: "NamespaceConflict",
   /** The namespace of an earlier instance of the same name is still being deleted. */
   NamespaceTerminating: "NamespaceTerminating",
+  /** An object of the release failed (a Job, a rollout past its progress deadline): only a change or a resync retries. */
+  ProgressFailed: "ProgressFailed",
 } as const;
 
 /** Reasons after which only a change (of the spec or the composition's chart) helps: kstatus Stalled. */
@@ -52,6 +55,7 @@ const STALLED = new Set<string>([
   InstanceReason.IsolationRefused,
   InstanceReason.ChartUnavailable,
   InstanceReason.NamespaceConflict,
+  InstanceReason.ProgressFailed,
 ]);
 
 type Obj = Record<string, unknown> & {
@@ -155,8 +159,8 @@ export interface InstanceReconcileDeps {
   /** Back to the last revision deployed successfully; undefined when there is none. */
   rollback(plan: InstancePlan): Promise<number | undefined>;
   uninstall(plan: InstancePlan): Promise<void>;
-  /** The objects (of those given) that are not ready yet, described ("Deployment/web: 1/2 available"). */
-  notReady(objects: readonly RenderedObject[], namespace: string): Promise<string[]>;
+  /** The objects (of those given) that are not Current yet (readiness.ts): in progress, or failed, and why. */
+  notReady(objects: readonly RenderedObject[], namespace: string): Promise<NotReadyObject[]>;
   /** A slot in the composition's fleet rollout for moving this instance to a new chart. */
   fleetSlot(instance: Instance, digest: string): FleetDecision;
   releaseFleetSlot(instance: Instance): void;
@@ -725,11 +729,19 @@ async function reportReadiness(
 ): Promise<ReconcileResult> {
   const { instance, plan, chartStatus } = c;
   const rendered = inInstallOrder(objects);
-  const waiting = await deps.notReady(rendered, plan.namespace);
+  const notReady = await deps.notReady(rendered, plan.namespace);
   const extra: Partial<InstanceStatus> = {
     chart: chartStatus,
     inventory: inventoryOf(rendered, plan.namespace),
   };
+  const failedObjects = notReady.filter((o) => o.status === "Failed");
+  if (failedObjects.length > 0) {
+    // Stalled until something changes: looked at again on a spec or chart change, or at the resync.
+    const message = failedObjects.map(describeNotReady).join(", ");
+    await reportFailure(c, { reason: InstanceReason.ProgressFailed, message }, deps, extra);
+    return { requeueAfterMs: deps.resyncMs };
+  }
+  const waiting = notReady.map(describeNotReady);
   // Status is merge-patched: a failure that no longer holds is removed with an explicit null.
   const cleared: Partial<InstanceStatus> = instance.status?.failedChart
     ? { failedChart: null }
