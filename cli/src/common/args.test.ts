@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { conventionsHelp, formatOf, parsePluginArgs } from "./args.js";
 import { UsageError } from "./plugin.js";
 
+const ignore = (): undefined => undefined;
+
 describe("parsePluginArgs", () => {
   const spec = {
     options: { namespace: { type: "string", short: "n" } },
@@ -13,29 +15,29 @@ describe("parsePluginArgs", () => {
     const args = parsePluginArgs(
       ["a", "--context", "other", "-k", "/tmp/kc", "-o", "yaml", "-n", "ns", "b"],
       spec,
-      () => {},
+      ignore,
     );
     expect(args?.positionals).toEqual(["a", "b"]);
     expect(args?.target).toEqual({ kubeconfig: "/tmp/kc", context: "other" });
     expect(args?.output).toBe("yaml");
     expect(args?.values.namespace).toBe("ns");
-    expect(parsePluginArgs(["--context=c2"], spec, () => {})?.target.context).toBe("c2");
+    expect(parsePluginArgs(["--context=c2"], spec, ignore)?.target.context).toBe("c2");
   });
 
   it("defaults -o to the plugin's first format", () => {
-    expect(parsePluginArgs([], spec, () => {})?.output).toBe("table");
-    expect(parsePluginArgs([], { ...spec, formats: ["json", "yaml"] }, () => {})?.output).toBe(
+    expect(parsePluginArgs([], spec, ignore)?.output).toBe("table");
+    expect(parsePluginArgs([], { ...spec, formats: ["json", "yaml"] }, ignore)?.output).toBe(
       "json",
     );
   });
 
   it("refuses a format the plugin does not support as a usage error that names the supported ones", () => {
-    const run = () => parsePluginArgs(["-o", "prometheus"], spec, () => {});
+    const run = () => parsePluginArgs(["-o", "prometheus"], spec, ignore);
     expect(run).toThrow(UsageError);
     expect(run).toThrow(
       'unsupported output format "prometheus": this plugin supports table, json, yaml',
     );
-    expect(() => parsePluginArgs(["-o", "json"], { ...spec, formats: [] }, () => {})).toThrow(
+    expect(() => parsePluginArgs(["-o", "json"], { ...spec, formats: [] }, ignore)).toThrow(
       "-o json: this plugin has no output formats",
     );
   });
@@ -49,7 +51,7 @@ describe("parsePluginArgs", () => {
   it("refuses an unknown flag with node's parse error code (a usage error, exit 2)", () => {
     let caught: unknown;
     try {
-      parsePluginArgs(["--no-such-flag"], spec, () => {});
+      parsePluginArgs(["--no-such-flag"], spec, ignore);
     } catch (err) {
       caught = err;
     }

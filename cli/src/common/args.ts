@@ -77,6 +77,16 @@ export interface PluginArgsSpec<O extends ParseArgsOptionsConfig> {
   readonly help: string;
 }
 
+/** A plugin's arguments, read. */
+export interface PluginArgs<O extends ParseArgsOptionsConfig> {
+  readonly values: PluginValues<typeof KUBECTL_OPTIONS & O>;
+  readonly positionals: string[];
+  /** The -o format (the plugin's default when none is given; undefined when it has none). */
+  readonly output: Format | undefined;
+  /** What io.loadKubeconfig takes. */
+  readonly target: { kubeconfig?: string | undefined; context?: string | undefined };
+}
+
 /**
  * Reads a plugin's arguments the kubectl way. Returns undefined after printing the help (with the shared options, the
  * -o formats and the exit codes appended). Unknown flags and unsupported formats are usage errors (exit 2), checked
@@ -86,7 +96,7 @@ export function parsePluginArgs<O extends ParseArgsOptionsConfig>(
   argv: readonly string[],
   spec: PluginArgsSpec<O>,
   out: (text: string) => void,
-) {
+): PluginArgs<O> | undefined {
   const parsed = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -104,7 +114,6 @@ export function parsePluginArgs<O extends ParseArgsOptionsConfig>(
     values,
     positionals: parsed.positionals,
     output,
-    /** What io.loadKubeconfig takes. */
     target: { kubeconfig: common.kubeconfig, context: common.context },
   };
 }

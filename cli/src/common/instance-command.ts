@@ -18,8 +18,10 @@ export async function readInstanceCommand(
   argv: readonly string[],
   io: PluginIO,
   help: string,
-  formats: readonly Format[] = ["table", "json", "yaml"],
-  aliases: Readonly<Record<string, Format>> = {},
+  {
+    formats = ["table", "json", "yaml"],
+    aliases = {},
+  }: { formats?: readonly Format[]; aliases?: Readonly<Record<string, Format>> } = {},
 ): Promise<InstanceCommand | undefined> {
   const args = parsePluginArgs(
     argv,

@@ -43,13 +43,10 @@ async function latestUsage(
 
 export function runMetrics(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("metrics", io, async () => {
-    const command = await readInstanceCommand(
-      argv,
-      io,
-      METRICS_HELP,
-      ["table", "json", "yaml", "prometheus"],
-      { pretty: "table" },
-    );
+    const command = await readInstanceCommand(argv, io, METRICS_HELP, {
+      formats: ["table", "json", "yaml", "prometheus"],
+      aliases: { pretty: "table" },
+    });
     if (!command) return;
     const { kc, instance } = command;
     const { output } = command;

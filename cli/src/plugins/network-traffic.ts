@@ -87,7 +87,7 @@ export function runNetworkTraffic(
       io.out,
     );
     if (!args) return;
-    const { values, positionals } = args;
+    const { positionals } = args;
     const [ns1, ns2, ...rest] = positionals;
     if (!ns1 || !ns2 || rest.length > 0)
       throw new UsageError("expected: <namespace1> <namespace2>");

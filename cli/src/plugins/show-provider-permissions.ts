@@ -138,7 +138,7 @@ export function runShowConsumerPermissions(argv: readonly string[], io: PluginIO
       io.out,
     );
     if (!args) return;
-    const { values, positionals } = args;
+    const { positionals } = args;
     const [namespace, consumer, ...rest] = positionals;
     if (!namespace || !consumer || rest.length > 0)
       throw new UsageError("expected: <namespace> <consumer>");
