@@ -1,12 +1,13 @@
 // The everyday kubectl plugins, run as real subprocesses through kubectl's own plugin discovery against a real
 // instance of the hello-world chart, released by the real helmer.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
@@ -193,6 +194,40 @@ describe("kubectl plugins", () => {
     expect(fromTarball.stdout).toMatch(/appresources/);
   });
 
+  it("make plugins writes the krew manifest of the tarball as built: its sha256, each executable and what it needs", async () => {
+    const tarball = join(repo, "bin", "kubeplus-kubectl-plugins.tar.gz");
+    const docs = parseAllDocuments(
+      readFileSync(join(repo, "bin", "kubeplus-kubectl-plugins.krew.yaml"), "utf8"),
+    );
+    expect(docs.flatMap((d) => d.errors)).toEqual([]);
+    const manifests = docs.map(
+      (d) =>
+        d.toJS() as {
+          apiVersion: string;
+          kind: string;
+          metadata: { name: string };
+          spec: { platforms: { sha256: string; bin: string; files: { from: string }[] }[] };
+        },
+    );
+    const sha = createHash("sha256").update(readFileSync(tarball)).digest("hex");
+    const packed = (await run("tar", ["-tzf", tarball])).stdout.split("\n");
+    // The executables kubectl finds in bin/plugins.
+    const listed = (await kubectl(["plugin", "list"])).stdout
+      .split("\n")
+      .filter((l) => l.startsWith(`${pluginDir}/`))
+      .map((l) => l.slice(pluginDir.length + 1));
+    for (const m of manifests) {
+      expect(m.apiVersion).toBe("krew.googlecontainertools.github.com/v1alpha2");
+      expect(m.kind).toBe("Plugin");
+      const [platform] = m.spec.platforms;
+      expect(platform?.sha256).toBe(sha);
+      for (const f of platform?.files ?? []) expect(packed).toContain(f.from);
+      expect(listed).toContain(platform?.bin);
+    }
+    expect(manifests.map((m) => m.metadata.name)).toContain("appresources");
+    expect(manifests.map((m) => m.spec.platforms[0]?.bin).sort()).toEqual([...listed].sort());
+  });
+
   it("kubectl man prints a sample a user can create as it is", async () => {
     // The provider reads the sample the helmer stored; an identity that may not read it gets one built from the
     // published schema. Both say the same and both can be created as they are.
@@ -352,6 +387,8 @@ describe("kubectl plugins", () => {
     ).toHaveLength(2);
     const flat = await ok(["connections", "HelloWorldService", "plug1", kp]);
     expect(flat.split("\n")[0]).toMatch(/^LEVEL\s+KIND\s+NAME\s+PEER\s+RELATION\s+DETAILS$/);
+    // The original's name for the table still works.
+    expect(await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "flat"])).toBe(flat);
     expect(await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "dot"])).toMatch(
       /^digraph connections \{/,
     );
