@@ -1,12 +1,13 @@
 // The everyday kubectl plugins, run as real subprocesses through kubectl's own plugin discovery against a real
 // instance of the hello-world chart, released by the real helmer.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { parse } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
@@ -37,6 +38,13 @@ let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
 const kubectl = pluginKubectl(cluster.state, pluginDir, work);
+
+interface KubeconfigFile {
+  clusters: { name: string; cluster: Record<string, unknown> }[];
+  contexts: { name: string; context: { cluster: string; user: string } }[];
+}
+/** A cluster entry whose server is a port where nothing listens. */
+const NOWHERE = { name: "nowhere", cluster: { server: "https://127.0.0.1:1" } };
 
 async function ok(args: string[]): Promise<string> {
   const r = await kubectl(args);
@@ -184,6 +192,40 @@ describe("kubectl plugins", () => {
     expect(fromTarball.stderr).toBe("");
     expect(fromTarball.code).toBe(0);
     expect(fromTarball.stdout).toMatch(/appresources/);
+  });
+
+  it("make plugins writes the krew manifest of the tarball as built: its sha256, each executable and what it needs", async () => {
+    const tarball = join(repo, "bin", "kubeplus-kubectl-plugins.tar.gz");
+    const docs = parseAllDocuments(
+      readFileSync(join(repo, "bin", "kubeplus-kubectl-plugins.krew.yaml"), "utf8"),
+    );
+    expect(docs.flatMap((d) => d.errors)).toEqual([]);
+    const manifests = docs.map(
+      (d) =>
+        d.toJS() as {
+          apiVersion: string;
+          kind: string;
+          metadata: { name: string };
+          spec: { platforms: { sha256: string; bin: string; files: { from: string }[] }[] };
+        },
+    );
+    const sha = createHash("sha256").update(readFileSync(tarball)).digest("hex");
+    const packed = (await run("tar", ["-tzf", tarball])).stdout.split("\n");
+    // The executables kubectl finds in bin/plugins.
+    const listed = (await kubectl(["plugin", "list"])).stdout
+      .split("\n")
+      .filter((l) => l.startsWith(`${pluginDir}/`))
+      .map((l) => l.slice(pluginDir.length + 1));
+    for (const m of manifests) {
+      expect(m.apiVersion).toBe("krew.googlecontainertools.github.com/v1alpha2");
+      expect(m.kind).toBe("Plugin");
+      const [platform] = m.spec.platforms;
+      expect(platform?.sha256).toBe(sha);
+      for (const f of platform?.files ?? []) expect(packed).toContain(f.from);
+      expect(listed).toContain(platform?.bin);
+    }
+    expect(manifests.map((m) => m.metadata.name)).toContain("appresources");
+    expect(manifests.map((m) => m.spec.platforms[0]?.bin).sort()).toEqual([...listed].sort());
   });
 
   it("kubectl man prints a sample a user can create as it is", async () => {
@@ -345,6 +387,8 @@ describe("kubectl plugins", () => {
     ).toHaveLength(2);
     const flat = await ok(["connections", "HelloWorldService", "plug1", kp]);
     expect(flat.split("\n")[0]).toMatch(/^LEVEL\s+KIND\s+NAME\s+PEER\s+RELATION\s+DETAILS$/);
+    // The original's name for the table still works.
+    expect(await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "flat"])).toBe(flat);
     expect(await ok(["connections", "HelloWorldService", "plug1", kp, "-o", "dot"])).toMatch(
       /^digraph connections \{/,
     );
@@ -533,7 +577,147 @@ describe("kubectl plugins", () => {
       `error: this kubeconfig may not read helloworldservices in namespace ${kp}\n`,
     );
     const output = await kubectl(["appresources", "HelloWorldService", "plug1", kp, "-o", "wide"]);
-    expect(output.code).toBe(1);
-    expect(output.stderr).toContain('unknown output format "wide"');
+    expect(output.code).toBe(2);
+    expect(output.stderr).toContain('unsupported output format "wide"');
+  });
+
+  it("kubectl conventions: --context picks another context of the kubeconfig, and -k still wins over $KUBECONFIG", async () => {
+    const admin = parse(readFileSync(cluster.state.kubeconfig, "utf8")) as KubeconfigFile;
+    const [real] = admin.contexts;
+    if (!real) throw new Error("the test cluster's kubeconfig has no context");
+    // One file, two contexts; its current-context points at a port where nothing listens.
+    const both = join(work, "two-contexts.kubeconfig");
+    writeFileSync(
+      both,
+      stringify({
+        ...admin,
+        clusters: [...admin.clusters, NOWHERE],
+        contexts: [
+          ...admin.contexts,
+          { name: "nowhere", context: { ...real.context, cluster: "nowhere" } },
+        ],
+        "current-context": "nowhere",
+      }),
+    );
+    const byDefault = await kubectl(["appstatus", "HelloWorldService", "plug1", kp], both);
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.stderr).toMatch(/^error: /);
+    const picked = await kubectl(
+      ["appstatus", "HelloWorldService", "plug1", kp, "--context", real.name],
+      both,
+    );
+    expect(picked.stderr).toBe("");
+    expect(picked.code).toBe(0);
+    expect(picked.stdout).toContain("Release: plug1:helloworldservice-plug1");
+    const unknown = await kubectl(
+      ["appstatus", "HelloWorldService", "plug1", kp, "--context", "no-such-context"],
+      both,
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      `error: context "no-such-context" does not exist in kubeconfig ${both} (contexts: ${real.name}, nowhere)`,
+    );
+    // -k/--kubeconfig takes precedence over $KUBECONFIG.
+    const explicit = await kubectl(
+      ["appstatus", "HelloWorldService", "plug1", kp, "-k", cluster.state.kubeconfig],
+      both,
+    );
+    expect(explicit.stderr).toBe("");
+    expect(explicit.code).toBe(0);
+  });
+
+  it("kubectl conventions: a two-file $KUBECONFIG merges as kubectl merges it (first file wins per name, first current-context)", async () => {
+    const admin = parse(readFileSync(cluster.state.kubeconfig, "utf8")) as KubeconfigFile;
+    const [real] = admin.contexts;
+    if (!real) throw new Error("the test cluster's kubeconfig has no context");
+    // The first file only names the context and makes it current; the cluster and user come from the second file,
+    // whose own context of the same name (pointing nowhere) and current-context must lose.
+    const first = join(work, "first.kubeconfig");
+    writeFileSync(
+      first,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "tenant-view",
+        contexts: [{ name: "tenant-view", context: real.context }],
+      }),
+    );
+    const second = join(work, "second.kubeconfig");
+    writeFileSync(
+      second,
+      stringify({
+        ...admin,
+        clusters: [...admin.clusters, NOWHERE],
+        contexts: [{ name: "tenant-view", context: { ...real.context, cluster: "nowhere" } }],
+        "current-context": "tenant-view-elsewhere",
+      }),
+    );
+    const merged = `${first}:${second}`;
+    // kubectl itself reads the pair this way.
+    const kubectlView = await kubectl(
+      ["config", "view", "--minify", "-o", "jsonpath={.clusters[0].name}"],
+      merged,
+    );
+    expect(kubectlView.stdout).toBe(real.context.cluster);
+    const text = await kubectl(["appresources", "HelloWorldService", "plug1", kp], merged);
+    expect(text.stderr).toBe("");
+    expect(text.code).toBe(0);
+    expect(text.stdout.split("\n")[1]).toMatch(
+      new RegExp(`^${kp}\\s+HelloWorldService\\s+plug1\\s+Ready$`),
+    );
+    // The other order: the second file's context (nowhere) now wins, and the plugin fails as kubectl would.
+    const reversed = await kubectl(
+      ["appresources", "HelloWorldService", "plug1", kp, "--context", "tenant-view"],
+      `${second}:${first}`,
+    );
+    expect(reversed.code).toBe(1);
+  });
+
+  it("kubectl conventions: -o yaml says what -o json says, on every data plugin asked", async () => {
+    for (const args of [
+      ["appresources", "HelloWorldService", "plug1", kp],
+      ["appstatus", "HelloWorldService", "plug1", kp],
+      ["kubeplus", "commands"],
+    ]) {
+      const yaml = await ok([...args, "-o", "yaml"]);
+      const json = await ok([...args, "-o", "json"]);
+      expect(yaml.trimStart().startsWith("{")).toBe(false);
+      expect(parse(yaml)).toEqual(JSON.parse(json));
+    }
+  });
+
+  it("kubectl conventions: an -o format a plugin does not support, or an unknown flag, is a usage error (exit 2)", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["appresources", "HelloWorldService", "plug1", kp, "-o", "prometheus"],
+        'error: unsupported output format "prometheus": this plugin supports table, json, yaml',
+      ],
+      [
+        ["connections", "HelloWorldService", "plug1", kp, "-o", "prometheus"],
+        'error: unsupported output format "prometheus": this plugin supports table, json, yaml, dot, png, html',
+      ],
+      [
+        ["metrics", "HelloWorldService", "plug1", kp, "-o", "dot"],
+        'error: unsupported output format "dot": this plugin supports table, json, yaml, prometheus',
+      ],
+      [
+        ["upload", "chart", "x.tgz", "-o", "json"],
+        "error: -o json: this plugin has no output formats",
+      ],
+      [
+        ["appstatus", "HelloWorldService", "plug1", kp, "--watch"],
+        "error: Unknown option '--watch'",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await kubectl(args);
+      expect(r.code, `kubectl ${args.join(" ")}`).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).toContain("--help for usage.");
+    }
+    const help = await ok(["appresources", "--help"]);
+    expect(help).toContain("--context <name>");
+    expect(help).toContain("Exit codes: 0 success; 1 a failure from the cluster");
   });
 });

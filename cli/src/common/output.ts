@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import type { Format } from "./args.js";
 
 /** Columns padded like kubectl's tables (three spaces between columns, no trailing blanks). */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -13,19 +14,8 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join("\n");
 }
 
-export const OUTPUTS = ["table", "json", "yaml"] as const;
-export type Output = (typeof OUTPUTS)[number];
-
-/** Checks an -o value against what the plugin supports. */
-export function outputOf(value: string | undefined, allowed: readonly string[] = OUTPUTS): Output {
-  const v = value ?? "table";
-  if (!allowed.includes(v))
-    throw new Error(`unknown output format "${v}": use one of ${allowed.join(", ")}`);
-  return v as Output;
-}
-
 /** Data as JSON or YAML (for scripts), or the table the plugin built. */
-export function render(output: Output, data: unknown, tableText: () => string): string {
+export function render(output: Format | undefined, data: unknown, tableText: () => string): string {
   if (output === "json") return `${JSON.stringify(data, null, 2)}\n`;
   if (output === "yaml") return stringify(data);
   return `${tableText()}\n`;

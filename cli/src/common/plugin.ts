@@ -1,18 +1,22 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { AccessNames, ClusterIO, Paths } from "@kubeplus/access";
+import type { KubeTarget } from "./kubeconfig.js";
 
 /** What a plugin needs from its process, injected (main.ts passes the real ones). */
 export interface PluginIO {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   /** Loads lazily: the Kubernetes client is loaded only by commands that talk to a cluster (fast --help). */
-  readonly loadKubeconfig: (path: string | undefined) => Promise<KubeConfig>;
+  readonly loadKubeconfig: (target: KubeTarget) => Promise<KubeConfig>;
 }
 
 /** A mistake in how the plugin was called: printed with a pointer to --help. */
 export class UsageError extends Error {}
 
-/** Runs a plugin body: every failure is one line on stderr and exit code 1; nothing on stderr on success. */
+/**
+ * Runs a plugin body: every failure is one line on stderr; exit code 2 for a usage error (with a pointer to --help), 1
+ * for anything else (the cluster refused or failed, or something was not found); nothing on stderr on success.
+ */
 export async function runPlugin(
   name: string,
   io: PluginIO,
@@ -27,7 +31,7 @@ export async function runPlugin(
       err instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"));
     io.err(`error: ${(err as Error).message}`);
     if (usage) io.err(`Run kubectl ${name} --help for usage.`);
-    return 1;
+    return usage ? 2 : 1;
   }
 }
 

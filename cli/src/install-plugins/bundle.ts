@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { writeKrewManifest } from "./krew.js";
 import { PLUGINS } from "./plugins.js";
 
 /**
@@ -27,9 +28,13 @@ export const PLUGINS_PACKAGE_JSON = `${JSON.stringify(
 /**
  * Builds each plugin into one self-contained executable file (bundled CommonJS; the entry's node shebang stays; only Node is
  * needed) in `dir`, with a package.json that marks the folder CommonJS, and packs them into
- * kubeplus-kubectl-plugins.tar.gz beside it, as the original ships them.
+ * kubeplus-kubectl-plugins.tar.gz beside it, as the original ships them, with the krew manifest of that tarball
+ * (kubeplus-kubectl-plugins.krew.yaml, its sha256 computed here). `uri` is where a release publishes the tarball.
  */
-export async function bundlePlugins(dir: string): Promise<{ files: string[]; tarball: string }> {
+export async function bundlePlugins(
+  dir: string,
+  uri?: string,
+): Promise<{ files: string[]; tarball: string; krew: string }> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const dist = fileURLToPath(new URL("..", import.meta.url));
@@ -53,5 +58,13 @@ export async function bundlePlugins(dir: string): Promise<{ files: string[]; tar
   await writeFile(join(dir, "package.json"), PLUGINS_PACKAGE_JSON);
   const tarball = join(dirname(dir), "kubeplus-kubectl-plugins.tar.gz");
   await promisify(execFile)("tar", ["-czf", tarball, "-C", dirname(dir), basename(dir)]);
-  return { files, tarball };
+  const { version } = JSON.parse(
+    await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+  ) as { version: string };
+  const krew = await writeKrewManifest(
+    tarball,
+    join(dirname(dir), "kubeplus-kubectl-plugins.krew.yaml"),
+    { uri, version, folder: basename(dir) },
+  );
+  return { files, tarball, krew };
 }

@@ -12,9 +12,10 @@ if (dev) {
   process.stdout.write(`${written.length} kubectl plugin launchers in ${dir}\n`);
 } else {
   const started = Date.now();
-  const { files, tarball } = await bundlePlugins(dir);
+  // Where a release publishes the tarball, for the krew manifest's uri (else the local file).
+  const { files, tarball, krew } = await bundlePlugins(dir, process.env.KUBEPLUS_PLUGINS_URI);
   process.stdout.write(
-    `${files.length} kubectl plugins bundled into ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s, packed as ${tarball}\n`,
+    `${files.length} kubectl plugins bundled into ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s, packed as ${tarball}, krew manifest ${krew}\n`,
   );
 }
 process.stdout.write(

@@ -30,7 +30,7 @@ export const PLUGINS: readonly {
   {
     command: "kubectl-metrics",
     entry: "plugins/metrics/main.js",
-    usage: "kubectl metrics <Kind> <instance> [<namespace>] [-o pretty|json|prometheus]",
+    usage: "kubectl metrics <Kind> <instance> [<namespace>] [-o table|json|yaml|prometheus]",
     summary: "what the instance consumes: pods, CPU, memory, storage, network, quota, app metrics",
   },
   {
@@ -54,7 +54,7 @@ export const PLUGINS: readonly {
   {
     command: "kubectl-connections",
     entry: "plugins/connections/main.js",
-    usage: "kubectl connections <Kind> <instance> <namespace> [-o flat|json|dot|png|html]",
+    usage: "kubectl connections <Kind> <instance> <namespace> [-o table|json|yaml|dot|png|html]",
     summary: "how the instance connects to every object of its release",
   },
   {

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeRequest, kubeStream } from "@kubeplus/kube";
 import { findInstance, releaseNamespaceOf, resolveKind } from "../common/instances.js";
 import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 export const APPLOGS_HELP = `Print the logs of every container (init containers first) of an application instance's pods, with a banner per
 container.
@@ -78,27 +78,27 @@ async function followAll({ kc, ns, targets, query }: LogJob, io: PluginIO): Prom
 
 export function runAppLogs(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("applogs", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        container: { type: "string", short: "c" },
-        since: { type: "string" },
-        follow: { type: "boolean", short: "f" },
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          container: { type: "string", short: "c" },
+          since: { type: "string" },
+          follow: { type: "boolean", short: "f" },
+          namespace: { type: "string", short: "n" },
+        },
+        formats: [],
+        help: APPLOGS_HELP,
       },
-    });
-    if (values.help) {
-      io.out(APPLOGS_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [kind, name, namespace, ...rest] = positionals;
     if (!kind || !name || rest.length > 0)
       throw new UsageError("expected: <Kind> <instance> [<namespace>]");
     const query = values.since ? `&sinceSeconds=${sinceSeconds(values.since)}` : "";
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(args.target);
     const kindInfo = await resolveKind(kc, kind);
     const instance = await findInstance(kc, kindInfo, name, namespace ?? values.namespace);
     const ns = releaseNamespaceOf(instance);

@@ -92,7 +92,7 @@ async function nodeAddresses(kc: KubeConfig): Promise<string[] | undefined> {
 
 export function runAppUrl(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("appurl", io, async () => {
-    const command = await readInstanceCommand(argv, io, APPURL_HELP, ["table", "json"]);
+    const command = await readInstanceCommand(argv, io, APPURL_HELP);
     if (!command) return;
     const { kc, instance, output } = command;
     const ns = releaseNamespaceOf(instance);

@@ -2,22 +2,25 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { kubeRequest } from "@kubeplus/kube";
 import { findInstance, releaseNamespaceOf, resolveKind } from "../common/instances.js";
 import { table } from "../common/output.js";
 import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
 import { connectionsFrom, toDot, type Connection, type GraphObject } from "./connections-graph.js";
+import { stringify } from "yaml";
+import { parsePluginArgs, type Format } from "../common/args.js";
 
 export const CONNECTIONS_HELP = `Show how an application instance connects to every object of its release: owner references, label selectors,
 spec references (volumes, ConfigMaps, Secrets, ServiceAccounts), environment variables and the release annotation.
 
 Usage:
-  kubectl connections <Kind> <instance> <namespace> [-o flat|json|dot|png|html] [-i Kind:Name,...] [-k <kubeconfig>]
+  kubectl connections <Kind> <instance> <namespace> [-o table|json|yaml|dot|png|html] [-i Kind:Name,...] [-k <kubeconfig>]
 
 Output:
-  flat   a table (default)          json   the original's fields: Level, Kind, Name, Namespace, PeerKind, PeerName,
+  table  a table (default; flat, the original's name, is still accepted)
+  yaml   the same records as json
+  json   the original's fields: Level, Kind, Name, Namespace, PeerKind, PeerName,
   dot    Graphviz source                   PeerNamespace, RelationType, RelationDetails
   png, html   rendered with Graphviz's dot (Debian package graphviz) into connections-<instance>.png|.html
 `;
@@ -54,10 +57,11 @@ async function objectsIn(kc: KubeConfig, ns: string): Promise<GraphObject[]> {
   return lists.flat();
 }
 
-async function render(connections: Connection[], format: string, file: string): Promise<string> {
+async function render(connections: Connection[], format: Format, file: string): Promise<string> {
   if (format === "json") return `${JSON.stringify(connections, null, 2)}\n`;
+  if (format === "yaml") return stringify(connections);
   if (format === "dot") return toDot(connections);
-  if (format === "flat")
+  if (format === "table")
     return `${table([
       ["LEVEL", "KIND", "NAME", "PEER", "RELATION", "DETAILS"],
       ...connections.map((c) => [
@@ -98,29 +102,25 @@ async function render(connections: Connection[], format: string, file: string): 
 
 export function runConnections(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("connections", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        output: { type: "string", short: "o", default: "flat" },
-        ignore: { type: "string", short: "i" },
-        kubeconfig: { type: "string", short: "k" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          ignore: { type: "string", short: "i" },
+        },
+        formats: ["table", "json", "yaml", "dot", "png", "html"],
+        aliases: { flat: "table" },
+        help: CONNECTIONS_HELP,
       },
-    });
-    if (values.help) {
-      io.out(CONNECTIONS_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [kind, name, namespace, ...rest] = positionals;
     if (!kind || !name || !namespace || rest.length > 0)
       throw new UsageError("expected: <Kind> <instance> <namespace>");
-    if (!["flat", "json", "dot", "png", "html"].includes(values.output))
-      throw new UsageError(
-        `unknown output format "${values.output}": use flat, json, dot, png or html`,
-      );
     const ignore = new Set((values.ignore ?? "").split(",").filter(Boolean));
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(args.target);
     const instance = await findInstance(kc, await resolveKind(kc, kind), name, namespace);
     const release = instance.status?.helmrelease?.split(":")[1];
     if (!release)
@@ -129,6 +129,6 @@ export function runConnections(argv: readonly string[], io: PluginIO): Promise<n
       );
     const objects = await objectsIn(kc, releaseNamespaceOf(instance));
     const connections = connectionsFrom(instance, release, objects, ignore);
-    io.out(await render(connections, values.output, `connections-${name}`));
+    io.out(await render(connections, args.output ?? "table", `connections-${name}`));
   });
 }

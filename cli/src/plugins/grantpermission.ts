@@ -1,7 +1,7 @@
-import { parseArgs } from "node:util";
 import { AccessNames, ClusterIO, grantConsumerKinds } from "@kubeplus/access";
 import { DEFAULT_GENERATED_GROUP } from "@kubeplus/api";
 import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 export const GRANT_HELP = `Let consumers create, read, update and delete instances of more kinds (added to earlier grants).
 
@@ -20,23 +20,26 @@ Flags:
 
 export function runGrantPermission(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("grantpermission", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        group: { type: "string" },
-        kubeconfig: { type: "string", short: "k" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          group: { type: "string" },
+        },
+        formats: [],
+        help: GRANT_HELP,
       },
-    });
-    if (values.help) {
-      io.out(GRANT_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [who, plurals, kubeconfig, ...rest] = positionals;
     if (who !== "consumer" || !plurals || rest.length > 0)
       throw new UsageError("expected: consumer <plural> <provider-kubeconfig>");
-    const kc = await io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
+    const kc = await io.loadKubeconfig({
+      ...args.target,
+      kubeconfig: kubeconfig ?? args.target.kubeconfig,
+    });
     const wanted = plurals.split(",").filter((p) => p !== "");
     const invalid = wanted.find((p) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p));
     if (invalid)

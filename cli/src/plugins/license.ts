@@ -1,16 +1,16 @@
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ClusterIO, Paths } from "@kubeplus/access";
 import { resolveKind } from "../common/instances.js";
-import { outputOf, render, table } from "../common/output.js";
+import { render, table } from "../common/output.js";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs, type Format } from "../common/args.js";
 
 export const LICENSE_HELP = `Licenses limit how many instances of a kind may exist, and until when (crd-hook enforces them at creation).
 
 Usage:
   kubectl license create <Kind> <licenseFile> [-e MM/DD/YYYY] [-n <instances>] [-k <kubeconfig>]
-  kubectl license get <Kind> [-k <kubeconfig>] [-o table|json]
+  kubectl license get <Kind> [-k <kubeconfig>] [-o table|json|yaml]
   kubectl license delete <Kind> [-k <kubeconfig>]
 
 Flags:
@@ -41,6 +41,7 @@ interface LicenseArgs {
   readonly kind: string;
   readonly file?: string;
   readonly values: Record<string, string | boolean | undefined>;
+  readonly output: Format | undefined;
 }
 
 const licenseName = (kind: string): string => `${kind.toLowerCase()}-license`;
@@ -84,10 +85,7 @@ interface LicenseMap {
 }
 
 async function get(kc: KubeConfig, ns: string, kind: string, a: LicenseArgs): Promise<string> {
-  const output = outputOf(typeof a.values.output === "string" ? a.values.output : undefined, [
-    "table",
-    "json",
-  ]);
+  const output = a.output;
   const cm = await new ClusterIO(kc, "kubectl-kubeplus").get<LicenseMap>(
     Paths.configMap(ns, licenseName(kind)),
   );
@@ -121,31 +119,38 @@ async function remove(kc: KubeConfig, ns: string, kind: string): Promise<string>
 
 export function runLicense(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("license", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        expiry: { type: "string", short: "e" },
-        instances: { type: "string", short: "n" },
-        kubeconfig: { type: "string", short: "k" },
-        "kubeplus-namespace": { type: "string" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          expiry: { type: "string", short: "e" },
+          instances: { type: "string", short: "n" },
+          "kubeplus-namespace": { type: "string" },
+        },
+        formats: ["table", "json", "yaml"],
+        help: LICENSE_HELP,
       },
-    });
-    if (values.help) {
-      io.out(LICENSE_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [action = "", kindArg, file, ...rest] = positionals;
     if (!["create", "get", "delete"].includes(action) || !kindArg || rest.length > 0)
       throw new UsageError("expected: create|get|delete <Kind> [<licenseFile>]");
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(args.target);
     const kind = (await resolveKind(kc, kindArg)).kind;
     const ns = await findKubeplusNamespace(kc, values["kubeplus-namespace"]);
-    const args: LicenseArgs = { action, kind, ...(file ? { file } : {}), values };
-    if (action === "create") io.out(await create(kc, ns, kind, args));
-    else if (action === "get") io.out(await get(kc, ns, kind, args));
+    if (action !== "get" && values.output !== undefined)
+      throw new UsageError(`-o applies to license get only, not to license ${action}`);
+    const licenseArgs: LicenseArgs = {
+      action,
+      kind,
+      ...(file ? { file } : {}),
+      values,
+      output: args.output,
+    };
+    if (action === "create") io.out(await create(kc, ns, kind, licenseArgs));
+    else if (action === "get") io.out(await get(kc, ns, kind, licenseArgs));
     else io.out(await remove(kc, ns, kind));
   });
 }

@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { chartDefaultIn } from "@kubeplus/charts";
 import { kubeRequest } from "@kubeplus/kube";
 import { resolveKind, type KindInfo } from "../common/instances.js";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 export const MAN_HELP = `Print a sample manifest of a KubePlus kind: valid YAML to edit and create with kubectl create -f, each spec field
 commented with its type, default and description.
@@ -115,22 +115,22 @@ async function storedSample(
 
 export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("man", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          namespace: { type: "string", short: "n" },
+        },
+        formats: ["yaml"],
+        help: MAN_HELP,
       },
-    });
-    if (values.help) {
-      io.out(MAN_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [kind, ...rest] = positionals;
     if (!kind || rest.length > 0) throw new UsageError("expected: <Kind>");
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(args.target);
     const k = await resolveKind(kc, kind);
     const stored = await storedSample(kc, k, values.namespace);
     if (stored) {

@@ -1,3 +1,4 @@
+import { stringify } from "yaml";
 import type { InstanceUsage } from "@kubeplus/contracts";
 import { KubeRequestError, kubeRequest } from "@kubeplus/kube";
 import { toJson, toPretty, toPrometheus } from "@kubeplus/metering";
@@ -11,12 +12,13 @@ metrics-collector's latest pass (the same numbers its Prometheus endpoint serves
 provider's or a consumer's kubeconfig is enough.
 
 Usage:
-  kubectl metrics <Kind> <instance> [<namespace>] [-k <kubeconfig>] [-o pretty|json|prometheus]
+  kubectl metrics <Kind> <instance> [<namespace>] [-k <kubeconfig>] [-o table|json|yaml|prometheus]
 
 Options:
   -k, --kubeconfig <path>   kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)
   -n, --namespace <ns>      the instance's namespace (default: found when the name is unique)
-  -o, --output <format>     pretty (default), json (numbers with units, e.g. cpu.cores, memory.bytes), prometheus
+  -o, --output <format>     table (default; pretty, the original's name, is still accepted), json (numbers with
+                            units, e.g. cpu.cores, memory.bytes), yaml (the same as json), prometheus
 `;
 
 /** The collector's latest usage of `release`, from the ConfigMap it keeps beside the release. */
@@ -41,15 +43,13 @@ async function latestUsage(
 
 export function runMetrics(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("metrics", io, async () => {
-    const command = await readInstanceCommand(argv, io, METRICS_HELP, [
-      "table",
-      "pretty",
-      "json",
-      "prometheus",
-    ]);
+    const command = await readInstanceCommand(argv, io, METRICS_HELP, {
+      formats: ["table", "json", "yaml", "prometheus"],
+      aliases: { pretty: "table" },
+    });
     if (!command) return;
     const { kc, instance } = command;
-    const output: string = command.output;
+    const { output } = command;
     const release = (instance.status?.helmrelease ?? "").split(":")[1];
     if (!release)
       throw new Error(
@@ -61,6 +61,7 @@ export function runMetrics(argv: readonly string[], io: PluginIO): Promise<numbe
         `no usage recorded yet for ${instance.kind} ${instance.metadata.name}: the metrics-collector writes it after each pass (every 30 s by default); check it runs: kubectl logs deploy/metrics-collector -n <kubeplus namespace>`,
       );
     if (output === "json") io.out(`${JSON.stringify(toJson(usage), null, 2)}\n`);
+    else if (output === "yaml") io.out(stringify(toJson(usage)));
     else if (output === "prometheus") io.out(toPrometheus([usage]));
     else io.out(toPretty(usage));
   });

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ClusterIO } from "@kubeplus/access";
 import { Labels, MANAGED_BY_VALUE } from "@kubeplus/api";
 import { runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 /** The isolation policy the helmer puts into every instance namespace (the original's name). */
 export const ISOLATION_POLICY = "restrict-cross-ns-traffic";
@@ -77,23 +77,22 @@ export function runNetworkTraffic(
   io: PluginIO,
 ): Promise<number> {
   return runPlugin(`${mode} network traffic`, io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {},
+        formats: [],
+        help: NETWORK_HELP,
       },
-    });
-    if (values.help) {
-      io.out(NETWORK_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { positionals } = args;
     const [ns1, ns2, ...rest] = positionals;
     if (!ns1 || !ns2 || rest.length > 0)
       throw new UsageError("expected: <namespace1> <namespace2>");
     if (ns1 === ns2) throw new UsageError("the two namespaces are the same");
-    const kc: KubeConfig = await io.loadKubeconfig(values.kubeconfig);
+    const kc: KubeConfig = await io.loadKubeconfig(args.target);
     const cluster = new ClusterIO(kc, "kubectl-kubeplus");
     await checkInstanceNamespace(cluster, ns1);
     await checkInstanceNamespace(cluster, ns2);

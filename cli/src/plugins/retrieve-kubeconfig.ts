@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import {
   AccessNames,
   ClusterIO,
@@ -9,6 +8,8 @@ import {
 } from "@kubeplus/access";
 import { KubeRequestError } from "@kubeplus/kube";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { stringify } from "yaml";
+import { parsePluginArgs } from "../common/args.js";
 
 export const RETRIEVE_HELP = `Print the stored provider or consumer kubeconfig (compact JSON).
 
@@ -24,24 +25,24 @@ Flags:
 
 export function runRetrieveKubeconfig(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("retrieve kubeconfig", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        apiserverurl: { type: "string", short: "s" },
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          apiserverurl: { type: "string", short: "s" },
+          namespace: { type: "string", short: "n" },
+        },
+        formats: ["json", "yaml"],
+        help: RETRIEVE_HELP,
       },
-    });
-    if (values.help) {
-      io.out(RETRIEVE_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [who, ...rest] = positionals;
     if ((who !== "provider" && who !== "consumer") || rest.length > 0)
       throw new UsageError("expected one argument: provider or consumer");
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    const kc = await io.loadKubeconfig(args.target);
     const namespace = await findKubeplusNamespace(kc, values.namespace);
     const name = kubeconfigSecretName(
       who === "provider" ? AccessNames.Provider : AccessNames.Consumer,
@@ -62,6 +63,6 @@ export function runRetrieveKubeconfig(argv: readonly string[], io: PluginIO): Pr
       );
     let config = JSON.parse(Buffer.from(stored, "base64").toString()) as Kubeconfig;
     if (values.apiserverurl) config = withServer(config, values.apiserverurl);
-    io.out(`${JSON.stringify(config)}\n`);
+    io.out(args.output === "yaml" ? stringify(config) : `${JSON.stringify(config)}\n`);
   });
 }

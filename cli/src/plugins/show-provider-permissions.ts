@@ -1,14 +1,14 @@
-import { parseArgs } from "node:util";
 import { AccessNames, ClusterIO, providerPolicies } from "@kubeplus/access";
 import { kubeRequest, whoAmI } from "@kubeplus/kube";
-import { table } from "../common/output.js";
+import { render, table } from "../common/output.js";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 export const SHOW_HELP = `Show what the KubePlus provider identity may do: its RBAC rules in a namespace, and the admission policies
 that fence them.
 
 Usage:
-  kubectl show provider permissions [<namespace>] [-k <kubeconfig>] [-n <kubeplus-namespace>] [-o table|json]
+  kubectl show provider permissions [<namespace>] [-k <kubeconfig>] [-n <kubeplus-namespace>] [-o table|json|yaml]
 
 With an administrator's kubeconfig the provider is impersonated; with the provider's own, it asks for itself.
 <namespace> is where namespaced rules are evaluated (default: the KubePlus namespace).
@@ -48,23 +48,21 @@ function ruleRows(review: RulesReview): string[][] {
 
 export function runShowProviderPermissions(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("show provider permissions", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        output: { type: "string", short: "o", default: "table" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          namespace: { type: "string", short: "n" },
+        },
+        formats: ["table", "json", "yaml"],
+        help: SHOW_HELP,
       },
-    });
-    if (values.help) {
-      io.out(SHOW_HELP);
-      return;
-    }
-    if (positionals.length > 1 || !["table", "json"].includes(values.output))
-      throw new UsageError("expected at most one namespace, and -o table or -o json");
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
+    if (positionals.length > 1) throw new UsageError("expected at most one namespace");
+    const kc = await io.loadKubeconfig(args.target);
     const kpNamespace = await findKubeplusNamespace(kc, values.namespace);
     const where = positionals[0] ?? kpNamespace;
     const provider = `system:serviceaccount:${kpNamespace}:${AccessNames.Provider}`;
@@ -98,9 +96,13 @@ export function runShowProviderPermissions(argv: readonly string[], io: PluginIO
         rules: source.spec.validations.map((v) => v.message ?? v.messageExpression ?? ""),
       });
     }
-    if (values.output === "json") {
+    if (args.output !== "table") {
       io.out(
-        `${JSON.stringify({ user: provider, namespace: where, ...review.status, policies }, null, 2)}\n`,
+        render(
+          args.output,
+          { user: provider, namespace: where, ...review.status, policies },
+          () => "",
+        ),
       );
       return;
     }
@@ -119,30 +121,28 @@ export function runShowProviderPermissions(argv: readonly string[], io: PluginIO
 export const SHOW_CONSUMER_HELP = `Show what a consumer may do in its namespace (its effective RBAC rules there).
 
 Usage:
-  kubectl show consumer permissions <namespace> <consumer> [-k <kubeconfig>] [-o table|json]
+  kubectl show consumer permissions <namespace> <consumer> [-k <kubeconfig>] [-o table|json|yaml]
 
 The consumer is impersonated, so the kubeconfig must be allowed to impersonate (an administrator's).
 `;
 
 export function runShowConsumerPermissions(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("show consumer permissions", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        output: { type: "string", short: "o", default: "table" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {},
+        formats: ["table", "json", "yaml"],
+        help: SHOW_CONSUMER_HELP,
       },
-    });
-    if (values.help) {
-      io.out(SHOW_CONSUMER_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { positionals } = args;
     const [namespace, consumer, ...rest] = positionals;
-    if (!namespace || !consumer || rest.length > 0 || !["table", "json"].includes(values.output))
-      throw new UsageError("expected: <namespace> <consumer>, and -o table or -o json");
-    const kc = await io.loadKubeconfig(values.kubeconfig);
+    if (!namespace || !consumer || rest.length > 0)
+      throw new UsageError("expected: <namespace> <consumer>");
+    const kc = await io.loadKubeconfig(args.target);
     const user = `system:serviceaccount:${namespace}:${consumer}`;
     const review = (await kubeRequest(
       kc,
@@ -157,8 +157,8 @@ export function runShowConsumerPermissions(argv: readonly string[], io: PluginIO
         headers: { "Impersonate-User": user },
       },
     )) as RulesReview;
-    if (values.output === "json") {
-      io.out(`${JSON.stringify({ user, namespace, ...review.status }, null, 2)}\n`);
+    if (args.output !== "table") {
+      io.out(render(args.output, { user, namespace, ...review.status }, () => ""));
       return;
     }
     io.out(`Permissions of ${user} in namespace ${namespace} (RBAC):\n`);

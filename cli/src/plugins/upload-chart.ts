@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
 import {
   chartNameOf,
   digestOf,
@@ -14,6 +13,7 @@ import {
 } from "@kubeplus/charts";
 import { ClusterIO } from "@kubeplus/access";
 import { findKubeplusNamespace, runPlugin, UsageError, type PluginIO } from "../common/plugin.js";
+import { parsePluginArgs } from "../common/args.js";
 
 export const UPLOAD_HELP = `Store a chart archive in the cluster, so that a ResourceComposition can use chartURL: file:///<file>.tgz. It is
 checked first (a valid chart, within ${Math.floor(UPLOADED_CHART_MAX_BYTES / 1024)} KiB) and survives restarts of every service.
@@ -24,19 +24,19 @@ Usage:
 
 export function runUploadChart(argv: readonly string[], io: PluginIO): Promise<number> {
   return runPlugin("upload chart", io, async () => {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        kubeconfig: { type: "string", short: "k" },
-        namespace: { type: "string", short: "n" },
-        help: { type: "boolean", short: "h" },
+    const args = parsePluginArgs(
+      argv,
+      {
+        options: {
+          namespace: { type: "string", short: "n" },
+        },
+        formats: [],
+        help: UPLOAD_HELP,
       },
-    });
-    if (values.help) {
-      io.out(UPLOAD_HELP);
-      return;
-    }
+      io.out,
+    );
+    if (!args) return;
+    const { values, positionals } = args;
     const [file, kubeconfig, ...rest] = positionals;
     if (!file || rest.length > 0) throw new UsageError("expected: <chart.tgz> [<kubeconfig>]");
     if (!file.endsWith(".tgz")) throw new UsageError(`${file} is not a .tgz chart archive`);
@@ -48,7 +48,10 @@ export function runUploadChart(argv: readonly string[], io: PluginIO): Promise<n
         `${file} is ${Math.ceil(archive.length / 1024)} KiB; an uploaded chart may be at most ${Math.floor(UPLOADED_CHART_MAX_BYTES / 1024)} KiB (serve larger charts over https:// or oci://)`,
       );
     const chart = await inspectChartArchive(archive, chartNameOf(archive));
-    const kc = await io.loadKubeconfig(kubeconfig ?? values.kubeconfig);
+    const kc = await io.loadKubeconfig({
+      ...args.target,
+      kubeconfig: kubeconfig ?? args.target.kubeconfig,
+    });
     const namespace = await findKubeplusNamespace(kc, values.namespace);
     const name = basename(file);
     await new ClusterIO(kc, "kubectl-kubeplus").apply({

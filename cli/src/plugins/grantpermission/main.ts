@@ -4,8 +4,8 @@ import { runGrantPermission } from "../grantpermission.js";
 void runGrantPermission(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (line) => process.stderr.write(`${line}\n`),
-  loadKubeconfig: async (path) =>
-    (await import("../../common/kubeconfig.js")).loadUserKubeconfig(path, process.env.KUBECONFIG),
+  loadKubeconfig: async (target) =>
+    (await import("../../common/kubeconfig.js")).loadUserKubeconfig(target, process.env.KUBECONFIG),
 }).then((code) => {
   process.exitCode = code;
 });
