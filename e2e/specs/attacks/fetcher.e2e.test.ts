@@ -7,9 +7,9 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ContractError, request } from "@kubeplus/contracts";
-import { connectNats } from "@kubeplus/runtime";
 import {
   compositionManifest,
+  connectNatsAs,
   conditionOf,
   ManifestDir,
   minimalChart,
@@ -42,7 +42,8 @@ async function listen(server: Server): Promise<number> {
 
 /** A caller of its own (renders are rate-limited per caller): a NATS connection closed when the test ends. */
 async function caller(name: string): Promise<NatsConnection> {
-  const conn = await connectNats({ servers: cluster.state.natsUrl, name });
+  // crd-hook's own NATS identity: the only one allowed to ask for renders.
+  const conn = await connectNatsAs(cluster.state, "crd-hook", { name });
   onTestFinished(() => conn.close());
   return conn;
 }

@@ -56,7 +56,10 @@ describe("request/reply over a real nats-server", () => {
       const payload = { version: 1 as const, chartURL: "https://x/c.tgz", chartName: "c" };
       await request(crdHook, "HelmerRender", payload, { timeoutMs: 2000, requester: "crd-hook" });
       await request(crdHook, "HelmerRender", payload, { timeoutMs: 2000 });
-      expect(seen).toEqual([{ claimedRequester: "crd-hook" }, {}]);
+      expect(seen.map((m) => m.claimedRequester)).toEqual(["crd-hook", undefined]);
+      // The caller's connection, from its reply inbox: the same for both requests of one connection.
+      expect(seen[0]?.caller).toMatch(/^_INBOX\.crd-hook\./);
+      expect(seen[1]?.caller).toBe(seen[0]?.caller);
     } finally {
       sub.unsubscribe();
     }

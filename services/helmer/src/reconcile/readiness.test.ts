@@ -358,7 +358,7 @@ describe("hasReadiness", () => {
     ["batch/v1", "Job", {}, true],
     ["v1", "PersistentVolumeClaim", {}, true],
     ["v1", "Pod", {}, true],
-    ["v1", "Service", { type: "LoadBalancer" }, true],
+    ["v1", "Service", { type: "LoadBalancer" }, false],
     ["v1", "Service", { type: "ClusterIP" }, false],
     ["v1", "ConfigMap", {}, false],
     ["rbac.authorization.k8s.io/v1", "Role", {}, false],

@@ -255,7 +255,10 @@ export function hasReadiness(object: {
   spec?: unknown;
 }): boolean {
   const kind = String(object.kind);
-  if (kind === "Service") return fields(object.spec).type === "LoadBalancer";
+  // A LoadBalancer's address is not waited for: many clusters (bare metal, kind, the local control plane) have no
+  // load-balancer implementation, and their Services never get one; the original did not wait either. objectStatus
+  // still judges one when asked, and `kubectl appurl` shows the address once there is one.
+  if (kind === "Service") return false;
   if (BUILT_IN_KINDS.has(kind)) return true;
   const apiVersion = str(object.apiVersion) ?? "";
   if (!apiVersion.includes("/")) return false;
