@@ -658,7 +658,8 @@ webhooks:
         ?.cluster.server,
     ).toBe("https://api.example.com:6443");
     const bad = await kubectlPlugin(["retrieve", "kubeconfig", "someone", "-k", provider]);
-    expect(bad.code).toBe(1);
+    // A usage error: the plugins' documented exit code 2 (cli/README.md).
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("provider or consumer");
 
     // As the administrator (impersonating the provider) and as the provider itself: the same rules.
