@@ -22,6 +22,7 @@ interface List<T> {
 }
 interface Meta {
   name: string;
+  uid?: string;
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -182,7 +183,12 @@ function releaseOf(
   namespaceLabels: ReadonlyMap<string, Record<string, string>>,
 ): ReleaseTarget | undefined {
   if (!item.status?.helmrelease) return undefined;
-  const instance = { kind, namespace: item.metadata.namespace ?? "", name: item.metadata.name };
+  const instance = {
+    kind,
+    namespace: item.metadata.namespace ?? "",
+    name: item.metadata.name,
+    uid: item.metadata.uid ?? "",
+  };
   const target = releaseTargetOf({
     ...instance,
     namespaceLabels: namespaceLabels.get(instance.namespace),

@@ -20,7 +20,7 @@ describe("releaseTargetOf", () => {
 });
 
 describe("ownsNamespace", () => {
-  const mine = { kind: "Shop", namespace: "kubeplus", name: "t1" };
+  const mine = { kind: "Shop", namespace: "kubeplus", name: "t1", uid: "uid-1" };
   it("accepts only the namespace labelled for this very instance", () => {
     expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "kubeplus"))).toBe(true);
     expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t2", "kubeplus"))).toBe(false);
@@ -28,5 +28,12 @@ describe("ownsNamespace", () => {
     expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "other"))).toBe(false);
     expect(ownsNamespace(mine, { "app.kubernetes.io/managed-by": "kubeplus" })).toBe(false);
     expect(ownsNamespace(mine, undefined)).toBe(false);
+    // The helmer's rule: the instance's UID decides, so an earlier instance of the same name is not this one.
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "kubeplus", "uid-1"))).toBe(
+      true,
+    );
+    expect(ownsNamespace(mine, instanceNamespaceLabels("Shop", "t1", "kubeplus", "uid-0"))).toBe(
+      false,
+    );
   });
 });

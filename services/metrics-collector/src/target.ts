@@ -1,4 +1,4 @@
-import { Labels, releaseNameFor, targetNamespaceFor } from "@kubeplus/api";
+import { namespaceOwnership, releaseNameFor, targetNamespaceFor } from "@kubeplus/api";
 
 /** Where an instance's release lives, as the collector meters and records it. */
 export interface ReleaseTarget {
@@ -31,16 +31,16 @@ export function releaseTargetOf(input: TargetInput): ReleaseTarget & { create: b
 }
 
 /**
- * A namespace KubePlus created for an instance is metered for that instance only when its labels name it (kind,
- * name and the instance's namespace): a namespace of another tenant, or one nobody created for this instance, never.
+ * A namespace KubePlus created for an instance is metered for that instance only when it is that instance's, by the
+ * helmer's own rule (@kubeplus/api namespaceOwnership: its UID label, or for a namespace made before UIDs its kind,
+ * name and instance namespace): a namespace of another tenant, of an earlier instance of the same name, or one nobody
+ * created for this instance, never.
  */
 export function ownsNamespace(
-  input: Pick<TargetInput, "kind" | "namespace" | "name">,
+  input: Pick<TargetInput, "kind" | "namespace" | "name"> & { readonly uid: string },
   targetLabels: Record<string, string> | undefined,
 ): boolean {
   return (
-    targetLabels?.[Labels.OwnerKind] === input.kind &&
-    targetLabels[Labels.OwnerInstance] === input.name &&
-    targetLabels[Labels.OwnerInstanceNamespace] === input.namespace
+    targetLabels !== undefined && namespaceOwnership("", targetLabels, input).owner !== "other"
   );
 }
