@@ -137,7 +137,6 @@ async function startControllers(): Promise<void> {
     ...(self ? { self } : {}),
     kubeplusNamespace: config.namespace,
     reservedNamespaces: config.reservedNamespaces,
-    platformNamespace: config.namespace,
     bus,
     slots,
     resyncMs: config.resyncMs,

@@ -80,8 +80,6 @@ export interface InstanceControllerOptions {
   /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
   readonly kubeplusNamespace: string;
   readonly reservedNamespaces: readonly string[];
-  /** The KubePlus namespace (kept out of tenants' egress). */
-  readonly platformNamespace?: string;
 }
 
 export interface InstanceController {
@@ -304,7 +302,8 @@ export async function startInstanceController(
     };
     return {
       ...(options.self ? { self: options.self } : {}),
-      ...(options.platformNamespace ? { platformNamespace: options.platformNamespace } : {}),
+      // Kept out of tenants' egress (NATS, crd-hook).
+      platformNamespace: options.kubeplusNamespace,
       get: (namespace, name) => cache.get(name, namespace),
       composition: () => compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
