@@ -19,6 +19,7 @@ import { defaultRunDir, repoRoot } from "./paths.js";
 import { DemoStepFailed, runDemo } from "./demo.js";
 import { pkiPaths } from "./pki.js";
 import { isRunning } from "./process.js";
+import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
 import { readStack, stackDown, stackUp, type StackState } from "./stack.js";
 
@@ -185,6 +186,7 @@ async function demoCommand(runDir: string): Promise<number> {
 
 interface CliValues {
   readonly nodes: string;
+  readonly "real-nodes": string;
   readonly "max-pods": string;
   readonly "apiserver-arg"?: string[];
   readonly group?: string[];
@@ -194,6 +196,9 @@ interface CliValues {
 async function upCommand(runDir: string, values: CliValues): Promise<number> {
   const nodes = Number(values.nodes);
   const maxPods = Number(values["max-pods"]);
+  const realNodes = Number(values["real-nodes"]);
+  if (!Number.isInteger(realNodes) || realNodes < 0)
+    throw new Error("--real-nodes must be a whole number >= 0 (0: kwok nodes only)");
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error("--nodes must be a whole number >= 1");
   if (!Number.isInteger(maxPods) || maxPods < 1)
     throw new Error("--max-pods must be a whole number >= 1");
@@ -203,6 +208,15 @@ async function upCommand(runDir: string, values: CliValues): Promise<number> {
   const { state, reused } = await up({
     runDir,
     nodes,
+    realNodes,
+    ...(process.env.KUBEPLUS_DEV_NODE_IMAGES
+      ? {
+          nodeImages: JSON.parse(readFileSync(process.env.KUBEPLUS_DEV_NODE_IMAGES, "utf8")) as {
+            images: { ref: string; archive: string }[];
+            sandbox: string;
+          },
+        }
+      : {}),
     maxPods,
     apiServerArgs,
     env: process.env,
@@ -255,6 +269,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       "run-dir": { type: "string" },
       nodes: { type: "string", default: "3" },
+      "real-nodes": { type: "string", default: "0" },
       "max-pods": { type: "string", default: "110" },
       "apiserver-arg": { type: "string", multiple: true },
       group: { type: "string", multiple: true },
@@ -283,6 +298,13 @@ async function main(argv: string[]): Promise<number> {
     audit: () => auditCommand(rest, values),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
+    // Internal: the apiserver's way into the real nodes' network namespaces (forward.ts).
+    forward: async () => {
+      const [from, to] = rest;
+      if (!from || !to) throw new Error("forward needs two endpoints: forward <listen> <dial>");
+      await forward(parseEndpoint(from), parseEndpoint(to));
+      return new Promise<number>(() => undefined);
+    },
   };
   const handler = commands[command];
   if (!handler) {
