@@ -279,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
       from: { type: "string" },
       per: { type: "string", default: "1" },
       pki: { type: "string" },
+      "volumes-dir": { type: "string" },
     },
   });
   const [command, ...rest] = positionals;
@@ -297,7 +298,12 @@ async function main(argv: string[]): Promise<number> {
     demo: () => demoCommand(runDir),
     audit: () => auditCommand(rest, values),
     // Internal: the local volume provisioner component that `up` starts.
-    provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
+    provisioner: () =>
+      runProvisioner(
+        values.api ?? "",
+        adminTls(pkiPaths(values.pki ?? "")),
+        values["volumes-dir"] ?? undefined,
+      ),
     // Internal: the apiserver's way into the real nodes' network namespaces (forward.ts).
     forward: async () => {
       const [from, to] = rest;

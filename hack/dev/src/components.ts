@@ -278,11 +278,23 @@ export function kwokSpec({
 }
 
 /** Our local volume provisioner (`kubeplus-dev provisioner`): claims of StorageClass `standard` get volumes. */
-export function provisionerSpec({ ports, pki }: ComponentContext, cli: string): ComponentSpec {
+export function provisionerSpec(
+  { ports, pki, layout }: ComponentContext,
+  cli: string,
+): ComponentSpec {
   return {
     name: "volume-provisioner",
     binary: "node",
-    args: [cli, "provisioner", "--api", `https://${loopback}:${ports.apiServer}`, "--pki", pki.dir],
+    args: [
+      cli,
+      "provisioner",
+      "--api",
+      `https://${loopback}:${ports.apiServer}`,
+      "--pki",
+      pki.dir,
+      "--volumes-dir",
+      join(layout.root, "volumes"),
+    ],
   };
 }
 
