@@ -7,7 +7,10 @@ export interface ImagesCommandOptions {
 }
 
 /** `kubeplus-dev images build [--only NAME]... [--json]`: builds what is missing, prints every reference. */
-export async function imagesCommand(rest: readonly string[], options: ImagesCommandOptions): Promise<number> {
+export async function imagesCommand(
+  rest: readonly string[],
+  options: ImagesCommandOptions,
+): Promise<number> {
   const [action] = rest;
   if (action !== "build") throw new Error("images needs an action: build");
   const images = await buildImages({
@@ -15,6 +18,8 @@ export async function imagesCommand(rest: readonly string[], options: ImagesComm
     only: options.only,
     report: (line) => process.stderr.write(`[images] ${line}\n`),
   });
-  process.stdout.write(options.json ? `${JSON.stringify(images, null, 2)}\n` : formatImages(images));
+  process.stdout.write(
+    options.json ? `${JSON.stringify(images, null, 2)}\n` : formatImages(images),
+  );
   return 0;
 }

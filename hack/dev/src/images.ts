@@ -75,7 +75,8 @@ export const IMAGES: readonly ImageDefinition[] = [
     busybox: true,
     entrypoint: [],
     cmd: ["/bin/sh"],
-    description: "busybox from Debian's busybox-static (sh, wget, nc, ...) for connectivity checks.",
+    description:
+      "busybox from Debian's busybox-static (sh, wget, nc, ...) for connectivity checks.",
   },
   {
     name: "tenant-echo",
@@ -172,7 +173,12 @@ export interface Platform {
 
 /** The image platform of this machine, in OCI terms (Go's GOARCH names). */
 export function hostPlatform(nodeArch: string = arch()): Platform {
-  const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", s390x: "s390x" };
+  const names: Record<string, string> = {
+    x64: "amd64",
+    arm64: "arm64",
+    arm: "arm",
+    s390x: "s390x",
+  };
   const architecture = names[nodeArch] ?? (nodeArch === "ppc64" ? "ppc64le" : nodeArch);
   return { os: "linux", architecture };
 }
@@ -256,7 +262,11 @@ export interface OciIndex {
  * `io.containerd.image.name` (which `ctr images import` uses as the image name, so no --base-name is needed and
  * the stand-in names land exactly as charts write them) beside the OCI ref.name (the tag).
  */
-export function archiveIndex(umociIndex: OciIndex, refs: readonly string[], platform: Platform): OciIndex {
+export function archiveIndex(
+  umociIndex: OciIndex,
+  refs: readonly string[],
+  platform: Platform,
+): OciIndex {
   const [manifest, ...rest] = umociIndex.manifests;
   if (!manifest || rest.length > 0) {
     throw new ImageBuildError(
@@ -354,16 +364,29 @@ interface Toolbox {
   readonly busyboxApplets: readonly string[];
   readonly tar: string;
   readonly rootless: boolean;
+  /** The environment the go build runs with (its caches, proxy settings). */
+  readonly env: NodeJS.ProcessEnv;
 }
 
-async function output(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+/** What a failed child process said: its stderr, else the error's message. */
+function errorText(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  const stderr = e.stderr?.trim() ?? "";
+  return stderr.length > 0 ? stderr : (e.message ?? String(err));
+}
+
+async function output(
+  cmd: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<string> {
   try {
     const { stdout } = await run(cmd, [...args], { env, maxBuffer: 16 << 20 });
     return stdout;
   } catch (err) {
-    const e = err as { code?: unknown; stderr?: string; message: string };
+    const e = err as { code?: unknown };
     if (e.code === "ENOENT") throw new ImageBuildError(`${cmd} is not installed or not on PATH`);
-    throw new ImageBuildError(`${cmd} ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
+    throw new ImageBuildError(`${cmd} ${args.join(" ")} failed: ${errorText(err)}`);
   }
 }
 
@@ -382,16 +405,22 @@ async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
     })
   ).trim();
   const goVersion = (
-    await output(go, ["env", "GOVERSION"], { ...env, GOTOOLCHAIN: "local" }).catch((err: unknown) => {
-      throw new ImageBuildError(`Go >= 1.26 is needed to build the images' programs (${String(err)})`);
-    })
+    await output(go, ["env", "GOVERSION"], { ...env, GOTOOLCHAIN: "local" }).catch(
+      (err: unknown) => {
+        throw new ImageBuildError(
+          `Go >= 1.26 is needed to build the images' programs (${String(err)})`,
+        );
+      },
+    )
   ).trim();
   if (!existsSync(busybox) || !isStaticElf(readFileSync(busybox))) {
     throw new ImageBuildError(
       `${busybox} is missing or not a static binary: apt-get install busybox-static (Debian), or set BUSYBOX_BIN`,
     );
   }
-  const applets = (await output(busybox, ["--list"])).split("\n").filter((a) => /^[\w.[-]+$/.test(a));
+  const applets = (await output(busybox, ["--list"]))
+    .split("\n")
+    .filter((a) => /^[\w.[-]+$/.test(a));
   return {
     umoci,
     umociVersion,
@@ -402,6 +431,7 @@ async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
     busyboxApplets: applets.filter((a) => a !== "busybox").sort(),
     tar: env.TAR_BIN ?? "tar",
     rootless: process.getuid?.() !== 0,
+    env,
   };
 }
 
@@ -436,7 +466,9 @@ async function gatherInputs(
   const folder = join(sourcesDir, def.folder);
   const versionFile = join(folder, "VERSION");
   if (!existsSync(versionFile)) {
-    throw new ImageBuildError(`${versionFile} is missing: every image folder holds its version there`);
+    throw new ImageBuildError(
+      `${versionFile} is missing: every image folder holds its version there`,
+    );
   }
   const sources = Object.fromEntries(
     listFiles(folder).map((f) => [f, sha256File(join(folder, f))] as const),
@@ -499,7 +531,7 @@ async function stageProgram(
     const ldflags = `-s -w -buildid= -X main.version=${inputs.version}`;
     const args = ["build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", target, "."];
     const env = {
-      ...process.env,
+      ...tools.env,
       CGO_ENABLED: "0",
       GOTOOLCHAIN: "local",
       GOWORK: "off",
@@ -508,10 +540,7 @@ async function stageProgram(
       GOARCH: inputs.platform.architecture,
     };
     await run(tools.go, args, { cwd: join(sourcesDir, def.folder), env }).catch((err: unknown) => {
-      const e = err as { stderr?: string; message: string };
-      throw new ImageBuildError(
-        `go build of hack/images/${def.folder} failed: ${e.stderr?.trim() || e.message}`,
-      );
+      throw new ImageBuildError(`go build of hack/images/${def.folder} failed: ${errorText(err)}`);
     });
     chmodSync(target, 0o755);
   }
@@ -597,7 +626,8 @@ function readCached(dir: string): BuiltImage | undefined {
   const record = join(dir, "image.json");
   if (!existsSync(record)) return undefined;
   const image = JSON.parse(readFileSync(record, "utf8")) as BuiltImage;
-  if (!existsSync(image.archive) || statSync(image.archive).size !== image.archiveBytes) return undefined;
+  if (!existsSync(image.archive) || statSync(image.archive).size !== image.archiveBytes)
+    return undefined;
   return { ...image, cached: true };
 }
 
@@ -706,7 +736,12 @@ export async function importImages(options: ImportImagesOptions): Promise<void> 
 /** One line per reference: REF, DIGEST, SIZE, ARCHIVE (what `kubeplus-dev images build` prints). */
 export function formatImages(images: readonly BuiltImage[]): string {
   const rows = images.flatMap((i) =>
-    i.refs.map((ref) => [ref, i.digest.slice(0, 19), `${(i.archiveBytes / 2 ** 20).toFixed(1)}MiB`, i.archive]),
+    i.refs.map((ref) => [
+      ref,
+      i.digest.slice(0, 19),
+      `${(i.archiveBytes / 2 ** 20).toFixed(1)}MiB`,
+      i.archive,
+    ]),
   );
   const widths = [0, 1, 2].map((c) =>
     Math.max(...[["REF", "DIGEST", "SIZE"], ...rows].map((r) => (r[c] ?? "").length)),
