@@ -110,6 +110,10 @@ cluster-down: ## Stop every process cluster-up started.
 cluster-status: ## Show the local control plane's components and endpoints.
 	$(DEV) status
 
+.PHONY: images
+images: build ## Build the real nodes' OCI images (hack/images) into the tools cache; skips what is up to date.
+	$(DEV) images build
+
 ##@ Test
 
 .PHONY: test
@@ -126,8 +130,12 @@ test-unit: build ## Unit tests (no cluster).
 .PHONY: test-int
 test-int: tools build ## Integration and e2e tests; starts the local control plane and always stops it.
 	@status=0; $(DEV) up || status=$$?; \
-	if [ $$status -eq 0 ]; then $(PNPM) exec vitest run --project int --project e2e || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(PNPM) exec vitest run --project int --project images --project e2e || status=$$?; fi; \
 	$(DEV) down || true; exit $$status
+
+.PHONY: images-test
+images-test: build ## The real nodes' images: two builds give equal digests; each runs in a containerd of its own (as root).
+	$(PNPM) exec vitest run --project images
 
 .PHONY: test-e2e
 test-e2e: tools build ## Only the e2e journeys (reuses a running control plane, or starts one).

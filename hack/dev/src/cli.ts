@@ -18,6 +18,7 @@ import { adminTls } from "./http.js";
 import { defaultRunDir, repoRoot } from "./paths.js";
 import { DemoStepFailed, runDemo } from "./demo.js";
 import { pkiPaths } from "./pki.js";
+import { imagesCommand } from "./images-cli.js";
 import { isRunning } from "./process.js";
 import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
@@ -41,6 +42,9 @@ Usage:
   kubeplus-dev demo                            the seed's walkthrough on the running stack, each command printed
                                                with its output; exits 1 at the first step that does not do what
                                                it says ('make demo')
+  kubeplus-dev images build [--only NAME]...   build the OCI images the real nodes run (hack/images) into
+     [--json]                                  $KUBEPLUS_TOOLS_DIR/images, skipping what is up to date; prints
+                                               each reference and its archive (for ctr images import)
   kubeplus-dev audit <log> [--from S] [--per N] requests in a kube-apiserver audit log (JSON lines) by client,
                                                verb and resource; from the first whose URI contains S; counts
                                                divided by N (per instance, say)
@@ -209,14 +213,6 @@ async function upCommand(runDir: string, values: CliValues): Promise<number> {
     runDir,
     nodes,
     realNodes,
-    ...(process.env.KUBEPLUS_DEV_NODE_IMAGES
-      ? {
-          nodeImages: JSON.parse(readFileSync(process.env.KUBEPLUS_DEV_NODE_IMAGES, "utf8")) as {
-            images: { ref: string; archive: string }[];
-            sandbox: string;
-          },
-        }
-      : {}),
     maxPods,
     apiServerArgs,
     env: process.env,
@@ -269,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       "run-dir": { type: "string" },
       nodes: { type: "string", default: "3" },
-      "real-nodes": { type: "string", default: "0" },
+      "real-nodes": { type: "string", default: "1" },
       "max-pods": { type: "string", default: "110" },
       "apiserver-arg": { type: "string", multiple: true },
       group: { type: "string", multiple: true },
@@ -280,6 +276,8 @@ async function main(argv: string[]): Promise<number> {
       per: { type: "string", default: "1" },
       pki: { type: "string" },
       "volumes-dir": { type: "string" },
+      only: { type: "string", multiple: true },
+      json: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -297,6 +295,7 @@ async function main(argv: string[]): Promise<number> {
     stack: () => stackCommand(runDir, rest, values),
     demo: () => demoCommand(runDir),
     audit: () => auditCommand(rest, values),
+    images: () => imagesCommand(rest, { only: values.only, json: values.json, env: process.env }),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () =>
       runProvisioner(

@@ -20,6 +20,7 @@ import {
 import { adminTls, httpCall, probe, type ClientTls } from "./http.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { generateNatsAuth, natsCredentialFiles, natsServerConfig } from "./nats-auth.js";
+import { buildImages, type BuiltImage } from "./images.js";
 import { networkPlan, type NetworkPlan } from "./network-plan.js";
 import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
@@ -60,10 +61,7 @@ export interface UpOptions {
   /** Real worker nodes (kubelet + containerd in network namespaces); 0 for kwok only. */
   readonly realNodes: number;
   /** Image archives each real node's containerd loads, and the sandbox (pause) image among them. */
-  readonly nodeImages?: {
-    readonly images: readonly { ref: string; archive: string }[];
-    readonly sandbox: string;
-  };
+  readonly nodeImages?: readonly BuiltImage[];
   readonly maxPods: number;
   /** Extra kube-apiserver flags, e.g. an audit policy and log for counting requests. */
   readonly apiServerArgs?: readonly string[];
@@ -376,6 +374,10 @@ async function startOnce(
     launcher.start(provisionerSpec(ctx, join(repoRoot, "hack", "dev", "dist", "cli.js")));
     launcher.ready("local volume provisioner");
     await waitForServiceAccounts(launcher, apiUrl, tls);
+    const nodeImages =
+      network.nodes.length === 0
+        ? []
+        : (options.nodeImages ?? (await buildImages({ env: options.env, report: options.report })));
     const realNodeProcesses = await startRealNodes({
       plan: network,
       tools,
@@ -388,8 +390,8 @@ async function startOnce(
       apiUrl,
       tls,
       cli: join(repoRoot, "hack", "dev", "dist", "cli.js"),
-      images: options.nodeImages?.images ?? [],
-      sandboxImage: options.nodeImages?.sandbox ?? "",
+      images: nodeImages,
+      sandboxImage: nodeImages.find((i) => i.name === "pause")?.ref ?? "",
       report: (line) => {
         launcher.ready(line);
       },

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CertificateUsage, issueCertificate, type KeyPair } from "@kubeplus/tls";
 import type { ToolPaths } from "./components.js";
 import { httpCall, type ClientTls } from "./http.js";
+import { importImages, type BuiltImage } from "./images.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { MAX_SLOTS, type NetworkPlan, type RealNodePlan } from "./network-plan.js";
 import { isRunning, startProcess, stopProcess, type ManagedProcess } from "./process.js";
@@ -378,8 +379,8 @@ export interface RealNodeContext {
   readonly tls: ClientTls;
   /** The CLI to start `kubeplus-dev forward` with. */
   readonly cli: string;
-  /** Image archives to load into each node's containerd before its kubelet starts. */
-  readonly images: readonly { readonly ref: string; readonly archive: string }[];
+  /** Images to load into each node's containerd before its kubelet starts (images.ts builds them). */
+  readonly images: readonly BuiltImage[];
   readonly sandboxImage: string;
   readonly report: (line: string) => void;
   /** The environment node components start with (PATH is set per component). */
@@ -644,18 +645,12 @@ async function startRuntime(
     },
   );
   await waitUntil("containerd", () => existsSync(dirs.containerdSocket), 30_000, [containerd]);
-  for (const image of ctx.images) {
-    const address = ["--address", dirs.containerdSocket, "-n", "k8s.io"];
-    run(tools.ctr, [
-      ...address,
-      "images",
-      "import",
-      "--snapshotter",
-      "overlayfs",
-      "--local",
-      image.archive,
-    ]);
-  }
+  await importImages({
+    ctr: tools.ctr,
+    address: dirs.containerdSocket,
+    snapshotter: "overlayfs",
+    images: ctx.images,
+  });
   return containerd;
 }
 
