@@ -70,6 +70,22 @@ async function runningPod(
   );
 }
 
+/** The cluster DNS name of a tenant's Service (the chart names it after the helm release). */
+async function serviceName(tenant: string): Promise<string> {
+  const got = await cluster.kubectl([
+    "get",
+    "services",
+    "-n",
+    tenant,
+    "-l",
+    "app.kubernetes.io/name=tenant-echo",
+    "-o",
+    "jsonpath={.items[0].metadata.name}",
+  ]);
+  expect(got.stdout, got.stderr).not.toBe("");
+  return `${got.stdout}.${tenant}.svc.cluster.local`;
+}
+
 const tenantPod = (tenant: string): Promise<{ name: string; ip: string }> =>
   runningPod(tenant, "app.kubernetes.io/name=tenant-echo");
 
@@ -109,7 +125,7 @@ async function expectTraffic(
   expected: { answers: string } | "blocked",
 ): Promise<void> {
   // Enforcement follows a policy change within seconds; poll briefly for the expected state, then assert.
-  let got = "";
+  let got: string;
   const deadline = Date.now() + 30_000;
   for (;;) {
     got = await connect(from, target.host, target.port);
@@ -133,7 +149,7 @@ async function createInstance(name: string): Promise<void> {
     apiVersion: "platformapi.kubeplus/v1alpha1",
     kind: KIND,
     metadata: { name, namespace: kp },
-    spec: { nodeSelector: REAL_NODE, tolerations: TOLERATE_REAL_NODE },
+    spec: { tenant: name, nodeSelector: REAL_NODE, tolerations: TOLERATE_REAL_NODE },
   };
   const created = await cluster.kubectl(["create", "-f", manifests.write(name, manifest)]);
   expect(created.stderr).toBe("");
@@ -233,7 +249,7 @@ describe("tenant isolation on a real node, with packets", () => {
     await expectTraffic(
       { from: A, to: `${A} Service (DNS)` },
       fromA,
-      { host: `${A}-echo.${A}.svc.cluster.local`, port: 80 },
+      { host: await serviceName(A), port: 80 },
       { answers: A },
     );
     await expectTraffic(
@@ -245,7 +261,7 @@ describe("tenant isolation on a real node, with packets", () => {
     await expectTraffic(
       { from: B, to: `${B} Service (DNS)` },
       fromB,
-      { host: `${B}-echo.${B}.svc.cluster.local`, port: 80 },
+      { host: await serviceName(B), port: 80 },
       { answers: B },
     );
     await expectTraffic(
@@ -257,7 +273,7 @@ describe("tenant isolation on a real node, with packets", () => {
     await expectTraffic(
       { from: A, to: `${B} Service (DNS)` },
       fromA,
-      { host: `${B}-echo.${B}.svc.cluster.local`, port: 80 },
+      { host: await serviceName(B), port: 80 },
       "blocked",
     );
   });
@@ -294,6 +310,23 @@ describe("tenant isolation on a real node, with packets", () => {
       { ns: OUTSIDER, pod: outsider.name },
       { host: a.ip, port: 8080 },
       { answers: A },
+    );
+    const reverted = await cluster.kubectl([
+      "patch",
+      "resourcecomposition",
+      "echo",
+      "-n",
+      kp,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { isolation: { ingressFromNamespaces: [] } } }),
+    ]);
+    expect(reverted.code, reverted.stderr).toBe(0);
+    await expectTraffic(
+      { from: "outsider", to: `${A} pod IP (allowance withdrawn)` },
+      { ns: OUTSIDER, pod: outsider.name },
+      { host: a.ip, port: 8080 },
+      "blocked",
     );
   });
 
@@ -332,7 +365,7 @@ describe("tenant isolation on a real node, with packets", () => {
     const a = await tenantPod(A);
     const b = await tenantPod(B);
     const outsider = await runningPod(OUTSIDER, "app=outsider");
-    const opened = await pluginKubectlRun(["allow-network-traffic", A, B]);
+    const opened = await pluginKubectlRun(["allow", "network", "traffic", A, B]);
     expect(opened.code, opened.stderr).toBe(0);
     await expectTraffic(
       { from: A, to: `${B} pod IP (allowed)` },
@@ -352,7 +385,7 @@ describe("tenant isolation on a real node, with packets", () => {
       { host: a.ip, port: 8080 },
       "blocked",
     );
-    const closed = await pluginKubectlRun(["deny-network-traffic", A, B]);
+    const closed = await pluginKubectlRun(["deny", "network", "traffic", A, B]);
     expect(closed.code, closed.stderr).toBe(0);
     await expectTraffic(
       { from: A, to: `${B} pod IP (denied again)` },
@@ -362,34 +395,51 @@ describe("tenant isolation on a real node, with packets", () => {
     );
   });
 
-  it("an isolation NetworkPolicy deleted by hand comes back, and the traffic is refused again", async () => {
+  it("isolation NetworkPolicies deleted by hand come back, and the traffic is refused again", async () => {
     const a = await tenantPod(A);
     const b = await tenantPod(B);
-    const deleted = await cluster.kubectl([
-      "delete",
-      "networkpolicy",
-      "restrict-cross-ns-traffic",
-      "-n",
-      B,
-    ]);
-    expect(deleted.code, deleted.stderr).toBe(0);
+    // Both fences of the pair go: the target's ingress policy and the source's egress policy (either alone refuses).
+    const uidOf = async (ns: string, name: string): Promise<string> =>
+      (
+        await cluster.kubectl([
+          "get",
+          "networkpolicy",
+          name,
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.metadata.uid}",
+        ])
+      ).stdout;
+    const before = {
+      ingress: await uidOf(B, "restrict-cross-ns-traffic"),
+      egress: await uidOf(A, "kubeplus-egress"),
+    };
+    expect(before.ingress).not.toBe("");
+    for (const [ns, name] of [
+      [B, "restrict-cross-ns-traffic"],
+      [A, "kubeplus-egress"],
+    ] as const) {
+      const deleted = await cluster.kubectl(["delete", "networkpolicy", name, "-n", ns]);
+      expect(deleted.code, deleted.stderr).toBe(0);
+    }
+    await waitFor(
+      async () => {
+        const ingress = await uidOf(B, "restrict-cross-ns-traffic");
+        const egress = await uidOf(A, "kubeplus-egress");
+        return ingress && egress && ingress !== before.ingress && egress !== before.egress;
+      },
+      { what: "the helmer to put both isolation policies back", timeoutMs: 60_000 },
+    );
+    // The target answers where it should (its own namespace), and the other tenant is refused again.
     await expectTraffic(
-      { from: A, to: `${B} pod IP (policy deleted)` },
-      { ns: A, pod: a.name },
+      { from: B, to: `${B} pod IP (policies back)` },
+      { ns: B, pod: b.name },
       { host: b.ip, port: 8080 },
       { answers: B },
     );
-    await waitFor(
-      async () =>
-        (await cluster.kubectl(["get", "networkpolicy", "restrict-cross-ns-traffic", "-n", B]))
-          .code === 0,
-      {
-        what: "the helmer to put restrict-cross-ns-traffic back",
-        timeoutMs: 60_000,
-      },
-    );
     await expectTraffic(
-      { from: A, to: `${B} pod IP (policy back)` },
+      { from: A, to: `${B} pod IP (policies back)` },
       { ns: A, pod: a.name },
       { host: b.ip, port: 8080 },
       "blocked",

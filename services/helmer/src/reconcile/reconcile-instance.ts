@@ -111,6 +111,8 @@ export interface InstanceReconcileDeps {
   readonly self?: ServiceAccountRef;
   /** The KubePlus namespace: instances' egress policy keeps tenants out of it. */
   readonly platformNamespace?: string;
+  /** The cluster's pod and service ranges, kept out of instances' egress ipBlocks. */
+  readonly clusterCidrs?: readonly string[];
   get(namespace: string, name: string): Instance | undefined;
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;
@@ -886,7 +888,7 @@ export async function reconcileInstance(
   const plan = planInstance(
     instance,
     rc,
-    { ...target, platformNamespace: deps.platformNamespace },
+    { ...target, platformNamespace: deps.platformNamespace, clusterCidrs: deps.clusterCidrs },
     deps.self,
   );
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
