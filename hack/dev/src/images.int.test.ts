@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -470,6 +471,79 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       expect(await stop(d(), run)).toBe(0);
     }
   });
+
+  it("the mysql stand-in (MariaDB) creates the database, user and init tables the chart asks for", async () => {
+    const [mariadb] = await buildImages({ env, only: ["mariadb"] });
+    if (!mariadb) throw new Error("mariadb was not built");
+    await importImages({
+      ctr: ctrBin,
+      address: d().socket,
+      namespace: NAMESPACE,
+      snapshotter: "native",
+      images: [mariadb],
+    });
+    const initdb = join(d().dir, "initdb");
+    const data = join(d().dir, "data");
+    mkdirSync(initdb);
+    mkdirSync(data);
+    // The basicwebapp chart's mysql-initdb-config, as its ConfigMap mounts it.
+    writeFileSync(
+      join(initdb, "initdb.sql"),
+      "CREATE TABLE users (name VARCHAR(20));\nINSERT INTO users (name) VALUES ('kulkarni');",
+    );
+    const port = await freePort();
+    const mounts = [
+      "--mount",
+      `type=bind,src=${initdb},dst=/docker-entrypoint-initdb.d,options=rbind:ro`,
+      "--mount",
+      `type=bind,src=${data},dst=/var/lib/mysql,options=rbind:rw`,
+    ];
+    const server = runContainer(
+      d(),
+      "docker.io/library/mysql:5.6",
+      "mysql",
+      webEnv(port, [
+        "MYSQL_ROOT_PASSWORD=toor",
+        "MYSQL_USER=name123",
+        "MYSQL_PASSWORD=password123",
+        "MYSQL_DATABASE=usersdb",
+      ]).concat(mounts),
+    );
+    try {
+      await until(
+        "mariadbd ready",
+        () => (server.errors().includes("ready for connections") ? true : undefined),
+        90_000,
+      );
+      const query = (id: string, sql: string): Running =>
+        runContainer(
+          d(),
+          mariadb.ref,
+          id,
+          ["--net-host"],
+          [
+            "mariadb",
+            "-h127.0.0.1",
+            `-P${String(port)}`,
+            "-uname123",
+            "-ppassword123",
+            "usersdb",
+            "-N",
+            "-e",
+            sql,
+          ],
+        );
+      const insert = query("q1", "INSERT INTO users (name) VALUES ('emin')");
+      expect(await insert.exited).toBe(0);
+      const select = query("q2", "SELECT name FROM users ORDER BY name");
+      expect(await select.exited).toBe(0);
+      expect(select.output()).toBe("emin\nkulkarni\n");
+      const pid = await taskPid(d(), "mysql");
+      expect(readFileSync(`/proc/${String(pid)}/status`, "utf8")).toMatch(/^Uid:\s+65532\s/m);
+    } finally {
+      expect(await stop(d(), server)).toBe(0);
+    }
+  }, 300_000);
 
   it("the nginx-unprivileged stand-in serves /usr/share/nginx/html", async () => {
     const port = await freePort();
