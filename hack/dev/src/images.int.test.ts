@@ -17,7 +17,14 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildImages, IMAGES, imagesCacheDir, importImages, type BuiltImage } from "./images.js";
+import {
+  buildImages,
+  hostPlatform,
+  IMAGES,
+  imagesCacheDir,
+  importImages,
+  type BuiltImage,
+} from "./images.js";
 import { repoRoot } from "./paths.js";
 
 // Builds the images twice into two empty caches and compares them byte for byte, then imports them into a
@@ -99,6 +106,8 @@ const containerdBin =
   env.CONTAINERD_BIN ?? join(toolsDir, `containerd-${containerdVersion}`, "containerd");
 const ctrBin = env.CTR_BIN ?? join(dirname(containerdBin), "ctr");
 const runcBin = env.RUNC_BIN ?? "/usr/sbin/runc";
+const registryVersion = /^REGISTRY_VERSION=(\S+)/m.exec(versions)?.[1] ?? "v3.1.2";
+const registryBin = env.REGISTRY_BIN ?? join(toolsDir, `registry-${registryVersion}`, "registry");
 
 interface Containerd {
   readonly dir: string;
@@ -133,6 +142,11 @@ function containerdConfig(dir: string, socket: string): string {
     '  address = ""',
     "[metrics]",
     '  address = ""',
+    // The transfer service (ctr images tag, push, pull) unpacks into native: overlayfs is disabled above.
+    "[plugins.'io.containerd.transfer.v1.local']",
+    "  [[plugins.'io.containerd.transfer.v1.local'.unpack_config]]",
+    `    platform = "linux/${hostPlatform().architecture}"`,
+    '    snapshotter = "native"',
     "",
   ].join("\n");
 }
@@ -142,10 +156,10 @@ const pathEnv = (): NodeJS.ProcessEnv => ({
   PATH: `${dirname(containerdBin)}:${dirname(runcBin)}:${env.PATH ?? "/usr/bin:/bin"}`,
 });
 
-async function ctr(daemon: Containerd, args: string[]): Promise<string> {
+async function ctr(daemon: Containerd, args: string[], namespace = NAMESPACE): Promise<string> {
   const { stdout } = await exec(
     ctrBin,
-    ["--address", daemon.socket, "--namespace", NAMESPACE, ...args],
+    ["--address", daemon.socket, "--namespace", namespace, ...args],
     {
       env: pathEnv(),
     },
@@ -544,6 +558,63 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       expect(await stop(d(), server)).toBe(0);
     }
   }, 300_000);
+
+  it("a registry mirror on loopback serves a stand-in under the chart's own reference (imagePullPolicy: Always)", async () => {
+    // What a node's containerd does when a chart says imagePullPolicy: Always: it pulls gcr.io/... through the
+    // hosts.toml of that registry, which here names only a loopback registry holding our image (no fallback).
+    const port = await freePort();
+    const dir = join(d().dir, "registry");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "config.yml"),
+      [
+        "version: 0.1",
+        "log: { level: warn, accesslog: { disabled: true } }",
+        `storage: { filesystem: { rootdirectory: ${join(dir, "data")} } }`,
+        `http: { addr: "127.0.0.1:${String(port)}" }`,
+        "",
+      ].join("\n"),
+    );
+    const registry = spawn(registryBin, ["serve", join(dir, "config.yml")], {
+      stdio: "ignore",
+      env: { PATH: env.PATH, OTEL_TRACES_EXPORTER: "none", OTEL_SDK_DISABLED: "true" },
+    });
+    try {
+      await get(`http://127.0.0.1:${String(port)}/v2/`);
+      const mirror = `127.0.0.1:${String(port)}/cloudark-kubeplus/hello-world:latest`;
+      const chartRef = "gcr.io/cloudark-kubeplus/hello-world:latest";
+      await ctr(d(), ["images", "tag", chartRef, mirror]);
+      await ctr(d(), ["images", "push", "--plain-http", mirror]);
+      const hosts = join(d().dir, "certs.d");
+      mkdirSync(join(hosts, "gcr.io"), { recursive: true });
+      writeFileSync(
+        join(hosts, "gcr.io", "hosts.toml"),
+        [
+          `server = "http://127.0.0.1:${String(port)}"`,
+          `[host."http://127.0.0.1:${String(port)}"]`,
+          '  capabilities = ["pull", "resolve"]',
+          "",
+        ].join("\n"),
+      );
+      const pulled = "kubeplus-images-pull";
+      await ctr(
+        d(),
+        ["images", "pull", "--hosts-dir", hosts, "--snapshotter", "native", chartRef],
+        pulled,
+      );
+      const listed = await ctr(d(), ["images", "ls"], pulled);
+      expect(listed).toContain(chartRef);
+      expect(listed).toContain(byName(images, "hello-world").digest);
+    } finally {
+      registry.kill("SIGTERM");
+      await ctr(
+        d(),
+        ["images", "rm", "gcr.io/cloudark-kubeplus/hello-world:latest"],
+        "kubeplus-images-pull",
+      ).catch(() => "");
+      await ctr(d(), ["namespaces", "rm", "kubeplus-images-pull"]).catch(() => "");
+    }
+  });
 
   it("the nginx-unprivileged stand-in serves /usr/share/nginx/html", async () => {
     const port = await freePort();

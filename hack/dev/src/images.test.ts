@@ -8,6 +8,7 @@ import {
   checkDebVersion,
   formatImages,
   hostPlatform,
+  imageReference,
   imageRefs,
   IMAGES,
   imagesCacheDir,
@@ -96,6 +97,12 @@ describe("the image table", () => {
       }
     },
   );
+
+  it("names the sandbox image from pause's VERSION", () => {
+    const version = readFileSync(join(repoRoot, "hack/images/pause/VERSION"), "utf8").trim();
+    expect(imageReference("pause")).toBe(`localhost/kubeplus/pause:${version}`);
+    expect(() => imageReference("nginx")).toThrow(/unknown image nginx/);
+  });
 
   it("has unique names", () => {
     expect(new Set(IMAGES.map((d) => d.name)).size).toBe(IMAGES.length);

@@ -12,6 +12,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { arch } from "node:os";
@@ -795,7 +796,34 @@ function readCached(dir: string): BuiltImage | undefined {
   const image = JSON.parse(readFileSync(record, "utf8")) as BuiltImage;
   if (!existsSync(image.archive) || statSync(image.archive).size !== image.archiveBytes)
     return undefined;
+  const now = new Date();
+  utimesSync(dir, now, now); // last used: what pruning goes by
   return { ...image, cached: true };
+}
+
+/** Unused for this long, another build of the same image is removed from the cache. */
+const PRUNE_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes the cache folders of other builds of `name` not used for PRUNE_AFTER_MS (other checkouts may use newer). */
+function pruneCache(cacheDir: string, name: string, keep: string): void {
+  const stale = Date.now() - PRUNE_AFTER_MS;
+  for (const entry of readdirSync(cacheDir)) {
+    const path = join(cacheDir, entry);
+    if (path === keep || !entry.startsWith(`${name}-`) || !existsSync(join(path, "image.json")))
+      continue;
+    if (statSync(path).mtimeMs < stale) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** localhost/kubeplus/<name>:<version> of one of IMAGES, from its VERSION file (e.g. the CRI's sandbox image). */
+export function imageReference(
+  name: string,
+  sourcesDir = join(repoRoot, "hack", "images"),
+): string {
+  const def = IMAGES.find((d) => d.name === name);
+  if (!def) throw new ImageBuildError(`unknown image ${name}`);
+  const version = readFileSync(join(sourcesDir, def.folder, "VERSION"), "utf8").trim();
+  return imageRefs(def, version)[0] ?? "";
 }
 
 /** Up to three layer folders under `tmp`: busybox, Debian packages, the folder's program and files. */
@@ -824,6 +852,7 @@ async function buildOne(
   const key = cacheKey(inputs);
   const dir = join(options.cacheDir, `${def.name}-${inputs.version}-${key}`);
   const cached = readCached(dir);
+  pruneCache(options.cacheDir, def.name, dir);
   if (cached) return cached;
   const started = Date.now();
   const tmp = join(options.cacheDir, `.tmp-${def.name}-${randomBytes(6).toString("hex")}`);
