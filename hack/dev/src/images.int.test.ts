@@ -42,7 +42,10 @@ const byName = (images: readonly BuiltImage[], name: string): BuiltImage => {
 };
 
 describe("images build", () => {
-  const scratch = mkdtempSync(join(tmpdir(), "kp-images-build-"));
+  let scratch = "";
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), "kp-images-build-"));
+  });
   afterAll(() => {
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -51,7 +54,8 @@ describe("images build", () => {
   it("gives the same digests and the same archive bytes when built twice from the same inputs", async () => {
     first = await buildImages({ env, cacheDir: join(scratch, "a") });
     const second = await buildImages({ env, cacheDir: join(scratch, "b") });
-    expect(first.map((i) => i.name)).toEqual(IMAGES.map((d) => d.name));
+    // Every image but the optional ones (mariadb: its two builds take minutes here; see hack/images/README.md).
+    expect(first.map((i) => i.name)).toEqual(IMAGES.filter((d) => !d.optional).map((d) => d.name));
     expect([...first, ...second].every((i) => !i.cached)).toBe(true);
     const summary = (images: BuiltImage[]): string[][] =>
       images.map((i) => [i.ref, i.digest, sha256(i.archive)]);
