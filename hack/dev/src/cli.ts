@@ -43,8 +43,9 @@ Usage:
                                                with its output; exits 1 at the first step that does not do what
                                                it says ('make demo')
   kubeplus-dev images build [--only NAME]...   build the OCI images the real nodes run (hack/images) into
-     [--json]                                  $KUBEPLUS_TOOLS_DIR/images, skipping what is up to date; prints
-                                               each reference and its archive (for ctr images import)
+     [--all] [--json]                          $KUBEPLUS_TOOLS_DIR/images, skipping what is up to date; prints
+                                               each reference and its archive (for ctr images import); --all
+                                               adds the optional ones (mariadb: downloads Debian packages)
   kubeplus-dev audit <log> [--from S] [--per N] requests in a kube-apiserver audit log (JSON lines) by client,
                                                verb and resource; from the first whose URI contains S; counts
                                                divided by N (per instance, say)
@@ -278,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
       "volumes-dir": { type: "string" },
       only: { type: "string", multiple: true },
       json: { type: "boolean" },
+      all: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -295,7 +297,13 @@ async function main(argv: string[]): Promise<number> {
     stack: () => stackCommand(runDir, rest, values),
     demo: () => demoCommand(runDir),
     audit: () => auditCommand(rest, values),
-    images: () => imagesCommand(rest, { only: values.only, json: values.json, env: process.env }),
+    images: () =>
+      imagesCommand(rest, {
+        only: values.only,
+        all: values.all,
+        json: values.json,
+        env: process.env,
+      }),
     // Internal: the local volume provisioner component that `up` starts.
     provisioner: () =>
       runProvisioner(

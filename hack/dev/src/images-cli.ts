@@ -3,10 +3,11 @@ import { buildImages, formatImages } from "./images.js";
 export interface ImagesCommandOptions {
   readonly only?: readonly string[];
   readonly json?: boolean;
+  readonly all?: boolean;
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** `kubeplus-dev images build [--only NAME]... [--json]`: builds what is missing, prints every reference. */
+/** `kubeplus-dev images build [--only NAME]... [--all] [--json]`: builds what is missing, prints every reference. */
 export async function imagesCommand(
   rest: readonly string[],
   options: ImagesCommandOptions,
@@ -16,6 +17,7 @@ export async function imagesCommand(
   const images = await buildImages({
     env: options.env,
     only: options.only,
+    all: options.all,
     report: (line) => process.stderr.write(`[images] ${line}\n`),
   });
   process.stdout.write(

@@ -5,13 +5,17 @@ import {
   archiveIndex,
   cacheKey,
   canonicalJson,
+  checkDebVersion,
   formatImages,
   hostPlatform,
+  imageReference,
   imageRefs,
   IMAGES,
   imagesCacheDir,
   isStaticElf,
   NONROOT,
+  parseAptShow,
+  parsePackageList,
   tagOf,
   umociConfigArgs,
   validateReference,
@@ -93,6 +97,12 @@ describe("the image table", () => {
       }
     },
   );
+
+  it("names the sandbox image from pause's VERSION", () => {
+    const version = readFileSync(join(repoRoot, "hack/images/pause/VERSION"), "utf8").trim();
+    expect(imageReference("pause")).toBe(`localhost/kubeplus/pause:${version}`);
+    expect(() => imageReference("nginx")).toThrow(/unknown image nginx/);
+  });
 
   it("has unique names", () => {
     expect(new Set(IMAGES.map((d) => d.name)).size).toBe(IMAGES.length);
@@ -194,6 +204,49 @@ describe("archiveIndex", () => {
     const two = { ...umociIndex, manifests: [...umociIndex.manifests, ...umociIndex.manifests] };
     expect(() => archiveIndex(two, ["localhost/a/b:1"], hostPlatform("x64"))).toThrow(
       /umoci wrote 2 manifests, expected exactly 1/,
+    );
+  });
+});
+
+describe("Debian package lists", () => {
+  it("reads one package a line, without comments or blank lines", () => {
+    expect(parsePackageList("# the server\nmariadb-server-core\n\n libc6  # libc\n")).toEqual([
+      "mariadb-server-core",
+      "libc6",
+    ]);
+  });
+
+  it("reads name, version and sha256 from apt-cache show", () => {
+    const text = [
+      "Package: mariadb-server-core",
+      "Version: 1:10.11.19-0+deb12u1",
+      "Architecture: amd64",
+      "SHA256: bda8",
+      "",
+      "Package: libc6",
+      "Version: 2.36-9+deb12u14",
+      "SHA256: ba4f",
+      "",
+    ].join("\n");
+    expect(parseAptShow(text)).toEqual([
+      { name: "mariadb-server-core", version: "1:10.11.19-0+deb12u1", sha256: "bda8" },
+      { name: "libc6", version: "2.36-9+deb12u14", sha256: "ba4f" },
+    ]);
+  });
+
+  it("accepts a VERSION equal to the first package's upstream version", () => {
+    const pkg = { name: "mariadb-server-core", version: "1:10.11.19-0+deb12u1", sha256: "x" };
+    expect(() => {
+      checkDebVersion("hack/images/mariadb/VERSION", "10.11.19", pkg);
+    }).not.toThrow();
+  });
+
+  it("refuses a stale VERSION, saying what to write", () => {
+    const pkg = { name: "mariadb-server-core", version: "1:10.11.20-0+deb12u1", sha256: "x" };
+    expect(() => {
+      checkDebVersion("hack/images/mariadb/VERSION", "10.11.19", pkg);
+    }).toThrow(
+      "hack/images/mariadb/VERSION says 10.11.19 but Debian offers mariadb-server-core 1:10.11.20-0+deb12u1: write 10.11.20 there",
     );
   });
 });

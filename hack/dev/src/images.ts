@@ -12,10 +12,11 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { arch } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "./paths.js";
 
@@ -52,8 +53,16 @@ export interface ImageDefinition {
   /** Defaults in the image configuration (the pod's env overrides them). */
   readonly env?: Readonly<Record<string, string>>;
   readonly ports?: readonly number[];
-  /** Empty folders (mode 0755) the image provides, e.g. a mount point. */
-  readonly folders?: readonly string[];
+  /** Empty folders the image provides (path -> mode), e.g. mount points. */
+  readonly folders?: Readonly<Record<string, number>>;
+  /** Files of the folder copied into the image (image path -> the file and its mode). */
+  readonly files?: Readonly<Record<string, { readonly file: string; readonly mode: number }>>;
+  /** A file of the folder listing Debian packages unpacked (dpkg-deb -x) into a layer of their own. */
+  readonly debs?: string;
+  /** The user the image runs as (default: NONROOT). */
+  readonly user?: string;
+  /** Built only when named (`--only NAME`) or with `all` (it downloads packages or is large). */
+  readonly optional?: boolean;
   /** Other references the same image is imported under, fully qualified (stand-ins for images we cannot pull). */
   readonly aliases?: readonly string[];
   readonly description: string;
@@ -122,10 +131,39 @@ export const IMAGES: readonly ImageDefinition[] = [
     entrypoint: ["/bin/hello-web"],
     env: { PORT: "8080", HTML_DIR: "/usr/share/nginx/html" },
     ports: [8080],
-    folders: ["/usr/share/nginx/html"],
+    folders: { "/usr/share/nginx/html": 0o755 },
     aliases: ["docker.io/nginxinc/nginx-unprivileged:1.27"],
     description:
       "Stand-in for nginx-unprivileged (examples/charts): serves /usr/share/nginx/html on 8080.",
+  },
+  {
+    name: "mariadb",
+    folder: "mariadb",
+    busybox: true,
+    debs: "packages",
+    files: {
+      "/etc/mysql/my.cnf": { file: "my.cnf", mode: 0o644 },
+      "/usr/local/bin/docker-entrypoint.sh": { file: "docker-entrypoint.sh", mode: 0o755 },
+    },
+    folders: {
+      "/docker-entrypoint-initdb.d": 0o755,
+      "/var/lib/mysql": 0o755,
+      "/run/mysqld": 0o1777,
+    },
+    // Starts as root to hand the data volume to nonroot (charts mount it root-owned, with no fsGroup);
+    // mariadbd then drops to 65532 itself. A pod's runAsUser makes it run as that user throughout.
+    user: "0:0",
+    entrypoint: ["/usr/local/bin/docker-entrypoint.sh"],
+    env: { PATH: "/usr/local/bin:/usr/sbin:/usr/bin:/bin" },
+    ports: [3306],
+    aliases: [
+      "docker.io/library/mysql:5.6",
+      "docker.io/library/mysql:8.4",
+      "docker.io/library/mysql:latest",
+    ],
+    optional: true,
+    description:
+      "Stand-in for mysql (the example charts): MariaDB from Debian's packages, with the mysql image's MYSQL_* variables.",
   },
 ];
 
@@ -194,6 +232,8 @@ export interface BuildInputs {
   readonly sources: Readonly<Record<string, string>>;
   readonly goVersion?: string;
   readonly busyboxSha256?: string;
+  /** The Debian packages unpacked into the image: name=version -> the .deb's sha256 (from the package index). */
+  readonly debs?: Readonly<Record<string, string>>;
   readonly umociVersion: string;
 }
 
@@ -230,7 +270,7 @@ export function imageAnnotations(inputs: BuildInputs): Record<string, string> {
 export function umociConfigArgs(inputs: BuildInputs): string[] {
   const def = inputs.definition;
   const args = ["config", "--no-history", "--created", EPOCH, "--author", "kubeplus"];
-  args.push("--config.user", NONROOT, "--config.workingdir", "/");
+  args.push("--config.user", def.user ?? NONROOT, "--config.workingdir", "/");
   args.push("--os", inputs.platform.os, "--architecture", inputs.platform.architecture);
   for (const e of def.entrypoint) args.push("--config.entrypoint", e);
   for (const c of def.cmd ?? []) args.push("--config.cmd", c);
@@ -289,6 +329,50 @@ export function archiveIndex(
   };
 }
 
+/** The package names of a package list: one a line, '#' starts a comment. */
+export function parsePackageList(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .filter((l) => l.length > 0);
+}
+
+export interface DebianPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256: string;
+}
+
+/** The records of `apt-cache show --no-all-versions`: name, version and the .deb's sha256. */
+export function parseAptShow(text: string): DebianPackage[] {
+  return text
+    .split(/\n\s*\n/)
+    .map((record) => {
+      const field = (name: string): string =>
+        new RegExp(`^${name}: (.+)$`, "m").exec(record)?.[1]?.trim() ?? "";
+      return { name: field("Package"), version: field("Version"), sha256: field("SHA256") };
+    })
+    .filter((p) => p.name.length > 0);
+}
+
+/**
+ * An image made of Debian packages is tagged with the upstream version of its first listed package: throws, saying
+ * what to write, when VERSION no longer matches what the package index offers (a security update, say).
+ */
+export function checkDebVersion(
+  versionFile: string,
+  version: string,
+  first: DebianPackage | undefined,
+): void {
+  if (!first) return;
+  const upstream = first.version.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  if (upstream !== version) {
+    throw new ImageBuildError(
+      `${versionFile} says ${version} but Debian offers ${first.name} ${first.version}: write ${upstream} there`,
+    );
+  }
+}
+
 /** True when an ELF file has no program interpreter (PT_INTERP), i.e. runs in an image with no libc. */
 export function isStaticElf(bytes: Buffer): boolean {
   if (bytes.length < 64 || bytes.readUInt32BE(0) !== 0x7f454c46) return false;
@@ -339,8 +423,10 @@ export interface BuildImagesOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Default: $KUBEPLUS_TOOLS_DIR/images, or ~/.cache/kubeplus/tools/images. */
   readonly cacheDir?: string;
-  /** Image names to build (default: all of IMAGES). */
+  /** Image names to build (default: every image of IMAGES that is not optional). */
   readonly only?: readonly string[];
+  /** Build the optional images too (mariadb) when `only` is not given. */
+  readonly all?: boolean;
   readonly report?: (line: string) => void;
   /** The image sources (default: <repo>/hack/images). */
   readonly sourcesDir?: string;
@@ -363,6 +449,9 @@ interface Toolbox {
   readonly busyboxSha256: string;
   readonly busyboxApplets: readonly string[];
   readonly tar: string;
+  readonly aptGet: string;
+  readonly aptCache: string;
+  readonly dpkgDeb: string;
   readonly rootless: boolean;
   /** The environment the go build runs with (its caches, proxy settings). */
   readonly env: NodeJS.ProcessEnv;
@@ -430,9 +519,75 @@ async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
     busyboxSha256: sha256File(busybox),
     busyboxApplets: applets.filter((a) => a !== "busybox").sort(),
     tar: env.TAR_BIN ?? "tar",
+    aptGet: "apt-get",
+    aptCache: "apt-cache",
+    dpkgDeb: "dpkg-deb",
     rootless: process.getuid?.() !== 0,
     env,
   };
+}
+
+/** The candidate version and .deb sha256 of each listed package, from the local package index (no download). */
+async function resolveDebs(listFile: string, tools: Toolbox): Promise<DebianPackage[]> {
+  const names = parsePackageList(readFileSync(listFile, "utf8"));
+  if (names.length === 0) throw new ImageBuildError(`${listFile} lists no packages`);
+  const text = await output(tools.aptCache, ["show", "--no-all-versions", ...names]).catch(
+    (err: unknown) => {
+      throw new ImageBuildError(
+        `the Debian packages of ${listFile} are not in the package index; run 'apt-get update' (${String(err)})`,
+      );
+    },
+  );
+  const found = parseAptShow(text);
+  const missing = names.filter((n) => !found.some((p) => p.name === n && p.sha256));
+  if (missing.length > 0) {
+    throw new ImageBuildError(
+      `apt-cache knows no ${missing.join(", ")} (from ${listFile}); run 'apt-get update' or fix the list`,
+    );
+  }
+  return names.flatMap((n) => found.filter((p) => p.name === n).slice(0, 1));
+}
+
+/** apt-get download of name=version into `file`, checked against the sha256 the package index gives. */
+async function downloadDeb(pkg: string, sha: string, file: string, tools: Toolbox): Promise<void> {
+  const tmp = join(dirname(file), `.tmp-${randomBytes(6).toString("hex")}`);
+  makeDir(tmp);
+  try {
+    await run(tools.aptGet, ["download", pkg], { cwd: tmp }).catch((err: unknown) => {
+      throw new ImageBuildError(`apt-get download ${pkg} failed: ${errorText(err)}`);
+    });
+    const [deb] = readdirSync(tmp).filter((f) => f.endsWith(".deb"));
+    if (!deb || sha256File(join(tmp, deb)) !== sha) {
+      throw new ImageBuildError(
+        `apt-get download ${pkg} did not give the .deb the index names (${sha})`,
+      );
+    }
+    renameSync(join(tmp, deb), file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Downloads each package once into <cache>/debs/<sha256>.deb (checked against the index) and unpacks them all. */
+async function stageDebs(
+  root: string,
+  debs: Readonly<Record<string, string>>,
+  tools: Toolbox,
+  cacheDir: string,
+): Promise<void> {
+  const store = join(cacheDir, "debs");
+  makeDir(store);
+  makeDir(root);
+  for (const [pkg, sha] of Object.entries(debs).sort()) {
+    const file = join(store, `${sha}.deb`);
+    if (!existsSync(file)) await downloadDeb(pkg, sha, file, tools);
+    await output(tools.dpkgDeb, ["-x", file, root]);
+  }
+  for (const unused of ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/lintian"]) {
+    rmSync(join(root, unused), { recursive: true, force: true });
+  }
+  chmodSync(root, 0o755);
+  clampTimes(root);
 }
 
 function listFiles(dir: string, base = dir): string[] {
@@ -473,16 +628,22 @@ async function gatherInputs(
   const sources = Object.fromEntries(
     listFiles(folder).map((f) => [f, sha256File(join(folder, f))] as const),
   );
+  const version = readFileSync(versionFile, "utf8").trim();
+  const debs = def.debs ? await resolveDebs(join(folder, def.debs), tools) : undefined;
+  if (debs) checkDebVersion(versionFile, version, debs[0]);
   return {
     recipe: IMAGE_RECIPE,
     definition: def,
-    version: readFileSync(versionFile, "utf8").trim(),
+    version,
     revision: await gitRevision(relative(repoRoot, folder)),
     platform: hostPlatform(),
     sources,
     goVersion: def.binary ? tools.goVersion : undefined,
     busyboxSha256: def.busybox ? tools.busyboxSha256 : undefined,
     umociVersion: tools.umociVersion,
+    debs: debs
+      ? Object.fromEntries(debs.map((p) => [`${p.name}=${p.version}`, p.sha256] as const))
+      : undefined,
   };
 }
 
@@ -524,7 +685,13 @@ async function stageProgram(
 ): Promise<void> {
   const def = inputs.definition;
   makeDir(root);
-  for (const folder of def.folders ?? []) makeDir(join(root, folder));
+  for (const [folder, mode] of Object.entries(def.folders ?? {})) makeDir(join(root, folder), mode);
+  for (const [path, { file, mode }] of Object.entries(def.files ?? {})) {
+    const target = join(root, path);
+    makeDir(join(target, ".."));
+    copyFileSync(join(sourcesDir, def.folder, file), target);
+    chmodSync(target, mode);
+  }
   if (def.binary) {
     const target = join(root, def.binary);
     makeDir(join(target, ".."));
@@ -544,7 +711,7 @@ async function stageProgram(
     });
     chmodSync(target, 0o755);
   }
-  if (def.folders?.includes("/usr/share/nginx/html")) {
+  if (def.folders?.["/usr/share/nginx/html"] !== undefined) {
     const page = join(root, "usr/share/nginx/html/index.html");
     writeFileSync(page, `<!doctype html><title>${def.name}</title><p>${def.description}</p>\n`);
     chmodSync(page, 0o644);
@@ -560,7 +727,7 @@ interface Assembled {
 /** umoci init/new/insert/config/gc into `layout`, then the index rewritten for the references. */
 async function assemble(
   layout: string,
-  staged: { readonly base?: string; readonly app?: string },
+  staged: { readonly base?: string; readonly debs?: string; readonly app?: string },
   inputs: BuildInputs,
   tools: Toolbox,
 ): Promise<Assembled> {
@@ -571,6 +738,7 @@ async function assemble(
   await umoci(["new", "--image", image]);
   const layers: [string | undefined, string][] = [
     [staged.base, "busybox from Debian's busybox-static, /etc/passwd, /etc/group, /tmp"],
+    [staged.debs, `Debian packages of hack/images/${inputs.definition.folder}`],
     [staged.app, `hack/images/${inputs.definition.folder} ${inputs.version}`],
   ];
   for (const [dir, what] of layers) {
@@ -628,7 +796,51 @@ function readCached(dir: string): BuiltImage | undefined {
   const image = JSON.parse(readFileSync(record, "utf8")) as BuiltImage;
   if (!existsSync(image.archive) || statSync(image.archive).size !== image.archiveBytes)
     return undefined;
+  const now = new Date();
+  utimesSync(dir, now, now); // last used: what pruning goes by
   return { ...image, cached: true };
+}
+
+/** Unused for this long, another build of the same image is removed from the cache. */
+const PRUNE_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes the cache folders of other builds of `name` not used for PRUNE_AFTER_MS (other checkouts may use newer). */
+function pruneCache(cacheDir: string, name: string, keep: string): void {
+  const stale = Date.now() - PRUNE_AFTER_MS;
+  for (const entry of readdirSync(cacheDir)) {
+    const path = join(cacheDir, entry);
+    if (path === keep || !entry.startsWith(`${name}-`) || !existsSync(join(path, "image.json")))
+      continue;
+    if (statSync(path).mtimeMs < stale) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** localhost/kubeplus/<name>:<version> of one of IMAGES, from its VERSION file (e.g. the CRI's sandbox image). */
+export function imageReference(
+  name: string,
+  sourcesDir = join(repoRoot, "hack", "images"),
+): string {
+  const def = IMAGES.find((d) => d.name === name);
+  if (!def) throw new ImageBuildError(`unknown image ${name}`);
+  const version = readFileSync(join(sourcesDir, def.folder, "VERSION"), "utf8").trim();
+  return imageRefs(def, version)[0] ?? "";
+}
+
+/** Up to three layer folders under `tmp`: busybox, Debian packages, the folder's program and files. */
+async function stageLayers(
+  tmp: string,
+  inputs: BuildInputs,
+  tools: Toolbox,
+  options: { readonly cacheDir: string; readonly sourcesDir: string },
+): Promise<{ base?: string; debs?: string; app?: string }> {
+  const def = inputs.definition;
+  const base = def.busybox ? join(tmp, "base") : undefined;
+  if (base) stageBusybox(base, tools);
+  const debs = inputs.debs ? join(tmp, "debs") : undefined;
+  if (debs && inputs.debs) await stageDebs(debs, inputs.debs, tools, options.cacheDir);
+  const app = (def.binary ?? def.folders ?? def.files) ? join(tmp, "app") : undefined;
+  if (app) await stageProgram(app, inputs, tools, options.sourcesDir);
+  return { base, debs, app };
 }
 
 async function buildOne(
@@ -640,16 +852,14 @@ async function buildOne(
   const key = cacheKey(inputs);
   const dir = join(options.cacheDir, `${def.name}-${inputs.version}-${key}`);
   const cached = readCached(dir);
+  pruneCache(options.cacheDir, def.name, dir);
   if (cached) return cached;
   const started = Date.now();
   const tmp = join(options.cacheDir, `.tmp-${def.name}-${randomBytes(6).toString("hex")}`);
   makeDir(tmp);
   try {
-    const base = def.busybox ? join(tmp, "base") : undefined;
-    if (base) stageBusybox(base, tools);
-    const app = def.binary || def.folders ? join(tmp, "app") : undefined;
-    if (app) await stageProgram(app, inputs, tools, options.sourcesDir);
-    const assembled = await assemble(join(tmp, "layout"), { base, app }, inputs, tools);
+    const staged = await stageLayers(tmp, inputs, tools, options);
+    const assembled = await assemble(join(tmp, "layout"), staged, inputs, tools);
     const out = join(tmp, "out");
     makeDir(out);
     await writeArchive(join(tmp, "layout"), join(out, "image.oci.tar"), tools);
@@ -697,7 +907,9 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuiltIma
       `unknown image ${unknown.join(", ")}; the images are: ${IMAGES.map((d) => d.name).join(", ")}`,
     );
   }
-  const defs = only.length > 0 ? IMAGES.filter((d) => only.includes(d.name)) : IMAGES;
+  const defs = IMAGES.filter((d) =>
+    only.length > 0 ? only.includes(d.name) : options.all === true || d.optional !== true,
+  );
   const cacheDir = options.cacheDir ?? imagesCacheDir(options.env);
   makeDir(cacheDir);
   const tools = await findTools(options.env);
