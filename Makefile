@@ -39,7 +39,8 @@ node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wi
 install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
 
 .PHONY: tools
-tools: ## Build the pinned Kubernetes, etcd, kwok, helm and nats-server binaries (cached outside the repo).
+tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes need.
+	hack/tools/ensure-node-packages.sh
 	hack/tools/ensure-tools.sh
 
 # The helmer's post-render forwarder (services/helmer/post-render-shim): a few lines of Go, standard library only.
