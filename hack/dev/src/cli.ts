@@ -29,6 +29,9 @@ const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus d
 Usage:
   kubeplus-dev up [--nodes N] [--max-pods N]   start etcd, kube-apiserver, kube-controller-manager,
                                                kube-scheduler, kwok (N fake nodes) and nats-server;
+     [--real-nodes N]                          and N real nodes (default 1; 0: none): kubelet, containerd,
+                                               kube-proxy, kube-router, CoreDNS in network namespaces (root;
+                                               docs/real-nodes.md)
      [--apiserver-arg=--FLAG=V]...             extra kube-apiserver flags (an audit log, say)
   kubeplus-dev down                            stop exactly the processes 'up' started (by PID)
   kubeplus-dev status                          components, PIDs, endpoints and log files
@@ -72,7 +75,7 @@ function requireState(runDir: string): ClusterState {
 function printUsage(state: ClusterState): void {
   process.stdout.write(
     [
-      `Control plane ready in ${(state.readyInMs / 1000).toFixed(1)}s (${state.nodes.length} kwok nodes).`,
+      `Control plane ready in ${(state.readyInMs / 1000).toFixed(1)}s (${state.nodes.length} kwok nodes, ${state.realNodes.length} real: ${state.realNodes.join(", ") || "none"}).`,
       `  kubectl --kubeconfig ${state.kubeconfig} get nodes`,
       `  export KUBECONFIG=${state.kubeconfig}      # or: eval "$(node hack/dev/dist/cli.js env)"`,
       `  API server:  ${state.apiServerUrl}`,

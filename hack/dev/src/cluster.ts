@@ -506,7 +506,7 @@ export interface ComponentStatus {
 }
 
 export function componentStatus(state: ClusterState): ComponentStatus[] {
-  return state.processes.map((p) => ({
+  return [...state.processes, ...(state.realNodeProcesses ?? [])].map((p) => ({
     name: p.name,
     pid: p.pid,
     running: isRunning(p),
