@@ -506,7 +506,10 @@ export interface ComponentStatus {
 }
 
 export function componentStatus(state: ClusterState): ComponentStatus[] {
-  return [...state.processes, ...(state.realNodeProcesses ?? [])].map((p) => ({
+  return [
+    ...state.processes,
+    ...((state.realNodeProcesses as ManagedProcess[] | undefined) ?? []),
+  ].map((p) => ({
     name: p.name,
     pid: p.pid,
     running: isRunning(p),
