@@ -13,5 +13,11 @@ export {
   TerminalError,
 } from "./errors.js";
 export { Applier, kubeRequest, KubeRequestError, kubeStream, whoAmI } from "./raw.js";
-export { canAcquire, startLeaderElection } from "./leader.js";
-export type { LeaderElection, LeaderElectionOptions } from "./leader.js";
+export { LeaseObservation, startLeaderElection } from "./leader.js";
+export type {
+  LeaderElection,
+  LeaderElectionOptions,
+  Lease,
+  LeaseSpec,
+  LeaseStore,
+} from "./leader.js";
