@@ -5,7 +5,9 @@ export type { ApiAccess, StaticCredentials } from "./access.js";
 export {
   apiErrorMessage,
   apiStatusCode,
+  asReconcileError,
   classifyKubernetesError,
+  CONFLICT_REQUEUE_MS,
   isAlreadyExists,
   isConflict,
   isNotFound,

@@ -9,6 +9,7 @@ import {
 } from "@kubernetes/client-node";
 import {
   ConditionType,
+  isConditionTrue,
   namespaceOwnership,
   reservedNamespaceReason,
   type Instance,
@@ -95,8 +96,7 @@ const objectKey = (o: { metadata: { namespace?: string; name?: string } }): stri
 const instanceKey = objectKey;
 
 const isRegistered = (rc: ResourceComposition): boolean =>
-  !!rc.status?.crd &&
-  rc.status.conditions?.some((c) => c.type === ConditionType.Ready && c.status === "True") === true;
+  !!rc.status?.crd && isConditionTrue(rc.status.conditions, ConditionType.Ready);
 
 /** Reads an object of a release back from the apiserver (undefined when it does not exist). */
 type ReadLive = (
