@@ -1,5 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { DEFAULT_GENERATED_GROUP } from "@kubeplus/api";
+import { ConditionType, DEFAULT_GENERATED_GROUP, findCondition } from "@kubeplus/api";
 import { kubeRequest, KubeRequestError } from "@kubeplus/kube";
 
 /** A generated kind as discovery serves it. */
@@ -126,7 +126,7 @@ export function releaseNamespaceOf(instance: InstanceObject): string {
 
 /** `Ready` (or the reason it is not), as a STATUS column shows it. */
 export function readinessOf(instance: InstanceObject): string {
-  const ready = instance.status?.conditions?.find((c) => c.type === "Ready");
+  const ready = findCondition(instance.status?.conditions, ConditionType.Ready);
   if (!ready) return "Pending";
   return ready.status === "True" ? "Ready" : (ready.reason ?? "NotReady");
 }

@@ -1,7 +1,13 @@
 export { buildCustomResourceDefinition } from "./crd.js";
 export type { CrdOptions, CustomResourceDefinition, JsonSchema, PrinterColumn } from "./crd.js";
-export { ConditionType, findCondition, setCondition } from "./conditions.js";
-export type { Condition } from "./conditions.js";
+export {
+  ConditionSet,
+  ConditionType,
+  findCondition,
+  isConditionTrue,
+  setCondition,
+} from "./conditions.js";
+export type { Condition, Verdict } from "./conditions.js";
 export {
   apiVersionOf,
   DEFAULT_GENERATED_GROUP,

@@ -1,5 +1,13 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import {
+  headers,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/nats-core";
 import { ContractError, ErrorCode } from "./errors.js";
 import {
   Subjects,
@@ -49,15 +57,11 @@ function decode(data: Uint8Array): unknown {
   }
 }
 
-function isNoResponders(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /no responders|503/i.test(text);
-}
+/** Nobody serves the subject: the client's own error (nats.js wraps it in a RequestError), never its message text. */
+const isNoResponders = (err: unknown): boolean =>
+  err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders());
 
-function isTimeout(err: unknown): boolean {
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /timeout/i.test(text);
-}
+const isTimeout = (err: unknown): boolean => err instanceof TimeoutError;
 
 /**
  * The header in which a caller names itself. Anyone allowed to publish a subject can write any name here, so servers

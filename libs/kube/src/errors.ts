@@ -33,15 +33,19 @@ export function classifyKubernetesError(err: unknown): "terminal" | "retryable" 
   return code !== undefined && [400, 401, 403, 422].includes(code) ? "terminal" : "retryable";
 }
 
-/** A failure that retrying will not fix: record it in status and stop. */
+/** A failure that retrying will not fix: the work queue does not retry it; the controller records it as Stalled. */
 export class TerminalError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The condition reason the controller reports it with (a CamelCase word), when the thrower knows one. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
     this.name = "TerminalError";
+    this.reason = options?.reason;
   }
 }
 
-/** Try again after a while (a dependency is not ready yet). */
+/** Try again after exactly this delay (a dependency is not ready yet), without counting it as a failure. */
 export class RequeueAfterError extends Error {
   readonly afterMs: number;
 
@@ -50,4 +54,34 @@ export class RequeueAfterError extends Error {
     this.name = "RequeueAfterError";
     this.afterMs = afterMs;
   }
+}
+
+/** How soon a reconcile that lost an optimistic-concurrency race (409) looks again, with a fresher cache. */
+export const CONFLICT_REQUEUE_MS = 250;
+
+/**
+ * A reconcile's failed Kubernetes call as the work queue should treat it: 400 and 422 (the apiserver refused the
+ * object itself) are terminal; 409 (the object changed since it was read) is looked at again shortly; 429 after the
+ * server's Retry-After. 403 stays retryable here: a namespace's RoleBindings take effect a moment after they are
+ * made, so a just-created namespace can refuse the first calls. Anything else is returned as it is.
+ */
+export function asReconcileError(err: unknown): unknown {
+  if (err instanceof TerminalError || err instanceof RequeueAfterError) return err;
+  const code = apiStatusCode(err);
+  const message = apiErrorMessage(err);
+  if (code === 400 || code === 422)
+    return new TerminalError(`the apiserver refused it: ${message}`, {
+      cause: err,
+      reason: "Invalid",
+    });
+  if (code === 409) return new RequeueAfterError(CONFLICT_REQUEUE_MS, message, { cause: err });
+  if (code === 429)
+    return new RequeueAfterError(retryAfterMs(err) ?? 1_000, message, { cause: err });
+  return err;
+}
+
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string | undefined> }).headers;
+  const seconds = Number(headers?.["retry-after"]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }

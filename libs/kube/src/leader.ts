@@ -8,12 +8,21 @@ export interface LeaderElectionOptions {
   /** This replica, as shown in the Lease's holderIdentity (pod name, or host and PID). */
   readonly identity: string;
   readonly leaseSeconds?: number;
+  /**
+   * How long the leader keeps leading without a successful renewal, from the start of its last successful attempt;
+   * two thirds of the lease by default (client-go's RenewDeadline), so that it stops before anyone may take over.
+   */
+  readonly renewDeadlineMs?: number;
   /** How often the holder renews and the others try; a third of the lease by default. */
   readonly retryMs?: number;
   readonly onStartedLeading: () => void | Promise<void>;
-  /** Called when the lease is lost (renewal failed past its term). The safe reaction is to exit and restart. */
+  /** Called when the lease is lost (renewal failed past its deadline). The safe reaction is to exit and restart. */
   readonly onStoppedLeading: () => void;
   readonly onError?: (err: unknown) => void;
+  /** This replica's clock (milliseconds); injected by tests. Only differences of its readings are used. */
+  readonly now?: () => number;
+  /** Where the Lease is read and written; the apiserver by default, injected by tests. */
+  readonly leases?: LeaseStore;
 }
 
 export interface LeaderElection {
@@ -22,73 +31,127 @@ export interface LeaderElection {
   release(): Promise<void>;
 }
 
-interface Lease {
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease {
   metadata: { resourceVersion?: string; name: string; namespace: string };
-  spec: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
+  spec: LeaseSpec;
+}
+
+/** Reads and writes one Lease; `update` must fail when the Lease changed since `lease` was read (resourceVersion). */
+export interface LeaseStore {
+  get(): Promise<Lease | undefined>;
+  create(lease: Lease): Promise<void>;
+  update(lease: Lease): Promise<void>;
 }
 
 const microTime = (d: Date): string => d.toISOString().replace("Z", "000Z");
 
-/** Whether `lease` may be taken by `identity` at `now`: free, ours, or expired. Pure, for tests. */
-export function canAcquire(lease: Lease["spec"], identity: string, now: number): boolean {
-  if (!lease.holderIdentity || lease.holderIdentity === identity) return true;
-  const renewed = lease.renewTime ? Date.parse(lease.renewTime) : 0;
-  return now > renewed + (lease.leaseDurationSeconds ?? 15) * 1000;
+/**
+ * What a candidate knows of a Lease, as client-go's leaderelection keeps it: the last record it read, and when, by its
+ * own clock, it saw that record change. A lease is judged expired when it has not changed for a whole term by the
+ * local clock; the holder's renewTime is never compared with the local clock, so skew between the two machines
+ * cannot make a live leader look expired (two leaders) or a dead one look alive for longer than its term.
+ */
+export class LeaseObservation {
+  private record: string | undefined;
+  private observedAt = 0;
+
+  /** Records the Lease as read (or written) at local time `now`. */
+  observe(spec: LeaseSpec, now: number): void {
+    const record = JSON.stringify([
+      spec.holderIdentity ?? "",
+      spec.leaseDurationSeconds ?? null,
+      spec.acquireTime ?? null,
+      spec.renewTime ?? null,
+      spec.leaseTransitions ?? null,
+    ]);
+    if (record === this.record) return;
+    this.record = record;
+    this.observedAt = now;
+  }
+
+  /** Whether `identity` may take the lease at local time `now`: free, its own, or unchanged for a whole term. */
+  canAcquire(spec: LeaseSpec, identity: string, now: number): boolean {
+    if (!spec.holderIdentity || spec.holderIdentity === identity) return true;
+    return now >= this.observedAt + (spec.leaseDurationSeconds ?? 15) * 1000;
+  }
+}
+
+function apiLeases(kc: ApiAccess, namespace: string, name: string): LeaseStore {
+  const base = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const body = (lease: Lease): unknown => ({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    ...lease,
+  });
+  return {
+    get: async () => {
+      try {
+        return (await kubeRequest(kc, "GET", `${base}/${name}`)) as Lease;
+      } catch (err) {
+        if (err instanceof KubeRequestError && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    create: async (lease) => {
+      await kubeRequest(kc, "POST", base, { body: body(lease) });
+    },
+    update: async (lease) => {
+      await kubeRequest(kc, "PUT", `${base}/${name}`, { body: body(lease) });
+    },
+  };
 }
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does: optimistic concurrency on
- * the Lease's resourceVersion, so two replicas never both believe they lead for longer than one lease term.
+ * the Lease's resourceVersion, expiry judged from when this replica saw the Lease last change (LeaseObservation),
+ * and a leader that stops when it could not renew within its renew deadline.
  */
 export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOptions): LeaderElection {
   const leaseSeconds = options.leaseSeconds ?? 15;
   const retryMs = options.retryMs ?? Math.floor((leaseSeconds * 1000) / 3);
-  const base = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
+  const renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((leaseSeconds * 1000 * 2) / 3);
+  const now = options.now ?? Date.now;
+  const leases = options.leases ?? apiLeases(kc, options.namespace, options.name);
+  const observation = new LeaseObservation();
   let leader = false;
   let stopped = false;
   let lastRenew = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  const write = async (current: Lease | undefined): Promise<void> => {
-    const now = new Date();
-    const spec: Lease["spec"] = {
+  const write = async (current: Lease | undefined): Promise<LeaseSpec> => {
+    const at = new Date(now());
+    const ours = current?.spec.holderIdentity === options.identity;
+    const spec: LeaseSpec = {
       holderIdentity: options.identity,
       leaseDurationSeconds: leaseSeconds,
-      renewTime: microTime(now),
-      acquireTime:
-        current?.spec.holderIdentity === options.identity && current.spec.acquireTime
-          ? current.spec.acquireTime
-          : microTime(now),
-      leaseTransitions:
-        (current?.spec.leaseTransitions ?? 0) +
-        (current && current.spec.holderIdentity !== options.identity ? 1 : 0),
+      renewTime: microTime(at),
+      acquireTime: ours && current.spec.acquireTime ? current.spec.acquireTime : microTime(at),
+      leaseTransitions: (current?.spec.leaseTransitions ?? 0) + (current && !ours ? 1 : 0),
     };
-    const body = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: { ...current?.metadata, name: options.name, namespace: options.namespace },
-      spec,
-    };
-    if (current) await kubeRequest(kc, "PUT", `${base}/${options.name}`, { body });
-    else await kubeRequest(kc, "POST", base, { body });
+    const metadata = { ...current?.metadata, name: options.name, namespace: options.namespace };
+    if (current) await leases.update({ metadata, spec });
+    else await leases.create({ metadata, spec });
+    return spec;
   };
 
   const tryOnce = async (): Promise<void> => {
-    let current: Lease | undefined;
-    try {
-      current = (await kubeRequest(kc, "GET", `${base}/${options.name}`)) as Lease;
-    } catch (err) {
-      if (!(err instanceof KubeRequestError && err.code === 404)) throw err;
+    const started = now();
+    const current = await leases.get();
+    if (current) {
+      observation.observe(current.spec, now());
+      if (!observation.canAcquire(current.spec, options.identity, now())) return;
     }
-    if (current && !canAcquire(current.spec, options.identity, Date.now())) return;
-    await write(current);
-    lastRenew = Date.now();
+    const written = await write(current);
+    observation.observe(written, now());
+    lastRenew = started;
     if (!leader) {
       leader = true;
       await options.onStartedLeading();
@@ -102,7 +165,7 @@ export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOption
         options.onError?.(err);
       })
       .finally(() => {
-        if (leader && Date.now() - lastRenew > leaseSeconds * 1000) {
+        if (leader && now() - lastRenew > renewDeadlineMs) {
           leader = false;
           options.onStoppedLeading();
         }
@@ -118,13 +181,11 @@ export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOption
       if (timer) clearTimeout(timer);
       if (!leader) return;
       leader = false;
-      const current = (await kubeRequest(kc, "GET", `${base}/${options.name}`)) as Lease;
-      if (current.spec.holderIdentity !== options.identity) return;
-      await kubeRequest(kc, "PUT", `${base}/${options.name}`, {
-        body: {
-          ...current,
-          spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1 },
-        },
+      const current = await leases.get();
+      if (current?.spec.holderIdentity !== options.identity) return;
+      await leases.update({
+        ...current,
+        spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1 },
       });
     },
   };

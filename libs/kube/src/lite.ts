@@ -5,7 +5,9 @@ export type { ApiAccess, StaticCredentials } from "./access.js";
 export {
   apiErrorMessage,
   apiStatusCode,
+  asReconcileError,
   classifyKubernetesError,
+  CONFLICT_REQUEUE_MS,
   isAlreadyExists,
   isConflict,
   isNotFound,
@@ -13,5 +15,11 @@ export {
   TerminalError,
 } from "./errors.js";
 export { Applier, kubeRequest, KubeRequestError, kubeStream, whoAmI } from "./raw.js";
-export { canAcquire, startLeaderElection } from "./leader.js";
-export type { LeaderElection, LeaderElectionOptions } from "./leader.js";
+export { LeaseObservation, startLeaderElection } from "./leader.js";
+export type {
+  LeaderElection,
+  LeaderElectionOptions,
+  Lease,
+  LeaseSpec,
+  LeaseStore,
+} from "./leader.js";

@@ -7,6 +7,7 @@ import {
 } from "@kubernetes/client-node";
 import { startCompositionFacts, type CompositionFacts } from "@kubeplus/admission";
 import {
+  isConditionTrue,
   PlatformKinds,
   type Instance,
   type ResourceComposition,
@@ -15,6 +16,7 @@ import {
 import { subscribe } from "@kubeplus/contracts";
 import {
   Applier,
+  asReconcileError,
   isNotFound,
   kubeRequest,
   patchStatus,
@@ -33,8 +35,10 @@ import {
   FIELD_MANAGER,
   reconcileComposition,
   reconcileFleet,
+  reportTerminal,
   type CompositionReconcileDeps,
 } from "./reconcile-composition.js";
+import { StatusWriter } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -140,23 +144,29 @@ export async function startCompositionController(
 
   const policies = await startPolicyStatusController({ kc, log, compositions });
 
+  const statuses = new StatusWriter<ResourceCompositionStatus, ResourceComposition>(
+    async (rc, fields) => {
+      await patchStatus(
+        custom,
+        {
+          group: RC.group,
+          version: RC.version,
+          plural: RC.plural,
+          namespace: rc.metadata.namespace ?? "",
+          name: rc.metadata.name ?? "",
+        },
+        fields,
+      );
+    },
+  );
   const writeStatus = async (
     rc: ResourceComposition,
-    status: ResourceCompositionStatus,
+    fields: Partial<ResourceCompositionStatus>,
   ): Promise<void> => {
-    if (JSON.stringify(rc.status ?? {}) === JSON.stringify(status)) return;
-    await patchStatus(
-      custom,
-      {
-        group: RC.group,
-        version: RC.version,
-        plural: RC.plural,
-        namespace: rc.metadata.namespace ?? "",
-        name: rc.metadata.name ?? "",
-      },
-      status,
-    );
+    await statuses.write(rc, rc.status, fields);
   };
+  // The chart each composition last registered (for its fleet counts before the cache shows it).
+  const registered = new Map<string, { name: string; version: string; digest: string }>();
 
   const event = async (
     rc: ResourceComposition,
@@ -199,10 +209,7 @@ export async function startCompositionController(
     },
     crdEstablished: async (name) => {
       const crd = await ext.readCustomResourceDefinition({ name });
-      return (
-        crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ??
-        false
-      );
+      return isConditionTrue(crd.status?.conditions, "Established");
     },
     writeStatus,
     event,
@@ -232,6 +239,11 @@ export async function startCompositionController(
       if (!instances) return undefined;
       return fleetProgress(rc, chart, instances, options.slots.inFlight(rcKey));
     },
+    registered: (rc, chart) => {
+      registered.set(rcKey, chart);
+      queue.add(`${FLEET_PREFIX}${rcKey}`);
+    },
+    registeredChart: (namespace, name) => registered.get(`${namespace}/${name}`),
     emitProgress: (progress) => {
       try {
         bus.publish("FleetUpgradeProgress", progress);
@@ -251,12 +263,26 @@ export async function startCompositionController(
       const run = fleetKey
         ? reconcileFleet(fleetKey, depsFor(fleetKey))
         : reconcileComposition(key, depsFor(key));
-      return run.finally(() => {
-        log.debug({ name: key, durationMs: Date.now() - started }, "composition reconciled");
-      });
+      return run
+        .catch((err: unknown) => {
+          throw asReconcileError(err);
+        })
+        .finally(() => {
+          log.debug({ name: key, durationMs: Date.now() - started }, "composition reconciled");
+        });
     },
     onError: (key, err, retryInMs) => {
       log.warn({ err, name: key, retryInMs }, "composition reconcile failed; retrying");
+    },
+    onTerminal: async (key, err) => {
+      log.warn({ err, name: key }, "composition reconcile failed; not retrying until it changes");
+      const rcKey = key.startsWith(FLEET_PREFIX) ? key.slice(FLEET_PREFIX.length) : key;
+      const [namespace = "", name = ""] = rcKey.split("/");
+      const rc = compositions.get(name, namespace);
+      if (rc) await reportTerminal(rc, err, { writeStatus, now: () => new Date() });
+    },
+    onRequeue: (key, err) => {
+      log.debug({ err, name: key, retryInMs: err.afterMs }, "composition reconcile requeued");
     },
   });
 
@@ -302,6 +328,7 @@ export async function startCompositionController(
       );
     },
     stop: async () => {
+      registered.clear();
       for (const timer of fleetTimers.values()) clearTimeout(timer);
       fleetTimers.clear();
       subs.forEach((sub) => {

@@ -1,4 +1,9 @@
-import { ConditionType, type Instance, type ResourceComposition } from "@kubeplus/api";
+import {
+  ConditionType,
+  isConditionTrue,
+  type Instance,
+  type ResourceComposition,
+} from "@kubeplus/api";
 
 /** Fleet rollout limits of a composition (`spec.upgrade`), with their defaults. */
 export function upgradeLimits(rc: ResourceComposition): {
@@ -44,9 +49,7 @@ type Standing = "upgraded" | "failed" | "pending";
 
 /** One instance against the target chart. */
 function standingOf(i: Instance, digest: string): Standing {
-  const ready = i.status?.conditions?.some(
-    (c) => c.type === ConditionType.Ready && c.status === "True",
-  );
+  const ready = isConditionTrue(i.status?.conditions, ConditionType.Ready);
   const onTarget = i.status?.chart?.digest === digest;
   if (onTarget && ready) return "upgraded";
   return !onTarget && failedOn(i, digest) ? "failed" : "pending";

@@ -1,61 +1,36 @@
-import { createHash } from "node:crypto";
 import {
   CoreV1Api,
   CustomObjectsApi,
-  KubernetesObjectApi,
   type KubeConfig,
   type KubernetesObject,
   type V1Namespace,
 } from "@kubernetes/client-node";
 import {
   ConditionType,
-  namespaceOwnership,
+  isConditionTrue,
   reservedNamespaceReason,
   type Instance,
-  type InstanceRef,
-  type NamespaceOwnership,
   type ResourceComposition,
 } from "@kubeplus/api";
-import { lintRendered, type LintContext, type RenderedObject } from "@kubeplus/charts";
-import {
-  Applier,
-  isConflict,
-  isNotFound,
-  patchStatus,
-  startCache,
-  type WatchedCache,
-} from "@kubeplus/kube";
+import { lintRendered, type LintContext } from "@kubeplus/charts";
+import { asReconcileError, startCache, type WatchedCache } from "@kubeplus/kube";
 import type { Logger } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
-import { ChartCredentials } from "../helm/chart-credentials.js";
-import { chartIdentity, ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
-import { ReleaseReader } from "../helm/release-storage.js";
-import {
-  rollbackToLastDeployed,
-  uninstall,
-  upgradeInstall,
-  type HelmOptions,
-} from "../helm/helm-cli.js";
+import type { HelmOptions } from "../helm/helm-cli.js";
 import type { PostRenderServer } from "../helm/post-render-server.js";
-import { POST_RENDERER } from "../helm/post-renderer-plugin.js";
-import { answerPostRender } from "../policy/post-render.js";
-import { decideChartUpgrade, failedOn, upgradeLimits } from "./fleet.js";
 import type { FleetSlots } from "./fleet-slots.js";
-import { FIELD_MANAGER } from "./reconcile-composition.js";
 import {
-  IsolationRefusal,
-  reconcileInstance,
-  type InstanceReconcileDeps,
-  type NamespaceClaim,
-} from "./reconcile-instance.js";
-import {
-  quotaRefusalOf,
-  readQuotaRefusal,
-  withQuotaRefusal,
-  type RefusalSignal,
-} from "./quota-refusal.js";
-import { hasReadiness, objectStatus, type LiveObject, type NotReadyObject } from "./readiness.js";
+  chartCredentials,
+  fleetSlot,
+  HelmReleases,
+  instanceStatusWriter,
+  NamespaceClaims,
+  ReadinessReader,
+} from "./instance-adapters.js";
+import { ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
+import type { InstanceReconcileDeps } from "./instance/deps.js";
+import { reconcileInstance, reportTerminal } from "./instance/reconcile.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -84,250 +59,162 @@ export interface InstanceControllerOptions {
   readonly reservedNamespaces: readonly string[];
 }
 
-export interface InstanceController {
-  /** The instances of a composition (`namespace/name`), or undefined when its kind is not watched yet. */
-  instancesOf(rcKey: string): readonly Instance[] | undefined;
-  stop(): Promise<void>;
-}
-
 type InstanceObject = Instance & KubernetesObject;
+
+/** The watched instances of one generated kind, and the composition that serves it. */
+interface WatchedKind {
+  readonly rcKey: string;
+  readonly cache: WatchedCache<InstanceObject>;
+  readonly deps: InstanceReconcileDeps;
+}
 
 const objectKey = (o: { metadata: { namespace?: string; name?: string } }): string =>
   `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
-const instanceKey = objectKey;
 
 const isRegistered = (rc: ResourceComposition): boolean =>
-  !!rc.status?.crd &&
-  rc.status.conditions?.some((c) => c.type === ConditionType.Ready && c.status === "True") === true;
+  !!rc.status?.crd && isConditionTrue(rc.status.conditions, ConditionType.Ready);
 
-/** Reads an object of a release back from the apiserver (undefined when it does not exist). */
-type ReadLive = (
-  object: RenderedObject["object"],
-  namespace: string,
-) => Promise<LiveObject | undefined>;
-
-const liveReader =
-  (objects: KubernetesObjectApi): ReadLive =>
-  async (object, namespace) => {
-    const meta = (object.metadata ?? {}) as { name?: string };
-    try {
-      return await objects.read({
-        apiVersion: String(object.apiVersion),
-        kind: String(object.kind),
-        metadata: { name: meta.name ?? "", namespace },
-      });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  };
-
-/**
- * Why a workload that is not Current is not: its kstatus message, and a ResourceQuota refusal of its pods, named,
- * when there is one (quota-refusal.ts): a Deployment's or ReplicaSet's from its ReplicaFailure condition, a
- * StatefulSet's from its FailedCreate events.
- */
-async function withRefusal(
-  core: CoreV1Api,
-  live: LiveObject,
-  message: string,
-  at: { name: string; namespace: string },
-): Promise<string> {
-  const status = live.status as { conditions?: RefusalSignal[] } | undefined;
-  if (live.kind === "Deployment" || live.kind === "ReplicaSet")
-    return withQuotaRefusal(message, quotaRefusalOf(status));
-  if (live.kind === "StatefulSet")
-    return withQuotaRefusal(message, await readQuotaRefusal(core, at));
-  return message;
-}
-
-/** The objects of a release (helm hooks aside) that are not Current, read live and judged as kstatus does. */
-async function notReadyObjects(
-  read: ReadLive,
-  core: CoreV1Api,
-  objects: readonly RenderedObject[],
-  namespace: string,
-): Promise<NotReadyObject[]> {
-  const notReady: NotReadyObject[] = [];
-  for (const { object } of objects) {
-    const meta = (object.metadata ?? {}) as { name?: string; annotations?: Record<string, string> };
-    if (!hasReadiness(object) || meta.annotations?.["helm.sh/hook"]) continue;
-    const name = meta.name ?? "";
-    const id = `${String(object.kind)}/${name}`;
-    const live = await read(object, namespace);
-    if (!live) {
-      notReady.push({ id, status: "InProgress", message: "not created yet" });
-      continue;
-    }
-    const { status, message } = objectStatus(live);
-    if (status === "Current") continue;
-    const why =
-      status === "InProgress"
-        ? await withRefusal(core, live, message, { name, namespace })
-        : message;
-    notReady.push({ id, status, message: why });
-  }
-  return notReady;
-}
-
-/** Whether a namespace is Active, Terminating or gone. */
-async function namespaceState(
-  core: CoreV1Api,
-  name: string,
-): Promise<"Active" | "Terminating" | "Gone"> {
-  try {
-    const ns = await core.readNamespace({ name });
-    return ns.status?.phase === "Terminating" || ns.metadata?.deletionTimestamp
-      ? "Terminating"
-      : "Active";
-  } catch (err) {
-    if (isNotFound(err)) return "Gone";
-    throw err;
-  }
-}
-
-async function namespaceExists(core: CoreV1Api, name: string): Promise<boolean> {
-  try {
-    await core.readNamespace({ name });
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
-
-/** Whose an existing namespace is: terminating, this instance's (kept current), or someone else's. */
-function judgeNamespace(ns: V1Namespace, ref: InstanceRef): NamespaceClaim | NamespaceOwnership {
-  if (ns.metadata?.deletionTimestamp) return { state: "terminating" };
-  return namespaceOwnership(ns.metadata?.name ?? "", ns.metadata?.labels, ref);
+/** The adapters every kind's reconciles share (instance-adapters.ts). */
+interface Adapters {
+  readonly namespaces: WatchedCache<V1Namespace>;
+  readonly claims: NamespaceClaims;
+  readonly helm: HelmReleases;
+  readonly readiness: ReadinessReader;
 }
 
 /**
  * Keeps every instance of every registered kind converged: one watched cache per generated kind (started when its
- * composition is registered), one keyed work queue for all of them.
+ * composition is registered), one keyed work queue for all of them; reconcileInstance does the work.
  */
-export async function startInstanceController(
-  options: InstanceControllerOptions,
-): Promise<InstanceController> {
-  const { kc, store, helm, compositions, log, slots } = options;
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const readLive = liveReader(KubernetesObjectApi.makeApiClient(kc));
-  const applier = new Applier(kc, FIELD_MANAGER);
-  const applied = new Map<string, { fingerprint: string; at: number }>();
-  const releases = new ReleaseReader(kc);
-  // Helm acts in each instance namespace as that namespace's chart identity, never as the helmer.
-  const credentials = new ChartCredentials({
-    kc,
-    dir: options.postRenders.dir,
-    serviceAccount: ISOLATION.ChartIdentity,
-  });
-  const helmIn = async (namespace: string): Promise<HelmOptions> => ({
-    ...helm,
-    kubeconfig: await credentials.kubeconfigFor(namespace),
-  });
-  const onError = (err: unknown): void => {
-    log.warn({ err }, "watch failed; restarting it");
-  };
-  const namespaces = await startCache<V1Namespace>({
-    kc,
-    onError,
-    path: "/api/v1/namespaces",
-    list: () => core.listNamespace(),
-  });
-  const kinds = new Map<string, { rcKey: string; cache: WatchedCache<InstanceObject> }>();
+export class InstanceController {
+  private readonly options: InstanceControllerOptions;
+  private readonly adapters: Adapters;
+  private readonly kinds = new Map<string, WatchedKind>();
+  /** Per composition: the spec generation and registered chart its instances were last woken for. */
+  private readonly seen = new Map<string, string>();
+  private readonly queue: WorkQueue;
 
-  const compositionOf = (rcKey: string): ResourceComposition | undefined => {
-    const [ns = "", name = ""] = rcKey.split("/");
-    return compositions.get(name, ns);
-  };
+  private constructor(options: InstanceControllerOptions, adapters: Adapters) {
+    this.options = options;
+    this.adapters = adapters;
+    const { log } = options;
+    this.queue = new WorkQueue({
+      concurrency: options.concurrency,
+      reconcile: (key) => this.reconcile(key),
+      onError: (key, err, retryInMs) => {
+        log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
+      },
+      onTerminal: async (key, err) => {
+        log.warn(
+          { err, instance: key },
+          "instance reconcile failed; not retrying until it changes",
+        );
+        const found = this.find(key);
+        const instance = found?.kind.deps.get(found.namespace, found.name);
+        if (found && instance) await reportTerminal(instance, err, found.kind.deps);
+      },
+      onRequeue: (key, err) => {
+        log.debug({ err, instance: key, retryInMs: err.afterMs }, "instance reconcile requeued");
+      },
+    });
+  }
 
-  // Unchanged objects are applied again only once per resync period (drift), not on every readiness poll.
-  const applyOnce = async (object: Record<string, unknown>): Promise<void> => {
-    const meta = object.metadata as { namespace?: string; name?: string };
-    const id = `${String(object.kind)}/${meta.namespace ?? ""}/${meta.name ?? ""}`;
-    const fingerprint = createHash("sha1").update(JSON.stringify(object)).digest("base64");
-    const last = applied.get(id);
-    if (last?.fingerprint === fingerprint && Date.now() - last.at < options.resyncMs) return;
-    await applier.apply(object as never);
-    applied.set(id, { fingerprint, at: Date.now() });
-  };
-  /** A namespace made again later (same instance name) must get its objects and its chart credentials again. */
-  const forgetNamespace = (name: string): void => {
-    for (const id of applied.keys()) {
-      const [kind, namespace, objectName] = id.split("/");
-      if (namespace === name || (kind === "Namespace" && objectName === name)) applied.delete(id);
-    }
-    void credentials.forget(name);
-  };
-  const readNamespace = async (name: string): Promise<V1Namespace | undefined> => {
-    const cached = namespaces.get(name);
-    if (cached) return cached;
+  static async start(options: InstanceControllerOptions): Promise<InstanceController> {
+    const { kc, log } = options;
+    const core = kc.makeApiClient(CoreV1Api);
+    const namespaces = await startCache<V1Namespace>({
+      kc,
+      onError: (err: unknown) => {
+        log.warn({ err }, "watch failed; restarting it");
+      },
+      path: "/api/v1/namespaces",
+      list: () => core.listNamespace(),
+    });
+    // Helm acts in each instance namespace as that namespace's chart identity, never as the helmer.
+    const credentials = chartCredentials(kc, options.postRenders);
+    const claims = new NamespaceClaims({
+      kc,
+      cached: (name) => namespaces.get(name),
+      credentials,
+      resyncMs: options.resyncMs,
+    });
+    const helm = new HelmReleases({
+      kc,
+      helm: options.helm,
+      postRenders: options.postRenders,
+      credentials,
+      namespaces: claims,
+    });
+    const readiness = new ReadinessReader(kc);
+    const controller = new InstanceController(options, { namespaces, claims, helm, readiness });
+    options.compositions.onChange((rc) => {
+      controller.watchAll(rc);
+    });
+    controller.watchAll();
+    return controller;
+  }
+
+  /** The instances of a composition (`namespace/name`), or undefined when its kind is not watched yet. */
+  instancesOf(rcKey: string): readonly Instance[] | undefined {
+    return [...this.kinds.values()].find((k) => k.rcKey === rcKey)?.cache.list();
+  }
+
+  async stop(): Promise<void> {
+    this.queue.stop();
+    await Promise.all([
+      this.adapters.namespaces.stop(),
+      ...[...this.kinds.values()].map((k) => k.cache.stop()),
+    ]);
+  }
+
+  /** Keys are `<composition namespace/name>|<instance namespace/name>`. */
+  private find(key: string): { kind: WatchedKind; namespace: string; name: string } | undefined {
+    const [rcKey = "", instanceKey = ""] = key.split("|");
+    const kind = [...this.kinds.values()].find((k) => k.rcKey === rcKey);
+    const [namespace = "", name = ""] = instanceKey.split("/");
+    return kind ? { kind, namespace, name } : undefined;
+  }
+
+  private async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
+    const found = this.find(key);
+    if (!found) return {};
     try {
-      return await core.readNamespace({ name });
+      return await reconcileInstance(found.namespace, found.name, found.kind.deps);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+      throw asReconcileError(err);
     }
-  };
-  const claimNamespace = async (
-    object: Record<string, unknown>,
-    ref: InstanceRef,
-  ): Promise<NamespaceClaim> => {
-    const name = String((object.metadata as { name?: string }).name);
-    let existing = await readNamespace(name);
-    if (!existing) {
-      try {
-        await core.createNamespace({ body: object });
-        // A new namespace (perhaps of a name used before): everything in it is applied anew, with new credentials.
-        forgetNamespace(name);
-        return { state: "ours" };
-      } catch (err) {
-        // Another instance (or anyone) made it first: judged below, never taken over.
-        if (!isConflict(err)) throw err;
-        existing = await readNamespace(name);
-        if (!existing) return { state: "terminating" };
-      }
-    }
-    const judged = judgeNamespace(existing, ref);
-    if ("state" in judged) return judged;
-    if (judged.owner === "other") return { state: "conflict", detail: judged.detail };
-    // This instance's: its labels kept current (Pod Security level, and the UID on a namespace made before UIDs).
-    await applyOnce(object);
-    return { state: "ours" };
-  };
+  }
 
-  const depsFor = (rcKey: string, cache: WatchedCache<InstanceObject>): InstanceReconcileDeps => {
+  private compositionOf(rcKey: string): ResourceComposition | undefined {
+    const [ns = "", name = ""] = rcKey.split("/");
+    return this.options.compositions.get(name, ns);
+  }
+
+  /** What reconciling an instance of one kind needs, from the adapters and this kind's cache. */
+  private depsFor(rcKey: string, cache: WatchedCache<InstanceObject>): InstanceReconcileDeps {
+    const { options } = this;
+    const { claims, helm, readiness, namespaces } = this.adapters;
     const gvr = (): { group: string; version: string; plural: string } => {
-      const r = compositionOf(rcKey)?.spec.newResource.resource;
+      const r = this.compositionOf(rcKey)?.spec.newResource.resource;
       return { group: r?.group ?? "", version: r?.version ?? "", plural: r?.plural ?? "" };
     };
+    const custom = options.kc.makeApiClient(CustomObjectsApi);
+    const statuses = instanceStatusWriter(options.kc, gvr);
     return {
       ...(options.self ? { self: options.self } : {}),
       // Kept out of tenants' egress (NATS, crd-hook).
       platformNamespace: options.kubeplusNamespace,
       clusterCidrs: options.clusterCidrs,
       get: (namespace, name) => cache.get(name, namespace),
-      composition: () => compositionOf(rcKey),
+      composition: () => this.compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
-      namespaceExists: (name) => namespaceExists(core, name),
+      namespaceExists: (name) => claims.exists(name),
       reservedNamespace: (name) =>
         reservedNamespaceReason(name, options.kubeplusNamespace, options.reservedNamespaces),
-      claimNamespace,
-      namespaceOwner: async (name, ref) => {
-        const ns = await readNamespace(name);
-        if (!ns) return undefined;
-        return namespaceOwnership(name, ns.metadata?.labels, ref);
-      },
-      deleteNamespace: async (name) => {
-        forgetNamespace(name);
-        try {
-          await core.deleteNamespace({ name });
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-      },
-      apply: applyOnce,
+      claimNamespace: (object, ref) => claims.claim(object, ref),
+      namespaceOwner: (name, ref) => claims.owner(name, ref),
+      deleteNamespace: (name) => claims.delete(name),
+      apply: (object) => claims.applyOnce(object),
       setFinalizers: async (instance, finalizers) => {
         await custom.replaceNamespacedCustomObject({
           ...gvr(),
@@ -337,24 +224,16 @@ export async function startInstanceController(
         });
       },
       writeStatus: async (instance, status) => {
-        const current = (instance.status ?? {}) as Record<string, unknown>;
-        const unchanged = Object.entries(status).every(
-          ([k, v]) => JSON.stringify(current[k] ?? null) === JSON.stringify(v ?? null),
-        );
-        if (unchanged) return;
-        await patchStatus(
-          custom,
-          {
-            ...gvr(),
-            namespace: instance.metadata.namespace ?? "",
-            name: instance.metadata.name ?? "",
-          },
-          status,
-        );
+        await statuses.write(instance, instance.status, status);
       },
-      chart: (rc) => store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
+      chart: (rc) =>
+        options.store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
       render: (chart, plan, values) =>
-        store.render(chart, { releaseName: plan.release, namespace: plan.namespace, values }),
+        options.store.render(chart, {
+          releaseName: plan.release,
+          namespace: plan.namespace,
+          values,
+        }),
       isolationProblems: (rc, rendered, namespace) =>
         lintRendered(rendered, {
           ...options.lintContext(new Set(rc.spec.isolation?.allow ?? [])),
@@ -364,92 +243,49 @@ export async function startInstanceController(
             reservedServiceAccounts: new Set([ISOLATION.ChartIdentity]),
           },
         }).problems.map((p) => `${p.path}: ${p.message}`),
-      release: (plan) => releases.latest(plan.release, plan.namespace),
-      upgradeInstall: async (plan, chart, values, checks) => {
-        const run = await options.postRenders.around(
-          (manifests) =>
-            answerPostRender(manifests, checks.policy, (o) => checks.isolationProblems(o)),
-          async (token) =>
-            upgradeInstall(await helmIn(plan.namespace), {
-              release: plan.release,
-              namespace: plan.namespace,
-              chartPath: chart.path,
-              values,
-              postRenderer: { name: POST_RENDERER, args: [token] },
-            }),
-        );
-        const { answer, error, failure } = run;
-        // A refusal is why helm failed only when helm says its post-render step did (not a helm killed on timeout
-        // while it was still sending the manifests).
-        if (answer && !answer.ok && (!error || /post.render/i.test(error.message)))
-          throw new IsolationRefusal(answer.problems);
-        if (failure !== undefined)
-          throw new Error(`helm's rendered manifests could not be read: ${failure}`);
-        if (error) throw error;
-        return answer?.ok ? answer.objects : undefined;
-      },
-      rollback: async (plan) =>
-        rollbackToLastDeployed(await helmIn(plan.namespace), plan.release, plan.namespace),
-      uninstall: async (plan) => {
-        // A namespace KubePlus made, already gone or going, takes the release with it.
-        const ns = await namespaceState(core, plan.namespace);
-        if (plan.createNamespace && ns !== "Active") return;
-        // An instance from before chart identities existed gets one now.
-        for (const object of chartIdentity(plan.namespace)) await applier.apply(object);
-        await uninstall(await helmIn(plan.namespace), plan.release, plan.namespace);
-      },
-      notReady: (rendered, namespace) => notReadyObjects(readLive, core, rendered, namespace),
-      fleetSlot: (instance, digest) => {
-        const key = instanceKey(instance);
-        if (slots.holds(rcKey, key)) return "go";
-        const rc = compositionOf(rcKey);
-        const failed = cache.list().filter((i) => failedOn(i, digest)).length;
-        const decision = decideChartUpgrade({
-          inFlight: slots.inFlight(rcKey),
-          failed,
-          ...(rc ? upgradeLimits(rc) : { maxInFlight: 1, failureBudget: 1 }),
-        });
-        if (decision === "go") slots.take(rcKey, key);
-        return decision;
-      },
+      release: (plan) => helm.latest(plan),
+      upgradeInstall: (plan, chart, values, checks) =>
+        helm.upgradeInstall(plan, chart, values, checks),
+      rollback: (plan) => helm.rollback(plan),
+      uninstall: (plan) => helm.uninstall(plan),
+      notReady: (rendered, namespace) => readiness.notReady(rendered, namespace),
+      fleetSlot: (instance, digest) =>
+        fleetSlot({
+          slots: options.slots,
+          rcKey,
+          instanceKey: objectKey(instance),
+          composition: this.compositionOf(rcKey),
+          instances: cache,
+          digest,
+        }),
       releaseFleetSlot: (instance) => {
-        slots.give(rcKey, instanceKey(instance));
+        options.slots.give(rcKey, objectKey(instance));
         options.onInstanceChange?.(rcKey);
       },
       emit: (event) => {
         try {
           options.bus.publish(event.subject, event.payload);
         } catch (err) {
-          log.warn({ err, subject: event.subject }, "event not published");
+          options.log.warn({ err, subject: event.subject }, "event not published");
         }
       },
       resyncMs: options.resyncMs,
       now: () => new Date(),
     };
-  };
+  }
 
-  const queue = new WorkQueue({
-    concurrency: options.concurrency,
-    reconcile: (key) => {
-      const [rcKey = "", instanceKey = ""] = key.split("|");
-      const entry = [...kinds.values()].find((k) => k.rcKey === rcKey);
-      if (!entry) return Promise.resolve({});
-      const [namespace = "", name = ""] = instanceKey.split("/");
-      return reconcileInstance(namespace, name, depsFor(rcKey, entry.cache));
-    },
-    onError: (key, err, retryInMs) => {
-      log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
-    },
-  });
-
-  const watchKind = async (rc: ResourceComposition): Promise<void> => {
+  private async watchKind(rc: ResourceComposition): Promise<void> {
+    const { kc, log } = this.options;
     const r = rc.spec.newResource.resource;
     const gvrKey = `${r.group}/${r.version}/${r.plural}`;
-    if (kinds.has(gvrKey) || !isRegistered(rc)) return;
-    const rcKey = `${rc.metadata.namespace ?? ""}/${rc.metadata.name ?? ""}`;
+    if (this.kinds.has(gvrKey) || !isRegistered(rc)) return;
+    const rcKey = objectKey(rc);
+    const custom = kc.makeApiClient(CustomObjectsApi);
     const cache = await startCache<InstanceObject>({
       kc,
-      onError,
+      onError: (err: unknown) => {
+        log.warn({ err }, "watch failed; restarting it");
+      },
       path: `/apis/${r.group}/${r.version}/${r.plural}`,
       list: () =>
         custom.listClusterCustomObject({
@@ -458,68 +294,66 @@ export async function startInstanceController(
           plural: r.plural,
         }) as never,
     });
-    kinds.set(gvrKey, { rcKey, cache });
+    this.kinds.set(gvrKey, { rcKey, cache, deps: this.depsFor(rcKey, cache) });
     const enqueue = (o: InstanceObject): void => {
-      queue.add(`${rcKey}|${instanceKey(o)}`);
+      this.queue.add(`${rcKey}|${objectKey(o)}`);
     };
     const wake = new WakeFilter();
     cache.onChange((o, event) => {
-      if (!wake.wakes(instanceKey(o), o.metadata, event)) {
-        options.onInstanceChange?.(rcKey);
-        return;
-      }
-      enqueue(o);
-      options.onInstanceChange?.(rcKey);
+      if (wake.wakes(objectKey(o), o.metadata, event)) enqueue(o);
+      this.options.onInstanceChange?.(rcKey);
     });
     cache.list().forEach(enqueue);
     log.info({ kind: r.kind, group: r.group }, "watching instances");
-  };
-  // Per composition: the spec generation and registered chart its instances were last woken for.
-  const seen = new Map<string, string>();
-  /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress reports). */
-  const wakeInstancesOf = (rc: ResourceComposition): void => {
+  }
+
+  /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress). */
+  private wakeInstancesOf(rc: ResourceComposition): void {
     const rcKey = objectKey(rc);
     const version = JSON.stringify([
       rc.metadata.generation,
       rc.status?.observedGeneration,
       rc.status?.chart?.digest,
     ]);
-    if (seen.get(rcKey) === version) return;
-    seen.set(rcKey, version);
-    for (const entry of kinds.values())
+    if (this.seen.get(rcKey) === version) return;
+    this.seen.set(rcKey, version);
+    for (const entry of this.kinds.values())
       if (entry.rcKey === rcKey)
-        for (const o of entry.cache.list()) queue.add(`${rcKey}|${instanceKey(o)}`);
-  };
+        for (const o of entry.cache.list()) this.queue.add(`${rcKey}|${objectKey(o)}`);
+  }
+
   /** A kind whose composition is gone is not served any more: stop watching it. */
-  const forgetRemovedKinds = (): void => {
-    const present = new Set(compositions.list().map(objectKey));
-    for (const [gvrKey, entry] of kinds) {
+  private forgetRemovedKinds(): void {
+    const present = new Set(this.options.compositions.list().map(objectKey));
+    for (const [gvrKey, entry] of this.kinds) {
       if (present.has(entry.rcKey)) continue;
-      kinds.delete(gvrKey);
-      seen.delete(entry.rcKey);
+      this.kinds.delete(gvrKey);
+      this.seen.delete(entry.rcKey);
       void entry.cache.stop();
-      log.info({ resource: gvrKey }, "stopped watching instances: composition removed");
+      this.options.log.info(
+        { resource: gvrKey },
+        "stopped watching instances: composition removed",
+      );
     }
-  };
-  const watchAll = (changed?: ResourceComposition): void => {
-    if (changed) wakeInstancesOf(changed);
-    forgetRemovedKinds();
-    for (const rc of compositions.list()) {
-      watchKind(rc).catch((err: unknown) => {
-        log.warn(
+  }
+
+  private watchAll(changed?: ResourceComposition): void {
+    if (changed) this.wakeInstancesOf(changed);
+    this.forgetRemovedKinds();
+    for (const rc of this.options.compositions.list()) {
+      this.watchKind(rc).catch((err: unknown) => {
+        this.options.log.warn(
           { err, kind: rc.spec.newResource.resource.kind },
           "could not watch instances; retrying on the next change",
         );
       });
     }
-  };
-  compositions.onChange(watchAll);
-  watchAll();
-  return {
-    instancesOf: (rcKey) => [...kinds.values()].find((k) => k.rcKey === rcKey)?.cache.list(),
-    stop: async () => {
-      queue.stop();
-      await Promise.all([namespaces.stop(), ...[...kinds.values()].map((k) => k.cache.stop())]);
-    },
-  };
+  }
+}
+
+/** Starts the instance controller (main.ts). */
+export function startInstanceController(
+  options: InstanceControllerOptions,
+): Promise<InstanceController> {
+  return InstanceController.start(options);
 }

@@ -4,6 +4,8 @@
  * get there without a change: a failed Job, a rollout past its progress deadline). Pure: no I/O.
  */
 
+import { findCondition } from "@kubeplus/api";
+
 export type ObjectStatusKind = "Current" | "InProgress" | "Failed";
 
 export interface ObjectStatus {
@@ -41,7 +43,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 const conditionsOf = (status: Fields): Condition[] =>
   Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
 const condition = (status: Fields, type: string): Condition | undefined =>
-  conditionsOf(status).find((c) => c.type === type);
+  findCondition(conditionsOf(status), type);
 const isTrue = (status: Fields, type: string): boolean =>
   condition(status, type)?.status === "True";
 const detail = (c: Condition | undefined): string => (c?.message ? `: ${c.message}` : "");

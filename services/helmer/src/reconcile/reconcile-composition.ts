@@ -1,12 +1,14 @@
 import { describeProblems, validateComposition, type CompositionDeps } from "@kubeplus/admission";
 import {
   Annotations,
+  ConditionSet,
   ConditionType,
+  findCondition,
   PlatformKinds,
-  setCondition,
   type Condition,
   type ResourceComposition,
   type ResourceCompositionStatus,
+  type Verdict,
 } from "@kubeplus/api";
 import {
   buildInstanceCrd,
@@ -15,6 +17,7 @@ import {
   type FetchedChart,
 } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
+import { TerminalError } from "@kubeplus/kube/lite";
 import type { FleetProgress } from "./fleet.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -47,7 +50,8 @@ export interface CompositionReconcileDeps {
   checks: CompositionDeps;
   apply(object: KubeObject): Promise<void>;
   crdEstablished(name: string): Promise<boolean>;
-  writeStatus(rc: ResourceComposition, status: ResourceCompositionStatus): Promise<void>;
+  /** Merge-patches only these fields of the status (StatusWriter). */
+  writeStatus(rc: ResourceComposition, fields: Partial<ResourceCompositionStatus>): Promise<void>;
   setFinalizers(rc: ResourceComposition, finalizers: string[]): Promise<void>;
   /** `namespace/name` of every instance of the composition's kind, read from the API (none if not served). */
   listInstances(
@@ -58,6 +62,13 @@ export interface CompositionReconcileDeps {
   deleteCrds(rc: ResourceComposition): Promise<number>;
   /** Where the fleet stands against the registered chart (undefined while the kind is not watched). */
   fleet(rc: ResourceComposition, chart: ChartRef): FleetProgress | undefined;
+  /**
+   * The chart the composition has just registered: its fleet's progress is counted again (by reconcileFleet, the
+   * only writer of `status.instances`), against this chart even before the cache shows it in the status.
+   */
+  registered(rc: ResourceComposition, chart: ChartRef): void;
+  /** The chart the composition last registered in this process, if any (newer than a cached status may be). */
+  registeredChart(namespace: string, name: string): ChartRef | undefined;
   emitProgress(progress: RequestOf<"FleetUpgradeProgress">): void;
   event(
     rc: ResourceComposition,
@@ -116,31 +127,21 @@ export function embeddedObjects(rc: ResourceComposition): KubeObject[] {
   return out;
 }
 
-interface Verdict {
-  readonly status: Condition["status"];
-  readonly reason: string;
-  readonly message: string;
+/** How a composition stands for a reason: registered, stalled until its spec changes, or on its way. */
+function verdictOf(reason: string, message: string): Verdict {
+  const standing =
+    reason === CompositionReason.Registered
+      ? "Current"
+      : reason === CompositionReason.ValidationFailed
+        ? "Stalled"
+        : "InProgress";
+  return { standing, reason, message };
 }
 
-function withReady(rc: ResourceComposition, verdict: Verdict, now: Date): Condition[] {
-  const generation = rc.metadata.generation ?? 0;
-  const ready = setCondition(
-    rc.status?.conditions,
-    { type: ConditionType.Ready, ...verdict, observedGeneration: generation },
-    now,
-  );
-  const stalled = verdict.reason === CompositionReason.ValidationFailed ? "True" : "False";
-  return setCondition(
-    ready,
-    {
-      type: ConditionType.Stalled,
-      status: stalled,
-      reason: verdict.reason,
-      message: stalled === "True" ? verdict.message : "",
-      observedGeneration: generation,
-    },
-    now,
-  );
+function conditionsFor(rc: ResourceComposition, verdict: Verdict, now: Date): Condition[] {
+  return new ConditionSet(rc.status?.conditions, rc.metadata.generation ?? 0, now)
+    .judge(verdict)
+    .toArray();
 }
 
 async function fail(
@@ -149,17 +150,34 @@ async function fail(
   message: string,
   deps: CompositionReconcileDeps,
 ): Promise<ReconcileResult> {
-  const conditions = withReady(rc, { status: "False", reason, message }, deps.now());
   await deps.writeStatus(rc, {
-    ...rc.status,
     status: message.split("\n")[0] ?? message,
     observedGeneration: rc.metadata.generation ?? 0,
-    conditions,
+    conditions: conditionsFor(rc, verdictOf(reason, message), deps.now()),
   });
-  if (rc.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.message !== message) {
+  if (findCondition(rc.status?.conditions, ConditionType.Ready)?.message !== message) {
     await deps.event(rc, "Warning", reason, message);
   }
   return { requeueAfterMs: RECHECK_AFTER_FAILURE_MS };
+}
+
+/**
+ * A failure only a change of the composition can fix (the work queue does not retry it): Stalled with its reason,
+ * and the message.
+ */
+export async function reportTerminal(
+  rc: ResourceComposition,
+  err: TerminalError,
+  deps: Pick<CompositionReconcileDeps, "writeStatus" | "now">,
+): Promise<void> {
+  const reason = err.reason ?? CompositionReason.ValidationFailed;
+  await deps.writeStatus(rc, {
+    status: err.message.split("\n")[0] ?? err.message,
+    observedGeneration: rc.metadata.generation ?? 0,
+    conditions: new ConditionSet(rc.status?.conditions, rc.metadata.generation ?? 0, deps.now())
+      .judge({ standing: "Stalled", reason, message: err.message })
+      .toArray(),
+  });
 }
 
 /** The sample manifest ConfigMap `<kind>-usage` (key `spec`), as the original's `kubectl man` reads it. */
@@ -207,7 +225,12 @@ async function register(
   const { crd, notes } = instanceCrdFor(rc, chart);
   // Checked with the admission checks already; checked again right before the provider's identity applies them.
   const refused = lintChartCrds(chart.crds, new Set(rc.spec.isolation?.crdGroups ?? []));
-  if (refused.length > 0) throw new Error(refused.map((p) => `${p.path}: ${p.message}`).join("; "));
+  if (refused.length > 0) {
+    const message = refused.map((p) => `${p.path}: ${p.message}`).join("; ");
+    throw new TerminalError(`the chart's CRDs are refused: ${message}`, {
+      reason: CompositionReason.ValidationFailed,
+    });
+  }
   await deps.apply(crd as unknown as KubeObject);
   for (const chartCrd of chart.crds) {
     const meta = (chartCrd.metadata ?? {}) as Record<string, unknown>;
@@ -227,27 +250,20 @@ async function register(
 /** Step 5: Ready, with what is served and from which chart. */
 async function reportRegistered(
   rc: ResourceComposition,
-  registered: { chart: FetchedChart; crdName: string; fleet: FleetProgress | undefined },
+  registered: { chart: FetchedChart; crdName: string },
   deps: CompositionReconcileDeps,
 ): Promise<void> {
-  const { chart, crdName, fleet } = registered;
+  const { chart, crdName } = registered;
   const resource = rc.spec.newResource.resource;
   const message = `${resource.kind} is served as ${crdName}/${resource.version} (chart ${chart.metadata.name} ${chart.metadata.version})`;
-  const wasReady = rc.status?.conditions?.some(
-    (c) => c.type === ConditionType.Ready && c.status === "True" && c.message === message,
-  );
+  const before = findCondition(rc.status?.conditions, ConditionType.Ready);
+  const wasReady = before?.status === "True" && before.message === message;
   await deps.writeStatus(rc, {
-    ...rc.status,
     status: message,
     observedGeneration: rc.metadata.generation ?? 0,
-    conditions: withReady(
-      rc,
-      { status: "True", reason: CompositionReason.Registered, message },
-      deps.now(),
-    ),
+    conditions: conditionsFor(rc, verdictOf(CompositionReason.Registered, message), deps.now()),
     crd: crdName,
     chart: { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest },
-    ...(fleet ? { instances: { ...fleet } } : {}),
   });
   if (!wasReady) await deps.event(rc, "Normal", CompositionReason.Registered, message);
 }
@@ -261,8 +277,8 @@ async function reportDeletion(
   verdict: { reason: string; message: string },
   deps: CompositionReconcileDeps,
 ): Promise<void> {
-  const conditions = withReady(rc, { status: "False", ...verdict }, deps.now());
-  await deps.writeStatus(rc, { ...rc.status, status: verdict.message, conditions });
+  const conditions = conditionsFor(rc, verdictOf(verdict.reason, verdict.message), deps.now());
+  await deps.writeStatus(rc, { status: verdict.message, conditions });
 }
 
 /**
@@ -336,15 +352,13 @@ async function reportEstablishing(
   crdName: string,
   deps: CompositionReconcileDeps,
 ): Promise<ReconcileResult> {
-  const verdict = {
-    status: "False" as const,
-    reason: CompositionReason.Registering,
-    message: `waiting for CRD ${crdName} to be established`,
-  };
+  const verdict = verdictOf(
+    CompositionReason.Registering,
+    `waiting for CRD ${crdName} to be established`,
+  );
   await deps.writeStatus(rc, {
-    ...rc.status,
     observedGeneration: rc.metadata.generation ?? 0,
-    conditions: withReady(rc, verdict, deps.now()),
+    conditions: conditionsFor(rc, verdict, deps.now()),
     crd: crdName,
   });
   return { requeueAfterMs: ESTABLISH_POLL_MS };
@@ -400,13 +414,11 @@ export async function reconcileComposition(
   if (!("digest" in chart)) return chart;
   const { crdName } = await register(rc, chart, deps);
   if (!(await deps.crdEstablished(crdName))) return reportEstablishing(rc, crdName, deps);
-  const fleet = fleetStatus(
-    rc,
-    { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest },
-    deps,
-  );
-  await reportRegistered(rc, { chart, crdName, fleet }, deps);
+  const ref = { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest };
+  await reportRegistered(rc, { chart, crdName }, deps);
+  deps.registered(rc, ref);
   // While instances move to the registered chart, look again soon (instance changes wake it sooner).
+  const fleet = deps.fleet(rc, ref);
   const moving = fleet && fleet.pending > 0 && !fleet.halted;
   return { requeueAfterMs: moving ? FLEET_POLL_MS : RESYNC_MS };
 }
@@ -418,8 +430,9 @@ function registeredChart(rc: ResourceComposition | undefined): ChartRef | undefi
 }
 
 /**
- * The light path, run whenever one of its instances changes: only the fleet's progress towards the chart the
- * composition has registered, from the watched caches (no chart, no API writes unless the counts moved).
+ * The light path, run whenever one of its instances changes (and after each registration): only the fleet's progress
+ * towards the chart the composition has registered, from the watched caches (no chart, no API writes unless the
+ * counts moved). The only writer of `status.instances`.
  */
 export async function reconcileFleet(
   key: string,
@@ -427,10 +440,9 @@ export async function reconcileFleet(
 ): Promise<ReconcileResult> {
   const [namespace = "", name = ""] = key.split("/");
   const rc = deps.get(namespace, name);
-  const chart = registeredChart(rc);
-  if (!rc?.status || rc.metadata.deletionTimestamp || !chart) return {};
+  const chart = deps.registeredChart(namespace, name) ?? registeredChart(rc);
+  if (!rc || rc.metadata.deletionTimestamp || !chart) return {};
   const fleet = fleetStatus(rc, chart, deps);
-  if (fleet && !sameJson(rc.status.instances, fleet))
-    await deps.writeStatus(rc, { ...rc.status, instances: { ...fleet } });
+  if (fleet) await deps.writeStatus(rc, { instances: { ...fleet } });
   return {};
 }

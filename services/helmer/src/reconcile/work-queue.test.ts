@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RequeueAfterError, TerminalError } from "@kubeplus/kube/lite";
 import { WorkQueue } from "./work-queue.js";
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -53,5 +54,73 @@ describe("WorkQueue", () => {
     expect(errors).toEqual([10, 20]);
     expect(attempts).toHaveLength(4);
     expect(attempts[3]! - attempts[2]!).toBeGreaterThanOrEqual(28);
+  });
+});
+
+describe("WorkQueue: typed errors", () => {
+  it.each([
+    ["a TerminalError is not retried, and is recorded once", new TerminalError("invalid")],
+    ["a RequeueAfterError comes back after exactly its delay", new RequeueAfterError(60, "later")],
+    ["any other error is retried with backoff", new Error("apiserver unavailable")],
+  ])("%s", async (_what, error) => {
+    const attempts: number[] = [];
+    const terminal: string[] = [];
+    const requeued: number[] = [];
+    const retried: number[] = [];
+    const start = Date.now();
+    const q = new WorkQueue({
+      concurrency: 1,
+      baseBackoffMs: 10,
+      onError: (_k, _e, retry) => retried.push(retry),
+      onTerminal: (key, err) => {
+        terminal.push(`${key}: ${err.message}`);
+        return Promise.resolve();
+      },
+      onRequeue: (_k, err) => requeued.push(err.afterMs),
+      reconcile: () => {
+        attempts.push(Date.now() - start);
+        return attempts.length === 1 ? Promise.reject(error) : Promise.resolve({});
+      },
+    });
+    q.add("x");
+    await tick(150);
+    q.stop();
+    if (error instanceof TerminalError) {
+      expect(attempts).toHaveLength(1);
+      expect(terminal).toEqual(["x: invalid"]);
+      expect(retried).toEqual([]);
+    } else if (error instanceof RequeueAfterError) {
+      expect(attempts).toHaveLength(2);
+      expect(requeued).toEqual([60]);
+      expect(retried).toEqual([]);
+      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(58);
+    } else {
+      expect(attempts).toHaveLength(2);
+      expect(retried).toEqual([10]);
+      expect(attempts[1]! - attempts[0]!).toBeLessThan(58);
+    }
+  });
+
+  it("retries a TerminalError whose recording failed, so that it is recorded eventually", async () => {
+    let records = 0;
+    let attempts = 0;
+    const q = new WorkQueue({
+      concurrency: 1,
+      baseBackoffMs: 10,
+      onError: () => undefined,
+      onTerminal: () => {
+        records += 1;
+        return records === 1 ? Promise.reject(new Error("status write failed")) : Promise.resolve();
+      },
+      reconcile: () => {
+        attempts += 1;
+        return Promise.reject(new TerminalError("invalid"));
+      },
+    });
+    q.add("x");
+    await tick(150);
+    q.stop();
+    expect(records).toBe(2);
+    expect(attempts).toBe(2);
   });
 });

@@ -1,3 +1,5 @@
+import { RequeueAfterError, TerminalError } from "@kubeplus/kube/lite";
+
 /** What a reconcile returns: nothing (done until something changes) or when to look again. */
 export interface ReconcileResult {
   readonly requeueAfterMs?: number;
@@ -6,14 +8,23 @@ export interface ReconcileResult {
 export interface WorkQueueOptions {
   readonly concurrency: number;
   readonly reconcile: (key: string) => Promise<ReconcileResult>;
+  /** A failure the queue retries with backoff (anything but the two typed errors below). */
   readonly onError: (key: string, err: unknown, retryInMs: number) => void;
+  /**
+   * A TerminalError: not retried. The controller records it (a Stalled condition); if that write fails, the key is
+   * retried with backoff so that the failure is recorded eventually. Without it, the error goes to onError only.
+   */
+  readonly onTerminal?: (key: string, err: TerminalError) => Promise<void>;
+  /** A RequeueAfterError: the key comes back after exactly `err.afterMs`, not counted as a failure. */
+  readonly onRequeue?: (key: string, err: RequeueAfterError) => void;
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
 }
 
 /**
  * A level-based work queue (controller-runtime semantics): a key is queued at most once, never processed by two
- * workers at a time, re-queued if it changes while being processed, retried with exponential backoff on errors.
+ * workers at a time, re-queued if it changes while being processed, retried with exponential backoff on errors;
+ * a TerminalError is not retried, a RequeueAfterError comes back after exactly its delay.
  */
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -92,15 +103,38 @@ export class WorkQueue {
     }
   }
 
+  private async failed(key: string, err: unknown): Promise<void> {
+    if (err instanceof RequeueAfterError) {
+      this.failures.delete(key);
+      this.options.onRequeue?.(key, err);
+      this.addAfter(key, err.afterMs);
+      return;
+    }
+    if (err instanceof TerminalError) {
+      this.failures.delete(key);
+      if (!this.options.onTerminal) {
+        this.options.onError(key, err, -1);
+        return;
+      }
+      try {
+        await this.options.onTerminal(key, err);
+        return;
+      } catch (recordErr) {
+        err = recordErr;
+      }
+    }
+    const retryIn = this.backoff(key);
+    this.options.onError(key, err, retryIn);
+    this.addAfter(key, retryIn);
+  }
+
   private async process(key: string): Promise<void> {
     try {
       const result = await this.options.reconcile(key);
       this.failures.delete(key);
       if (result.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
-      const retryIn = this.backoff(key);
-      this.options.onError(key, err, retryIn);
-      this.addAfter(key, retryIn);
+      await this.failed(key, err);
     } finally {
       this.active.delete(key);
       this.running -= 1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Instance } from "@kubeplus/api";
-import { readinessPollMs } from "./reconcile-instance.js";
+import { readinessPollMs } from "./readiness-report.js";
 
 const NOW = new Date("2026-12-01T10:00:00Z");
 const instance = (ready?: { status: "True" | "False"; at: string }): Instance => ({

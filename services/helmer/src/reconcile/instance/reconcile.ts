@@ -1,0 +1,118 @@
+import {
+  ConditionType,
+  isConditionTrue,
+  targetNamespaceFor,
+  type Instance,
+  type ResourceComposition,
+} from "@kubeplus/api";
+import type { TerminalError } from "@kubeplus/kube/lite";
+import { planInstance, releasePlan } from "../instance-desired.js";
+import type { ReconcileResult } from "../work-queue.js";
+import {
+  INSTANCE_FINALIZER,
+  POLL_MS,
+  type Applied,
+  type Converging,
+  type InstanceReconcileDeps,
+} from "./deps.js";
+import { install } from "./install.js";
+import { claimNamespace } from "./namespace.js";
+import { prepare } from "./prepare.js";
+import { reportReadiness } from "./readiness-report.js";
+import { decideHelmAction } from "./state.js";
+import { InstanceReason, report } from "./status.js";
+import { finalize } from "./uninstall.js";
+import { unlock } from "./unlock.js";
+import { upgrade } from "./upgrade.js";
+
+/** The composition has registered its current spec (so its chart has been checked and its CRD is served). */
+function compositionSettled(rc: ResourceComposition): boolean {
+  return (
+    isConditionTrue(rc.status?.conditions, ConditionType.Ready) &&
+    (rc.status?.observedGeneration ?? 0) >= (rc.metadata.generation ?? 0)
+  );
+}
+
+/** The Helm action the release calls for (state.ts), each in its own file as helm-controller lays them out. */
+async function act(c: Converging, deps: InstanceReconcileDeps): Promise<ReconcileResult | Applied> {
+  const action = decideHelmAction(c);
+  switch (action.kind) {
+    case "none":
+      return { objects: c.rendered ?? [] };
+    case "recover":
+      return unlock(c, action, deps);
+    case "install":
+      return install(c, deps);
+    case "upgrade":
+      return upgrade(c, action, deps);
+  }
+}
+
+/**
+ * Reconciles one instance, level-based:
+ *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer: uninstall.ts);
+ *  2. ensure the finalizer, the namespace (namespace.ts) and the isolation objects, before any chart object;
+ *  3. fetch the composition's chart and read the release (prepare.ts; a deployed release is checked for isolation
+ *     again, refusal.ts);
+ *  4. the Helm action the release calls for (state.ts): install.ts, upgrade.ts (fleet rollout, and
+ *     rollback-remediation.ts when it fails), unlock.ts (a release a crash left pending); helm's render is checked
+ *     for isolation and given the pod policy at its post-render step, before anything is applied;
+ *  5. Ready only when the release's workloads are (readiness-report.ts); status: helmrelease
+ *     `<namespace>:<release>`, chart, inventory, conditions with reasons on every path; events on NATS.
+ */
+export async function reconcileInstance(
+  namespace: string,
+  name: string,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const instance = deps.get(namespace, name);
+  if (!instance) return {};
+  const rc = deps.composition();
+  const target = targetNamespaceFor({ namespace, name }, deps.namespaceLabels(namespace));
+  // Deletion needs only the release and namespace names, so an instance can go even after its composition.
+  if (instance.metadata.deletionTimestamp)
+    return finalize(instance, releasePlan(instance, target), deps);
+  if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
+  const plan = planInstance(
+    instance,
+    rc,
+    { ...target, platformNamespace: deps.platformNamespace, clusterCidrs: deps.clusterCidrs },
+    deps.self,
+  );
+  if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
+    await deps.setFinalizers(instance, [
+      ...(instance.metadata.finalizers ?? []),
+      INSTANCE_FINALIZER,
+    ]);
+    return {};
+  }
+  const unclaimed = await claimNamespace(instance, plan, deps);
+  if (unclaimed) return unclaimed;
+  for (const object of plan.isolation) await deps.apply(object);
+  const prepared = await prepare(instance, rc, plan, deps);
+  if (!("chart" in prepared)) return prepared;
+  const acted = await act(prepared, deps);
+  return "objects" in acted ? reportReadiness(prepared, acted.objects, deps) : acted;
+}
+
+/**
+ * A failure only a change can fix (the work queue does not retry it), such as an object of the instance the
+ * apiserver refuses: Stalled, with its reason and message.
+ */
+export async function reportTerminal(
+  instance: Instance,
+  err: TerminalError,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+): Promise<void> {
+  const target = targetNamespaceFor(
+    { namespace: instance.metadata.namespace ?? "", name: instance.metadata.name ?? "" },
+    deps.namespaceLabels(instance.metadata.namespace ?? ""),
+  );
+  const reason = err.reason ?? InstanceReason.Invalid;
+  await report(
+    instance,
+    releasePlan(instance, target),
+    { ready: false, stalled: true, reason, message: err.message },
+    deps,
+  );
+}
