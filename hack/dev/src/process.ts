@@ -62,7 +62,21 @@ export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary" | "launche
   const cmdline = `/proc/${proc.pid}/cmdline`;
   if (!existsSync(cmdline)) return true;
   const argv0 = readFileSync(cmdline, "utf8").split("\0")[0] ?? "";
-  return argv0 === proc.binary || (proc.launcher !== undefined && argv0 === proc.launcher);
+  if (argv0 === proc.binary || (proc.launcher !== undefined && argv0 === proc.launcher)) return true;
+  // Between fork and exec the child still shows our own command line: it is starting, not gone.
+  const stat = statOf(proc.pid);
+  return stat?.state !== "Z" && stat?.ppid === process.pid;
+}
+
+function statOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [state = "", ppid = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Stops one process by its PID: SIGTERM, then SIGKILL after `graceMs`. Returns how it ended. */
