@@ -62,7 +62,8 @@ export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary" | "launche
   const cmdline = `/proc/${proc.pid}/cmdline`;
   if (!existsSync(cmdline)) return true;
   const argv0 = readFileSync(cmdline, "utf8").split("\0")[0] ?? "";
-  if (argv0 === proc.binary || (proc.launcher !== undefined && argv0 === proc.launcher)) return true;
+  if (argv0 === proc.binary || (proc.launcher !== undefined && argv0 === proc.launcher))
+    return true;
   // Between fork and exec the child still shows our own command line: it is starting, not gone.
   const stat = statOf(proc.pid);
   return stat?.state !== "Z" && stat?.ppid === process.pid;
