@@ -290,6 +290,7 @@ export async function startCompositionController(
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
   const wake = new WakeFilter();
   compositions.onChange((rc, event) => {
+    if (event === "delete") registered.delete(keyOf(rc));
     // Status-only changes (fleet counts, our own reports) concern the policies' status, not a registration.
     if (wake.wakes(keyOf(rc), rc.metadata, event)) queue.add(keyOf(rc));
     policies.compositionChanged(rc.metadata.namespace ?? "");
