@@ -69,3 +69,19 @@ describe("StatusWriter", () => {
     expect(api.writer.current(api.cached).status).toEqual({ ready: "False" });
   });
 });
+
+describe("StatusWriter: a cache that shows a version from before the write it did not go through", () => {
+  it("still shows its own write (an older snapshot from a re-list, or someone else's change before ours)", async () => {
+    const api = apiserver({ ready: "True" });
+    const older = { ...api.cached }; // version 1
+    api.touch(); // version 2: a spec change by someone else
+    api.sync();
+    const seen = api.cached;
+    await api.writer.write(seen, { ready: "False", error: "upgrade failed" }); // version 3
+    // The cache goes back to version 1 (a re-list from a lagging apiserver) or shows version 2: both older.
+    expect(api.writer.current(older).status).toEqual({ ready: "False", error: "upgrade failed" });
+    expect(api.writer.current(seen).status).toEqual({ ready: "False", error: "upgrade failed" });
+    api.sync();
+    expect(api.writer.current(api.cached)).toBe(api.cached);
+  });
+});

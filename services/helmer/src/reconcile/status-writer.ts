@@ -22,6 +22,19 @@ interface OwnWrite<Status> {
   readonly behind: ReadonlySet<string>;
 }
 
+/**
+ * Whether a cached version is from before our write. resourceVersions are etcd revisions, which only grow: compared
+ * as numbers, which also covers a version someone else made between our read and our write, and a re-list that
+ * served an older snapshot. Should a version not be a number, only the versions our writes went through count.
+ */
+function isBehind(version: string, mine: OwnWrite<unknown>): boolean {
+  const cached = Number(version);
+  const ours = Number(mine.resourceVersion);
+  if (version !== "" && Number.isSafeInteger(cached) && Number.isSafeInteger(ours))
+    return cached < ours;
+  return mine.behind.has(version);
+}
+
 const keyOf = (o: StatusHolder<unknown>): string =>
   `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
 
@@ -50,9 +63,9 @@ export class StatusWriter<Status extends object, Obj extends StatusHolder<Status
     if (!cached) return cached;
     const key = keyOf(cached);
     const mine = this.own.get(key);
-    const version = cached.metadata.resourceVersion ?? "";
     if (!mine) return cached;
-    if (mine.behind.has(version)) return { ...cached, status: mine.status };
+    if (isBehind(cached.metadata.resourceVersion ?? "", mine))
+      return { ...cached, status: mine.status };
     // The cache reached our write, or went past it (another change): it is the newest.
     this.own.delete(key);
     return cached;
