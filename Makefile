@@ -39,7 +39,8 @@ node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wi
 install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
 
 .PHONY: tools
-tools: ## Build the pinned Kubernetes, etcd, kwok, helm and nats-server binaries (cached outside the repo).
+tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes need.
+	hack/tools/ensure-node-packages.sh
 	hack/tools/ensure-tools.sh
 
 # The helmer's post-render forwarder (services/helmer/post-render-shim): a few lines of Go, standard library only.
@@ -110,6 +111,10 @@ cluster-down: ## Stop every process cluster-up started.
 cluster-status: ## Show the local control plane's components and endpoints.
 	$(DEV) status
 
+.PHONY: images
+images: build ## Build the real nodes' OCI images (hack/images) into the tools cache; skips what is up to date.
+	$(DEV) images build
+
 ##@ Test
 
 .PHONY: test
@@ -126,8 +131,12 @@ test-unit: build ## Unit tests (no cluster).
 .PHONY: test-int
 test-int: tools build ## Integration and e2e tests; starts the local control plane and always stops it.
 	@status=0; $(DEV) up || status=$$?; \
-	if [ $$status -eq 0 ]; then $(PNPM) exec vitest run --project int --project e2e || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(PNPM) exec vitest run --project int --project images --project e2e || status=$$?; fi; \
 	$(DEV) down || true; exit $$status
+
+.PHONY: images-test
+images-test: build ## The real nodes' images: two builds give equal digests; each runs in a containerd of its own (as root).
+	$(PNPM) exec vitest run --project images
 
 .PHONY: test-e2e
 test-e2e: tools build ## Only the e2e journeys (reuses a running control plane, or starts one).

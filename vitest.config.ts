@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 //   unit: *.test.ts beside the code; no cluster, no broker.
 //   int:  *.int.test.ts; a real local control plane (started once per run by the global setup).
 //   e2e:  e2e/specs/*.e2e.test.ts; user journeys against the same control plane.
+//   images: hack/dev/src/images*.int.test.ts; builds the real nodes' images and runs them in a containerd of its
+//         own (no control plane: `make images-test`).
+const imageTests = "hack/dev/src/images*.int.test.ts";
 const shared = {
   resolve: { conditions: ["@kubeplus/source"] },
 };
@@ -28,10 +31,19 @@ export default defineConfig({
           include: ["{libs,services,hack,cli}/**/src/**/*.int.test.ts"],
           // Integration files share cluster-wide objects (CRDs, webhook configurations): one file at a time.
           fileParallelism: false,
-          exclude: ["**/node_modules/**", "**/dist/**"],
+          exclude: ["**/node_modules/**", "**/dist/**", imageTests],
           globalSetup: [clusterSetup],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: "images",
+          include: [imageTests],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
       {

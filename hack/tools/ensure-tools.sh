@@ -40,7 +40,11 @@ components=(
   "helm|$HELM_VERSION|helm|helm|helm.sh/helm/v4/cmd/helm|helm version --short|$HELM_VERSION"
   "nats-server|$NATS_SERVER_VERSION|nats-server|nats|github.com/nats-io/nats-server/v2|nats-server --version|${NATS_SERVER_VERSION#v}"
   "registry|$REGISTRY_VERSION|registry|registry|github.com/distribution/distribution/v3/cmd/registry|registry --version|$REGISTRY_VERSION"
-  "kubernetes|$KUBERNETES_VERSION|kube-apiserver kube-controller-manager kube-scheduler kubectl|k8s|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl|kube-apiserver --version|Kubernetes $KUBERNETES_VERSION"
+  "kubernetes|$KUBERNETES_VERSION|kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy|k8s|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy|kube-apiserver --version|Kubernetes $KUBERNETES_VERSION"
+  # The real nodes' runtime, cluster DNS and NetworkPolicy enforcer (docs/adr/0006-real-nodes.md).
+  "containerd|$CONTAINERD_VERSION|containerd containerd-shim-runc-v2 ctr|containerd|github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 github.com/containerd/containerd/v2/cmd/ctr|containerd --version|$CONTAINERD_VERSION"
+  "coredns|$COREDNS_VERSION|coredns|coredns|github.com/coredns/coredns|coredns -version|CoreDNS-${COREDNS_VERSION#v}"
+  "kube-router|$KUBE_ROUTER_VERSION|kube-router|kube-router|github.com/cloudnativelabs/kube-router/v2/cmd/kube-router|kube-router --version|version $KUBE_ROUTER_VERSION"
 )
 
 env_name() { echo "$1" | tr 'a-z-' 'A-Z_' | sed 's/$/_BIN/'; }
@@ -56,6 +60,8 @@ ldflags_for() {
       echo "-s -w$x" ;;
     helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
     registry) echo "-s -w -X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" ;;
+    containerd) echo "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" ;;
+    kube-router) echo "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" ;;
     *) echo "-s -w" ;;
   esac
 }

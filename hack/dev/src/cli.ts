@@ -18,7 +18,9 @@ import { adminTls } from "./http.js";
 import { defaultRunDir, repoRoot } from "./paths.js";
 import { DemoStepFailed, runDemo } from "./demo.js";
 import { pkiPaths } from "./pki.js";
+import { imagesCommand } from "./images-cli.js";
 import { isRunning } from "./process.js";
+import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
 import { readStack, stackDown, stackUp, type StackState } from "./stack.js";
 
@@ -27,6 +29,9 @@ const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus d
 Usage:
   kubeplus-dev up [--nodes N] [--max-pods N]   start etcd, kube-apiserver, kube-controller-manager,
                                                kube-scheduler, kwok (N fake nodes) and nats-server;
+     [--real-nodes N]                          and N real nodes (default 1; 0: none): kubelet, containerd,
+                                               kube-proxy, kube-router, CoreDNS in network namespaces (root;
+                                               docs/real-nodes.md)
      [--apiserver-arg=--FLAG=V]...             extra kube-apiserver flags (an audit log, say)
   kubeplus-dev down                            stop exactly the processes 'up' started (by PID)
   kubeplus-dev status                          components, PIDs, endpoints and log files
@@ -40,6 +45,10 @@ Usage:
   kubeplus-dev demo                            the seed's walkthrough on the running stack, each command printed
                                                with its output; exits 1 at the first step that does not do what
                                                it says ('make demo')
+  kubeplus-dev images build [--only NAME]...   build the OCI images the real nodes run (hack/images) into
+     [--all] [--json]                          $KUBEPLUS_TOOLS_DIR/images, skipping what is up to date; prints
+                                               each reference and its archive (for ctr images import); --all
+                                               adds the optional ones (mariadb: downloads Debian packages)
   kubeplus-dev audit <log> [--from S] [--per N] requests in a kube-apiserver audit log (JSON lines) by client,
                                                verb and resource; from the first whose URI contains S; counts
                                                divided by N (per instance, say)
@@ -66,7 +75,7 @@ function requireState(runDir: string): ClusterState {
 function printUsage(state: ClusterState): void {
   process.stdout.write(
     [
-      `Control plane ready in ${(state.readyInMs / 1000).toFixed(1)}s (${state.nodes.length} kwok nodes).`,
+      `Control plane ready in ${(state.readyInMs / 1000).toFixed(1)}s (${state.nodes.length} kwok nodes, ${state.realNodes.length} real: ${state.realNodes.join(", ") || "none"}).`,
       `  kubectl --kubeconfig ${state.kubeconfig} get nodes`,
       `  export KUBECONFIG=${state.kubeconfig}      # or: eval "$(node hack/dev/dist/cli.js env)"`,
       `  API server:  ${state.apiServerUrl}`,
@@ -185,6 +194,7 @@ async function demoCommand(runDir: string): Promise<number> {
 
 interface CliValues {
   readonly nodes: string;
+  readonly "real-nodes": string;
   readonly "max-pods": string;
   readonly "apiserver-arg"?: string[];
   readonly group?: string[];
@@ -194,6 +204,9 @@ interface CliValues {
 async function upCommand(runDir: string, values: CliValues): Promise<number> {
   const nodes = Number(values.nodes);
   const maxPods = Number(values["max-pods"]);
+  const realNodes = Number(values["real-nodes"]);
+  if (!Number.isInteger(realNodes) || realNodes < 0)
+    throw new Error("--real-nodes must be a whole number >= 0 (0: kwok nodes only)");
   if (!Number.isInteger(nodes) || nodes < 1) throw new Error("--nodes must be a whole number >= 1");
   if (!Number.isInteger(maxPods) || maxPods < 1)
     throw new Error("--max-pods must be a whole number >= 1");
@@ -203,6 +216,7 @@ async function upCommand(runDir: string, values: CliValues): Promise<number> {
   const { state, reused } = await up({
     runDir,
     nodes,
+    realNodes,
     maxPods,
     apiServerArgs,
     env: process.env,
@@ -255,6 +269,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       "run-dir": { type: "string" },
       nodes: { type: "string", default: "3" },
+      "real-nodes": { type: "string", default: "1" },
       "max-pods": { type: "string", default: "110" },
       "apiserver-arg": { type: "string", multiple: true },
       group: { type: "string", multiple: true },
@@ -264,6 +279,10 @@ async function main(argv: string[]): Promise<number> {
       from: { type: "string" },
       per: { type: "string", default: "1" },
       pki: { type: "string" },
+      "volumes-dir": { type: "string" },
+      only: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      all: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -281,8 +300,27 @@ async function main(argv: string[]): Promise<number> {
     stack: () => stackCommand(runDir, rest, values),
     demo: () => demoCommand(runDir),
     audit: () => auditCommand(rest, values),
+    images: () =>
+      imagesCommand(rest, {
+        only: values.only,
+        all: values.all,
+        json: values.json,
+        env: process.env,
+      }),
     // Internal: the local volume provisioner component that `up` starts.
-    provisioner: () => runProvisioner(values.api ?? "", adminTls(pkiPaths(values.pki ?? ""))),
+    provisioner: () =>
+      runProvisioner(
+        values.api ?? "",
+        adminTls(pkiPaths(values.pki ?? "")),
+        values["volumes-dir"] ?? undefined,
+      ),
+    // Internal: the apiserver's way into the real nodes' network namespaces (forward.ts).
+    forward: async () => {
+      const [from, to] = rest;
+      if (!from || !to) throw new Error("forward needs two endpoints: forward <listen> <dial>");
+      await forward(parseEndpoint(from), parseEndpoint(to));
+      return new Promise<number>(() => undefined);
+    },
   };
   const handler = commands[command];
   if (!handler) {

@@ -20,12 +20,15 @@ import {
 import { adminTls, httpCall, probe, type ClientTls } from "./http.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { generateNatsAuth, natsCredentialFiles, natsServerConfig } from "./nats-auth.js";
+import { buildImages, type BuiltImage } from "./images.js";
+import { networkPlan, type NetworkPlan } from "./network-plan.js";
 import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
-import { generatePki, pkiPaths, readPair, type Pki } from "./pki.js";
+import { generatePki, pkiPaths, readClusterCa, readPair, type Pki } from "./pki.js";
 import { freePorts } from "./ports.js";
 import { LOCAL_PROVISIONER } from "./provisioner.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
+import { acquireSlot, releaseSlot, startRealNodes, stopRealNodes } from "./real-nodes.js";
 import { ensureTools, toolEnvironment } from "./tools.js";
 import { writeWebhookClient } from "./webhook-client.js";
 
@@ -45,11 +48,20 @@ export interface ClusterState {
   readonly tools: ToolPaths;
   readonly nodes: readonly string[];
   readonly processes: readonly ManagedProcess[];
+  /** Addresses of pods, services and real nodes (network-plan.ts). */
+  readonly network: NetworkPlan;
+  /** The real nodes' names, and their processes (containerd, kubelet, kube-proxy, kube-router, CoreDNS). */
+  readonly realNodes: readonly string[];
+  readonly realNodeProcesses: readonly ManagedProcess[];
 }
 
 export interface UpOptions {
   readonly runDir: string;
   readonly nodes: number;
+  /** Real worker nodes (kubelet + containerd in network namespaces); 0 for kwok only. */
+  readonly realNodes: number;
+  /** Image archives each real node's containerd loads, and the sandbox (pause) image among them. */
+  readonly nodeImages?: readonly BuiltImage[];
   readonly maxPods: number;
   /** Extra kube-apiserver flags, e.g. an audit policy and log for counting requests. */
   readonly apiServerArgs?: readonly string[];
@@ -286,7 +298,11 @@ export function clusterEnvironment(state: ClusterState): Record<string, string> 
   };
 }
 
-async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterState> {
+async function startOnce(
+  options: UpOptions,
+  tools: ToolPaths,
+  network: NetworkPlan,
+): Promise<ClusterState> {
   const layout = runLayout(options.runDir);
   rmSync(layout.root, { recursive: true, force: true });
   for (const dir of [
@@ -311,7 +327,7 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     natsMonitor,
   } as Ports;
   const [pki, natsFiles] = await Promise.all([
-    generatePki(layout.pki),
+    generatePki(layout.pki, network.kubernetesServiceIp),
     generateNatsAuth(layout.natsAuth),
   ]);
   writeFileSync(
@@ -341,6 +357,7 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     layout,
     kubeconfigs,
     kwokConfigDir: join(repoRoot, "hack", "dev", "kwok"),
+    network,
     apiServerArgs: [
       `--admission-control-config-file=${webhookClient.admissionConfig}`,
       ...(options.apiServerArgs ?? []),
@@ -357,6 +374,29 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
     launcher.start(provisionerSpec(ctx, join(repoRoot, "hack", "dev", "dist", "cli.js")));
     launcher.ready("local volume provisioner");
     await waitForServiceAccounts(launcher, apiUrl, tls);
+    const nodeImages =
+      network.nodes.length === 0
+        ? []
+        : (options.nodeImages ?? (await buildImages({ env: options.env, report: options.report })));
+    const realNodeProcesses = await startRealNodes({
+      plan: network,
+      tools,
+      runDir: layout.root,
+      logDir: layout.logs,
+      pidDir: layout.pids,
+      ca: readClusterCa(pki),
+      caFile: pki.caCert,
+      apiServerPort: ports.apiServer,
+      apiUrl,
+      tls,
+      cli: join(repoRoot, "hack", "dev", "dist", "cli.js"),
+      images: nodeImages,
+      sandboxImage: nodeImages.find((i) => i.name === "pause")?.ref ?? "",
+      report: (line) => {
+        launcher.ready(line);
+      },
+      env: options.env,
+    });
     const state: ClusterState = {
       runDir: layout.root,
       startedAt: new Date().toISOString(),
@@ -371,6 +411,9 @@ async function startOnce(options: UpOptions, tools: ToolPaths): Promise<ClusterS
       tools,
       nodes,
       processes: launcher.started,
+      network,
+      realNodes: network.nodes.map((n) => n.name),
+      realNodeProcesses,
     };
     writeFileSync(layout.state, `${JSON.stringify(state, null, 2)}\n`);
     writeEnvFile(layout, state);
@@ -393,9 +436,24 @@ export async function up(options: UpOptions): Promise<{ state: ClusterState; reu
   if (existing && (await isHealthy(existing))) return { state: existing, reused: true };
   if (existing) await down(options.runDir, options.report);
   const tools = ensureTools(options.env);
+  const slot = options.realNodes > 0 ? await acquireSlot(options.runDir, options.report) : 0;
+  const network = networkPlan(slot, options.realNodes);
+  try {
+    return { state: await startWithRetries(options, tools, network), reused: false };
+  } catch (err) {
+    if (options.realNodes > 0) releaseSlot(slot, options.runDir);
+    throw err;
+  }
+}
+
+async function startWithRetries(
+  options: UpOptions,
+  tools: ToolPaths,
+  network: NetworkPlan,
+): Promise<ClusterState> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return { state: await startOnce(options, tools), reused: false };
+      return await startOnce(options, tools, network);
     } catch (err) {
       if (attempt >= 3 || !isPortClash(err)) throw err;
       options.report(
@@ -422,6 +480,17 @@ export async function down(runDir: string, report: (line: string) => void): Prom
   const state = readState(runDir);
   if (!state) return false;
   const layout = runLayout(runDir);
+  // A state written before real nodes existed has neither field.
+  const network = state.network as NetworkPlan | undefined;
+  if (network && network.nodes.length > 0) {
+    await stopRealNodes({
+      slot: network.slot,
+      runDir,
+      processes: state.realNodeProcesses,
+      pidDir: layout.pids,
+      report,
+    });
+  }
   await stopAll(state.processes, layout, report);
   rmSync(layout.etcdData, { recursive: true, force: true });
   rmSync(layout.natsData, { recursive: true, force: true });
@@ -437,7 +506,10 @@ export interface ComponentStatus {
 }
 
 export function componentStatus(state: ClusterState): ComponentStatus[] {
-  return state.processes.map((p) => ({
+  return [
+    ...state.processes,
+    ...((state.realNodeProcesses as ManagedProcess[] | undefined) ?? []),
+  ].map((p) => ({
     name: p.name,
     pid: p.pid,
     running: isRunning(p),

@@ -6,6 +6,7 @@ import {
   kwokSpec,
   type ComponentContext,
 } from "./components.js";
+import { networkPlan } from "./network-plan.js";
 import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout } from "./paths.js";
 import { pkiPaths } from "./pki.js";
@@ -25,6 +26,7 @@ const ctx: ComponentContext = {
   layout: runLayout("/run"),
   kubeconfigs: { controllerManager: "/run/kcm", scheduler: "/run/sched", kwok: "/run/kwok" },
   kwokConfigDir: "/repo/hack/dev/kwok",
+  network: networkPlan(0, 0),
 };
 
 describe("component arguments", () => {

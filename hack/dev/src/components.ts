@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { natsAuthFiles } from "./nats-auth.js";
 import type { Pki } from "./pki.js";
+import type { NetworkPlan } from "./network-plan.js";
 import type { RunLayout } from "./paths.js";
 
 /** Loopback ports of one control plane. */
@@ -40,6 +41,14 @@ export interface ToolPaths {
   readonly registry: string;
   /** Prometheus, unpacked from Debian's package (the scrape test). */
   readonly prometheus: string;
+  /** The real nodes (real-nodes.ts): kubelet, kube-proxy, containerd and its runc shim, ctr, CoreDNS, kube-router. */
+  readonly kubelet: string;
+  readonly kubeProxy: string;
+  readonly containerd: string;
+  readonly containerdShim: string;
+  readonly ctr: string;
+  readonly coredns: string;
+  readonly kubeRouter: string;
 }
 
 export interface ComponentContext {
@@ -55,6 +64,8 @@ export interface ComponentContext {
   readonly kwokConfigDir: string;
   /** Extra kube-apiserver flags (`up --apiserver-arg`), for investigations such as an audit log. */
   readonly apiServerArgs?: readonly string[];
+  /** Service, pod and node addresses (network-plan.ts). */
+  readonly network: NetworkPlan;
 }
 
 /** How to start one component, and how to know it is ready. */
@@ -102,7 +113,12 @@ export const ADMISSION_PLUGINS = [
   "ValidatingAdmissionWebhook",
 ];
 
-export function apiServerSpec({ ports, pki, apiServerArgs = [] }: ComponentContext): ComponentSpec {
+export function apiServerSpec({
+  ports,
+  pki,
+  network,
+  apiServerArgs = [],
+}: ComponentContext): ComponentSpec {
   return {
     name: "kube-apiserver",
     binary: "kubeApiServer",
@@ -118,7 +134,7 @@ export function apiServerSpec({ ports, pki, apiServerArgs = [] }: ComponentConte
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      "--service-cluster-ip-range=10.96.0.0/16",
+      `--service-cluster-ip-range=${network.serviceCidr}`,
       "--authorization-mode=Node,RBAC",
       `--enable-admission-plugins=${ADMISSION_PLUGINS.join(",")}`,
       "--allow-privileged=true",
@@ -231,6 +247,7 @@ export function kwokSpec({
   layout,
   kubeconfigs,
   kwokConfigDir,
+  network,
 }: ComponentContext): ComponentSpec {
   return {
     name: "kwok",
@@ -241,7 +258,7 @@ export function kwokSpec({
       `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
       "--manage-nodes-with-label-selector=",
       "--manage-single-node=",
-      "--cidr=10.244.0.0/16",
+      `--cidr=${network.kwokPodCidr}`,
       `--node-ip=${loopback}`,
       `--node-port=${ports.kwok}`,
       `--server-address=${loopback}:${ports.kwok}`,
@@ -261,11 +278,23 @@ export function kwokSpec({
 }
 
 /** Our local volume provisioner (`kubeplus-dev provisioner`): claims of StorageClass `standard` get volumes. */
-export function provisionerSpec({ ports, pki }: ComponentContext, cli: string): ComponentSpec {
+export function provisionerSpec(
+  { ports, pki, layout }: ComponentContext,
+  cli: string,
+): ComponentSpec {
   return {
     name: "volume-provisioner",
     binary: "node",
-    args: [cli, "provisioner", "--api", `https://${loopback}:${ports.apiServer}`, "--pki", pki.dir],
+    args: [
+      cli,
+      "provisioner",
+      "--api",
+      `https://${loopback}:${ports.apiServer}`,
+      "--pki",
+      pki.dir,
+      "--volumes-dir",
+      join(layout.root, "volumes"),
+    ],
   };
 }
 

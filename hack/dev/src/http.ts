@@ -26,7 +26,13 @@ export function adminTls(pki: Pki): ClientTls {
 /** One HTTP(S) request with a short timeout; used for readiness probes and the few admin calls `up` makes. */
 export function httpCall(
   url: string,
-  options: { method?: string; body?: unknown; tls?: ClientTls; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    body?: unknown;
+    tls?: ClientTls;
+    timeoutMs?: number;
+    contentType?: string;
+  } = {},
 ): Promise<HttpResult> {
   const target = new URL(url);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -36,7 +42,7 @@ export function httpCall(
       target,
       {
         method: options.method ?? "GET",
-        headers: payload ? { "content-type": "application/json" } : {},
+        headers: payload ? { "content-type": options.contentType ?? "application/json" } : {},
         timeout: options.timeoutMs ?? 3_000,
         ...(options.tls ?? {}),
         // Self-signed serving certificates of kube-controller-manager and kube-scheduler are not ours to verify.

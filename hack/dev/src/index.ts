@@ -20,3 +20,17 @@ export { Demo, DemoStepFailed, runDemo } from "./demo.js";
 export type { DemoOptions } from "./demo.js";
 export { webhookClientCaFile, webhookClientPaths } from "./webhook-client.js";
 export type { WebhookClientFiles } from "./webhook-client.js";
+export {
+  buildImages,
+  IMAGES,
+  imageReference,
+  imagesCacheDir,
+  importImages,
+  formatImages,
+} from "./images.js";
+export type {
+  BuildImagesOptions,
+  BuiltImage,
+  ImageDefinition,
+  ImportImagesOptions,
+} from "./images.js";

@@ -54,44 +54,46 @@ interface CertSpec {
   readonly signer?: "ca" | "front-proxy-ca";
 }
 
-/** Every certificate the control plane needs, and whom it identifies. */
-export const CERTIFICATES: readonly CertSpec[] = [
-  {
-    name: "apiserver",
-    commonName: "kube-apiserver",
-    usage: CertificateUsage.Server,
-    dnsNames: API_SERVER_DNS_NAMES,
-    ipAddresses: ["127.0.0.1", "10.96.0.1"],
-  },
-  {
-    name: "admin",
-    commonName: "kubernetes-admin",
-    organizations: ["system:masters"],
-    usage: CertificateUsage.Client,
-  },
-  {
-    name: "apiserver-kubelet-client",
-    commonName: "kube-apiserver-kubelet-client",
-    organizations: ["system:masters"],
-    usage: CertificateUsage.Client,
-  },
-  { name: "controller-manager", commonName: "system:kube-controller-manager", usage: "client" },
-  { name: "scheduler", commonName: "system:kube-scheduler", usage: "client" },
-  {
-    name: "kwok",
-    commonName: "kwok-controller",
-    organizations: ["system:masters"],
-    usage: CertificateUsage.ServerAndClient,
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1"],
-  },
-  {
-    name: "front-proxy-client",
-    commonName: "front-proxy-client",
-    usage: CertificateUsage.Client,
-    signer: "front-proxy-ca",
-  },
-];
+/** Every certificate the control plane needs, and whom it identifies; the apiserver's serves `kubernetesServiceIp`. */
+export function certificates(kubernetesServiceIp: string): readonly CertSpec[] {
+  return [
+    {
+      name: "apiserver",
+      commonName: "kube-apiserver",
+      usage: CertificateUsage.Server,
+      dnsNames: API_SERVER_DNS_NAMES,
+      ipAddresses: ["127.0.0.1", kubernetesServiceIp],
+    },
+    {
+      name: "admin",
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: CertificateUsage.Client,
+    },
+    {
+      name: "apiserver-kubelet-client",
+      commonName: "kube-apiserver-kubelet-client",
+      organizations: ["system:masters"],
+      usage: CertificateUsage.Client,
+    },
+    { name: "controller-manager", commonName: "system:kube-controller-manager", usage: "client" },
+    { name: "scheduler", commonName: "system:kube-scheduler", usage: "client" },
+    {
+      name: "kwok",
+      commonName: "kwok-controller",
+      organizations: ["system:masters"],
+      usage: CertificateUsage.ServerAndClient,
+      dnsNames: ["localhost"],
+      ipAddresses: ["127.0.0.1"],
+    },
+    {
+      name: "front-proxy-client",
+      commonName: "front-proxy-client",
+      usage: CertificateUsage.Client,
+      signer: "front-proxy-ca",
+    },
+  ];
+}
 
 function writePair(pki: Pki, name: string, pair: KeyPair): void {
   writeFileSync(pki.cert(name), pair.certPem);
@@ -99,7 +101,7 @@ function writePair(pki: Pki, name: string, pair: KeyPair): void {
 }
 
 /** Generates a fresh PKI: cluster CA, front-proxy CA, service-account signing key and every certificate above. */
-export async function generatePki(dir: string): Promise<Pki> {
+export async function generatePki(dir: string, kubernetesServiceIp: string): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pki = pkiPaths(dir);
   const [ca, frontProxyCa, sa] = await Promise.all([
@@ -115,8 +117,9 @@ export async function generatePki(dir: string): Promise<Pki> {
   writePair(pki, "front-proxy-ca", frontProxyCa);
   writeFileSync(pki.serviceAccountKey, sa.privateKey, { mode: 0o600 });
   writeFileSync(pki.serviceAccountPub, sa.publicKey);
+  const specs = certificates(kubernetesServiceIp);
   const issued = await Promise.all(
-    CERTIFICATES.map((spec) =>
+    specs.map((spec) =>
       issueCertificate({
         ca: spec.signer === "front-proxy-ca" ? frontProxyCa : ca,
         commonName: spec.commonName,
@@ -127,7 +130,7 @@ export async function generatePki(dir: string): Promise<Pki> {
       }),
     ),
   );
-  CERTIFICATES.forEach((spec, i) => {
+  specs.forEach((spec, i) => {
     const pair = issued[i];
     if (pair) writePair(pki, spec.name, pair);
   });

@@ -10,6 +10,8 @@ export interface ManagedProcess {
   readonly pid: number;
   readonly binary: string;
   readonly log: string;
+  /** What execs `binary` (nsenter), which the PID runs for a moment first. */
+  readonly launcher?: string;
 }
 
 export interface StartOptions {
@@ -19,6 +21,8 @@ export interface StartOptions {
   readonly logDir: string;
   readonly pidDir: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** A command that execs the binary, e.g. nsenter into a network namespace; the PID is then the binary's. */
+  readonly prefix?: readonly string[];
 }
 
 /** Starts a component detached from this process (it outlives `up`), logging to its own file, and records its PID. */
@@ -26,7 +30,9 @@ export function startProcess(options: StartOptions): ManagedProcess {
   const log = join(options.logDir, `${options.name}.log`);
   const fd = openSync(log, "a");
   try {
-    const child = spawn(options.binary, [...options.args], {
+    const [command = options.binary, ...prefixArgs] = options.prefix ?? [];
+    const args = options.prefix ? [...prefixArgs, options.binary, ...options.args] : options.args;
+    const child = spawn(command, [...args], {
       detached: true,
       stdio: ["ignore", fd, fd],
       env: options.env,
@@ -34,14 +40,20 @@ export function startProcess(options: StartOptions): ManagedProcess {
     if (child.pid === undefined) throw new Error(`could not start ${options.binary}`);
     child.unref();
     writeFileSync(join(options.pidDir, `${options.name}.pid`), `${child.pid}\n`);
-    return { name: options.name, pid: child.pid, binary: options.binary, log };
+    return {
+      name: options.name,
+      pid: child.pid,
+      binary: options.binary,
+      log,
+      ...(options.prefix?.[0] ? { launcher: options.prefix[0] } : {}),
+    };
   } finally {
     closeSync(fd);
   }
 }
 
 /** True when the PID is alive and still runs the same binary (a recycled PID is not ours). */
-export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary">): boolean {
+export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary" | "launcher">): boolean {
   try {
     process.kill(proc.pid, 0);
   } catch {
@@ -50,7 +62,21 @@ export function isRunning(proc: Pick<ManagedProcess, "pid" | "binary">): boolean
   const cmdline = `/proc/${proc.pid}/cmdline`;
   if (!existsSync(cmdline)) return true;
   const argv0 = readFileSync(cmdline, "utf8").split("\0")[0] ?? "";
-  return argv0 === proc.binary;
+  if (argv0 === proc.binary || (proc.launcher !== undefined && argv0 === proc.launcher)) return true;
+  // Between fork and exec the child still shows our own command line: it is starting, not gone.
+  const stat = statOf(proc.pid);
+  return stat?.state !== "Z" && stat?.ppid === process.pid;
+}
+
+function statOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [state = "", ppid = ""] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Stops one process by its PID: SIGTERM, then SIGKILL after `graceMs`. Returns how it ended. */

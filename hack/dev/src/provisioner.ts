@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { httpCall, type ClientTls } from "./http.js";
 
@@ -41,6 +42,7 @@ export function planVolumes(
   claims: readonly Claim[],
   volumes: readonly Volume[],
   classes: readonly StorageClass[],
+  volumesDir = DEFAULT_VOLUMES_DIR,
 ): { create: Record<string, unknown>[]; remove: string[] } {
   const ours = new Set(
     classes.filter((c) => c.provisioner === LOCAL_PROVISIONER).map((c) => c.metadata.name),
@@ -57,7 +59,7 @@ export function planVolumes(
       (c) =>
         c.metadata.annotations?.[SELECTED_NODE] && !existing.has(`pvc-${c.metadata.uid ?? ""}`),
     )
-    .map((c) => volumeFor(c));
+    .map((c) => volumeFor(c, volumesDir));
   const remove = volumes
     .filter((v) => v.metadata.annotations?.[PROVISIONED_BY] === LOCAL_PROVISIONER)
     .filter((v) => v.status?.phase === "Released" && !v.metadata.deletionTimestamp)
@@ -65,7 +67,15 @@ export function planVolumes(
   return { create, remove };
 }
 
-function volumeFor(claim: Claim): Record<string, unknown> {
+/** Where volumes live when the provisioner is not told (kwok nodes never write there). */
+export const DEFAULT_VOLUMES_DIR = "/var/lib/kubeplus-dev/volumes";
+
+/** The folder of one volume: a real node's kubelet mounts it into the pod (hostPath, type Directory). */
+export function volumePath(volumesDir: string, name: string): string {
+  return `${volumesDir}/${name}`;
+}
+
+function volumeFor(claim: Claim, volumesDir: string): Record<string, unknown> {
   const node = claim.metadata.annotations?.[SELECTED_NODE] ?? "";
   const name = `pvc-${claim.metadata.uid ?? ""}`;
   return {
@@ -85,8 +95,9 @@ function volumeFor(claim: Claim): Record<string, unknown> {
         name: claim.metadata.name,
         uid: claim.metadata.uid,
       },
-      // Nothing is ever written: kwok's pods do not run. The path only makes the volume look like a real local one.
-      hostPath: { path: `/var/lib/kubeplus-dev/volumes/${name}`, type: "DirectoryOrCreate" },
+      // A folder of its own under the run folder, made by the provisioner (mode 0777, as local-path provisioners
+      // do, so that non-root pods can write); a real node mounts it, a kwok node never touches it.
+      hostPath: { path: volumePath(volumesDir, name), type: "Directory" },
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [
@@ -111,20 +122,23 @@ export async function provisionOnce(
   api: string,
   tls: ClientTls,
   log: (line: string) => void,
+  volumesDir = DEFAULT_VOLUMES_DIR,
 ): Promise<void> {
   const [claims, volumes, classes] = await Promise.all([
     list<Claim>(api, tls, "/api/v1/persistentvolumeclaims"),
     list<Volume>(api, tls, "/api/v1/persistentvolumes"),
     list<StorageClass>(api, tls, "/apis/storage.k8s.io/v1/storageclasses"),
   ]);
-  const plan = planVolumes(claims, volumes, classes);
+  const plan = planVolumes(claims, volumes, classes, volumesDir);
   for (const pv of plan.create) {
+    const name = (pv.metadata as { name: string }).name;
+    mkdirSync(volumePath(volumesDir, name), { recursive: true, mode: 0o777 });
+    chmodSync(volumePath(volumesDir, name), 0o777);
     const res = await httpCall(`${api}/api/v1/persistentvolumes`, {
       method: "POST",
       body: pv,
       tls,
     });
-    const name = (pv.metadata as { name: string }).name;
     if (res.status === 201) log(`provisioned ${name}`);
     else if (res.status !== 409) log(`creating ${name} failed: HTTP ${res.status} ${res.body}`);
   }
@@ -133,19 +147,26 @@ export async function provisionOnce(
       method: "DELETE",
       tls,
     });
-    if (res.status === 200 || res.status === 202) log(`deleted released ${name}`);
+    if (res.status === 200 || res.status === 202) {
+      rmSync(volumePath(volumesDir, name), { recursive: true, force: true });
+      log(`deleted released ${name} and its folder`);
+    }
   }
 }
 
 /** Runs until killed (the control plane stops it by PID like any other component). */
-export async function runProvisioner(api: string, tls: ClientTls): Promise<never> {
+export async function runProvisioner(
+  api: string,
+  tls: ClientTls,
+  volumesDir = DEFAULT_VOLUMES_DIR,
+): Promise<never> {
   const log = (line: string): void => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: line })}\n`);
   };
   log(`local volume provisioner for ${LOCAL_PROVISIONER} started`);
   for (;;) {
     try {
-      await provisionOnce(api, tls, log);
+      await provisionOnce(api, tls, log, volumesDir);
     } catch (err) {
       log(`pass failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
     }

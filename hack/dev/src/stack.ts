@@ -129,7 +129,10 @@ function serviceEnv(
   }
   // Charts served by the local machine (the demo's and the tests') are on loopback, which the helmer fetches from
   // only when the provider allows it.
-  if (service === "helmer") env.CHART_FETCH_ALLOW_CIDRS = "127.0.0.1/32";
+  if (service === "helmer") {
+    env.CHART_FETCH_ALLOW_CIDRS = "127.0.0.1/32";
+    env.CLUSTER_CIDRS = `${options.cluster.network.clusterCidr},${options.cluster.network.serviceCidr}`;
+  }
   if (service === "metrics-collector")
     // kwok serves the kubelet endpoints on loopback, which the apiserver's node proxy refuses to dial: the collector
     // reaches them directly, as metrics-server does, verifying them with the local control plane's CA.

@@ -59,12 +59,21 @@ describe("parseToolEnv", () => {
       "NATS_SERVER_BIN=/t/nats-server",
       "REGISTRY_BIN=/t/registry",
       "PROMETHEUS_BIN=/t/prometheus",
+      "KUBELET_BIN=/t/kubelet",
+      "KUBE_PROXY_BIN=/t/kube-proxy",
+      "CONTAINERD_BIN=/t/containerd",
+      "CONTAINERD_SHIM_RUNC_V2_BIN=/t/containerd-shim-runc-v2",
+      "CTR_BIN=/t/ctr",
+      "COREDNS_BIN=/t/coredns",
+      "KUBE_ROUTER_BIN=/t/kube-router",
     ];
     expect(parseToolEnv(lines.join("\n"))).toMatchObject({
       etcd: "/t/etcd",
       helm: "/t/helm",
       kubectl: "/t/kubectl",
       prometheus: "/t/prometheus",
+      kubelet: "/t/kubelet",
+      kubeRouter: "/t/kube-router",
     });
     expect(() => parseToolEnv(lines.slice(1).join("\n"))).toThrow(/did not report ETCD_BIN/);
   });

@@ -14,6 +14,13 @@ const ENV_KEYS: Record<keyof ToolPaths, string> = {
   natsServer: "NATS_SERVER_BIN",
   registry: "REGISTRY_BIN",
   prometheus: "PROMETHEUS_BIN",
+  kubelet: "KUBELET_BIN",
+  kubeProxy: "KUBE_PROXY_BIN",
+  containerd: "CONTAINERD_BIN",
+  containerdShim: "CONTAINERD_SHIM_RUNC_V2_BIN",
+  ctr: "CTR_BIN",
+  coredns: "COREDNS_BIN",
+  kubeRouter: "KUBE_ROUTER_BIN",
 };
 
 /** Parses the KEY=path lines that ensure-tools.sh --env prints. */

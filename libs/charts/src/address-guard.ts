@@ -171,3 +171,12 @@ export function parseAllowList(text: string): AllowEntry[] {
     );
   return entries as AllowEntry[];
 }
+
+/** True when every address of `inner` lies in `outer` (same family; both CIDRs, e.g. 0.0.0.0/0 and 198.18.0.0/19). */
+export function cidrContains(outer: string, inner: string): boolean {
+  const o = range(outer, outer);
+  const i = range(inner, inner);
+  return (
+    o.family === i.family && o.bits <= i.bits && inRange(i.network, i.family, o.network, o.bits)
+  );
+}

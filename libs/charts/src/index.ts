@@ -2,7 +2,7 @@ export { chartNameOf, DEFAULT_LIMITS, digestOf, inspectChartArchive } from "./ar
 export type { ArchiveLimits, ChartMetadata, InspectedChart } from "./archive.js";
 export { ChartError, ChartErrorCode } from "./errors.js";
 export { fetchChart, parseChartURL } from "./fetch.js";
-export { isAllowed, parseAllowList, restrictedKind } from "./address-guard.js";
+export { cidrContains, isAllowed, parseAllowList, restrictedKind } from "./address-guard.js";
 export type { AllowEntry } from "./address-guard.js";
 export type { ChartSource, FetchDeps, FetchedChart } from "./fetch.js";
 export {

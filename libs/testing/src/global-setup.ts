@@ -16,7 +16,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const report = (line: string): void => {
     process.stderr.write(`[dev] ${line}\n`);
   };
-  const { state, reused } = await up({ runDir, nodes: 3, maxPods: 110, env: process.env, report });
+  // One real node (kubelet, containerd, kube-proxy, kube-router) beside the kwok nodes, unless told otherwise.
+  const realNodes = Number(process.env.KUBEPLUS_REAL_NODES ?? "1");
+  const { state, reused } = await up({
+    runDir,
+    nodes: 3,
+    realNodes,
+    maxPods: 110,
+    env: process.env,
+    report,
+  });
   project.provide("cluster", state);
   return async () => {
     if (!reused) await down(runDir, report);

@@ -78,6 +78,8 @@ export function serviceEnv(
     // The tests' own chart servers and registries listen on loopback, which the helmer fetches from only when
     // allowed (a test of the fetcher's fence narrows it).
     CHART_FETCH_ALLOW_CIDRS: "127.0.0.1/32",
+    // The control plane's pod and service ranges: tenants' egress ipBlocks leave them out.
+    CLUSTER_CIDRS: `${state.network.clusterCidr},${state.network.serviceCidr}`,
     ...extra,
   };
 }

@@ -32,6 +32,8 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly logLevel: string;
   /** Namespace names no instance may have, beyond the built-in list (@kubeplus/api RESERVED_NAMESPACES). */
   readonly reservedNamespaces: readonly string[];
+  /** The cluster's pod and service CIDRs: instances' egress ipBlocks exclude them. */
+  readonly clusterCidrs: readonly string[];
 }
 
 /** Every variable the helmer reads: name, default (undefined = required), meaning. Mirrored in README.md. */
@@ -86,8 +88,25 @@ export const HELMER_ENV = {
     default: "",
     doc: "namespace names (comma-separated) no instance may have, beyond the built-in ones (default, kube-*, monitoring, cert-manager...)",
   },
+  CLUSTER_CIDRS: {
+    default: "",
+    doc: "the cluster's pod and service CIDRs (comma-separated); tenants' egress to ipBlocks excludes them, so a 0.0.0.0/0 egress cannot reach other namespaces' pods (KubePlus's NATS and crd-hook among them). Unset: a warning at start, and tenants can reach any pod by address",
+  },
   ...REPLICA_ENV,
 } as const;
+
+const CIDR =
+  /^([0-9]{1,3}(\.[0-9]{1,3}){3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/;
+
+function cidrList(text: string, problems: string[]): string[] {
+  const list = text
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+  for (const c of list.filter((c) => !CIDR.test(c)))
+    problems.push(`CLUSTER_CIDRS: ${c} is not a CIDR such as 198.18.0.0/16 or fd00::/108`);
+  return list;
+}
 
 function positive(
   env: NodeJS.ProcessEnv,
@@ -137,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
       .split(",")
       .map((r) => r.trim())
       .filter(Boolean),
+    clusterCidrs: cidrList(env.CLUSTER_CIDRS ?? "", problems),
     ...replicaConfig(env, problems),
   };
   if (problems.length > 0)

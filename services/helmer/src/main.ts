@@ -101,6 +101,11 @@ connectNats({ ...config.nats, name: "helmer", waitOnFirstConnect: true }).then(
   (nc) => {
     bus.attach(nc);
     log.info({ servers: config.nats.servers }, "connected to NATS");
+    if (config.clusterCidrs.length === 0)
+      log.warn(
+        { setting: "CLUSTER_CIDRS" },
+        "cluster CIDRs not configured: tenants' egress ipBlocks also admit pod addresses (set isolation.clusterCIDRs in the chart)",
+      );
   },
   (err: unknown) => {
     log.error({ err }, "NATS connection failed; running on watches alone");
@@ -137,6 +142,7 @@ async function startControllers(): Promise<void> {
     ...(self ? { self } : {}),
     kubeplusNamespace: config.namespace,
     reservedNamespaces: config.reservedNamespaces,
+    clusterCidrs: config.clusterCidrs,
     bus,
     slots,
     resyncMs: config.resyncMs,

@@ -54,6 +54,8 @@ export interface InstanceControllerOptions {
   readonly resyncMs: number;
   /** The helmer's own ServiceAccount, when it runs as one. */
   readonly self?: ServiceAccountRef;
+  /** The cluster's pod and service ranges (CLUSTER_CIDRS), kept out of instances' egress ipBlocks. */
+  readonly clusterCidrs: readonly string[];
   /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
   readonly kubeplusNamespace: string;
   readonly reservedNamespaces: readonly string[];
@@ -211,6 +213,7 @@ export class InstanceController {
       ...(options.self ? { self: options.self } : {}),
       // Kept out of tenants' egress (NATS, crd-hook).
       platformNamespace: options.kubeplusNamespace,
+      clusterCidrs: options.clusterCidrs,
       get: (namespace, name) => statuses.current(cache.get(name, namespace)),
       composition: () => this.compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,

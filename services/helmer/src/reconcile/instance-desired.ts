@@ -1,3 +1,4 @@
+import { cidrContains } from "@kubeplus/charts";
 import { AccessNames, IDENTITY_LABEL, tenantRules } from "@kubeplus/access";
 import {
   Annotations,
@@ -141,11 +142,27 @@ export interface InstancePlan {
   readonly namespaceObject?: Obj;
 }
 
+/**
+ * Egress to addresses by CIDR (the composition's `egressCIDRs`, or everything), minus the cluster's own pod and
+ * service ranges: NetworkPolicy enforcers apply ipBlocks to pod addresses too, so a bare 0.0.0.0/0 would let a
+ * tenant reach every pod the namespace rules above keep it from (KubePlus's NATS among them).
+ */
+export function externalIpBlocks(
+  cidrs: readonly string[],
+  clusterCidrs: readonly string[],
+): { ipBlock: { cidr: string; except?: string[] } }[] {
+  return cidrs.map((cidr) => {
+    const except = clusterCidrs.filter((c) => c !== cidr && cidrContains(cidr, c));
+    return { ipBlock: { cidr, ...(except.length > 0 ? { except } : {}) } };
+  });
+}
+
 function networkPolicies(
   namespace: string,
   rc: ResourceComposition,
-  platformNamespace: string | undefined,
+  target: { platformNamespace?: string | undefined; clusterCidrs?: readonly string[] | undefined },
 ): Obj[] {
+  const platformNamespace = target.platformNamespace;
   const allowFrom = (rc.spec.isolation?.ingressFromNamespaces ?? []).map((ns) => ({
     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
   }));
@@ -205,7 +222,7 @@ function networkPolicies(
               },
             ],
           },
-          { to: (egressCidrs ?? ["0.0.0.0/0", "::/0"]).map((cidr) => ({ ipBlock: { cidr } })) },
+          { to: externalIpBlocks(egressCidrs ?? ["0.0.0.0/0", "::/0"], target.clusterCidrs ?? []) },
         ],
       },
     },
@@ -266,7 +283,13 @@ function limitRange(namespace: string, rc: ResourceComposition): Obj[] {
 export function planInstance(
   instance: Instance,
   rc: ResourceComposition,
-  target: { namespace: string; create: boolean; platformNamespace?: string | undefined },
+  target: {
+    namespace: string;
+    create: boolean;
+    platformNamespace?: string | undefined;
+    /** The cluster's pod and service ranges (helmer CLUSTER_CIDRS), kept out of the egress ipBlocks. */
+    clusterCidrs?: readonly string[] | undefined;
+  },
   self?: ServiceAccountRef,
 ): InstancePlan {
   const kind = rc.spec.newResource.resource.kind;
@@ -300,7 +323,7 @@ export function planInstance(
     isolation: [
       ...accessBindings(instance, ns, target.create, self),
       ...chartIdentity(ns),
-      ...networkPolicies(ns, rc, target.platformNamespace),
+      ...networkPolicies(ns, rc, target),
       ...quota(ns, rc),
       ...limitRange(ns, rc),
     ],

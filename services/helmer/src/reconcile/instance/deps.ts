@@ -69,6 +69,8 @@ export interface InstanceReconcileDeps {
   readonly self?: ServiceAccountRef;
   /** The KubePlus namespace: instances' egress policy keeps tenants out of it. */
   readonly platformNamespace?: string;
+  /** The cluster's pod and service ranges, kept out of instances' egress ipBlocks. */
+  readonly clusterCidrs?: readonly string[];
   get(namespace: string, name: string): Instance | undefined;
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;

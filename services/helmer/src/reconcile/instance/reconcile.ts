@@ -76,7 +76,7 @@ export async function reconcileInstance(
   const plan = planInstance(
     instance,
     rc,
-    { ...target, platformNamespace: deps.platformNamespace },
+    { ...target, platformNamespace: deps.platformNamespace, clusterCidrs: deps.clusterCidrs },
     deps.self,
   );
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {

@@ -1,0 +1,3 @@
+module kubeplus/images/cpu-burner
+
+go 1.26

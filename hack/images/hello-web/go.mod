@@ -1,0 +1,3 @@
+module kubeplus/images/hello-web
+
+go 1.26

@@ -1,0 +1,3 @@
+module kubeplus/images/pause
+
+go 1.26

@@ -1,0 +1,3 @@
+module kubeplus/images/tenant-echo
+
+go 1.26
