@@ -31,9 +31,15 @@ export async function patchStatus(
   custom: CustomObjectsApi,
   ref: CustomObjectRef,
   status: unknown,
-): Promise<void> {
-  await custom.patchNamespacedCustomObjectStatus(
+): Promise<PatchedObject> {
+  return (await custom.patchNamespacedCustomObjectStatus(
     { ...ref, body: { status } },
     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-  );
+  )) as PatchedObject;
+}
+
+/** The object as a status patch left it (what a writer learns of its own write). */
+export interface PatchedObject {
+  readonly metadata?: { readonly resourceVersion?: string };
+  readonly status?: unknown;
 }

@@ -5,4 +5,4 @@ export { startCache } from "./cache.js";
 export type { CacheOptions, WatchedCache } from "./cache.js";
 export { shareAgents } from "./agents.js";
 export { loadKubeConfig, patchStatus } from "./client.js";
-export type { CustomObjectRef } from "./client.js";
+export type { CustomObjectRef, PatchedObject } from "./client.js";

@@ -38,7 +38,7 @@ import {
   reportTerminal,
   type CompositionReconcileDeps,
 } from "./reconcile-composition.js";
-import { StatusWriter } from "./status-writer.js";
+import { StatusWriter, type Written } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -145,8 +145,8 @@ export async function startCompositionController(
   const policies = await startPolicyStatusController({ kc, log, compositions });
 
   const statuses = new StatusWriter<ResourceCompositionStatus, ResourceComposition>(
-    async (rc, fields) => {
-      await patchStatus(
+    async (rc, fields) =>
+      (await patchStatus(
         custom,
         {
           group: RC.group,
@@ -156,14 +156,13 @@ export async function startCompositionController(
           name: rc.metadata.name ?? "",
         },
         fields,
-      );
-    },
+      )) as Written<ResourceCompositionStatus>,
   );
   const writeStatus = async (
     rc: ResourceComposition,
     fields: Partial<ResourceCompositionStatus>,
   ): Promise<void> => {
-    await statuses.write(rc, rc.status, fields);
+    await statuses.write(rc, fields);
   };
   // The chart each composition last registered (for its fleet counts before the cache shows it).
   const registered = new Map<string, { name: string; version: string; digest: string }>();
@@ -201,7 +200,8 @@ export async function startCompositionController(
   };
 
   const depsFor = (rcKey: string): CompositionReconcileDeps => ({
-    get: (namespace, name) => compositions.get(name, namespace),
+    // Read-your-writes: the cached composition, with the status of our own write the cache has not shown yet.
+    get: (namespace, name) => statuses.current(compositions.get(name, namespace)),
     chart: (url, name) => store.chart(url, name),
     checks: facts,
     apply: async (object) => {
@@ -278,7 +278,7 @@ export async function startCompositionController(
       log.warn({ err, name: key }, "composition reconcile failed; not retrying until it changes");
       const rcKey = key.startsWith(FLEET_PREFIX) ? key.slice(FLEET_PREFIX.length) : key;
       const [namespace = "", name = ""] = rcKey.split("/");
-      const rc = compositions.get(name, namespace);
+      const rc = statuses.current(compositions.get(name, namespace));
       if (rc) await reportTerminal(rc, err, { writeStatus, now: () => new Date() });
     },
     onRequeue: (key, err) => {
@@ -290,6 +290,7 @@ export async function startCompositionController(
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
   const wake = new WakeFilter();
   compositions.onChange((rc, event) => {
+    if (event === "delete") registered.delete(keyOf(rc));
     // Status-only changes (fleet counts, our own reports) concern the policies' status, not a registration.
     if (wake.wakes(keyOf(rc), rc.metadata, event)) queue.add(keyOf(rc));
     policies.compositionChanged(rc.metadata.namespace ?? "");

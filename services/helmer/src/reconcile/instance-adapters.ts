@@ -45,7 +45,7 @@ import {
 } from "./quota-refusal.js";
 import { hasReadiness, objectStatus, type LiveObject, type NotReadyObject } from "./readiness.js";
 import { FIELD_MANAGER } from "./reconcile-composition.js";
-import { StatusWriter } from "./status-writer.js";
+import { StatusWriter, type Written } from "./status-writer.js";
 
 /*
  * The instance controller's adapters: what InstanceReconcileDeps asks of the cluster and of helm, each a small piece
@@ -367,15 +367,16 @@ export function instanceStatusWriter(
   gvr: () => { group: string; version: string; plural: string },
 ): StatusWriter<InstanceStatus, Instance> {
   const custom = kc.makeApiClient(CustomObjectsApi);
-  return new StatusWriter<InstanceStatus, Instance>(async (instance, fields) => {
-    await patchStatus(
-      custom,
-      {
-        ...gvr(),
-        namespace: instance.metadata.namespace ?? "",
-        name: instance.metadata.name ?? "",
-      },
-      fields,
-    );
-  });
+  return new StatusWriter<InstanceStatus, Instance>(
+    async (instance, fields) =>
+      (await patchStatus(
+        custom,
+        {
+          ...gvr(),
+          namespace: instance.metadata.namespace ?? "",
+          name: instance.metadata.name ?? "",
+        },
+        fields,
+      )) as Written<InstanceStatus>,
+  );
 }

@@ -10,6 +10,7 @@ import {
   isConditionTrue,
   reservedNamespaceReason,
   type Instance,
+  type InstanceStatus,
   type ResourceComposition,
 } from "@kubeplus/api";
 import { lintRendered, type LintContext } from "@kubeplus/charts";
@@ -29,6 +30,7 @@ import {
   ReadinessReader,
 } from "./instance-adapters.js";
 import { ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
+import type { StatusWriter } from "./status-writer.js";
 import type { InstanceReconcileDeps } from "./instance/deps.js";
 import { reconcileInstance, reportTerminal } from "./instance/reconcile.js";
 import { WakeFilter } from "./wake.js";
@@ -65,6 +67,8 @@ type InstanceObject = Instance & KubernetesObject;
 interface WatchedKind {
   readonly rcKey: string;
   readonly cache: WatchedCache<InstanceObject>;
+  /** Its instances' status writer: the only writer, which also shows its own writes before the cache does. */
+  readonly statuses: StatusWriter<InstanceStatus, Instance>;
   readonly deps: InstanceReconcileDeps;
 }
 
@@ -156,7 +160,8 @@ export class InstanceController {
 
   /** The instances of a composition (`namespace/name`), or undefined when its kind is not watched yet. */
   instancesOf(rcKey: string): readonly Instance[] | undefined {
-    return [...this.kinds.values()].find((k) => k.rcKey === rcKey)?.cache.list();
+    const kind = [...this.kinds.values()].find((k) => k.rcKey === rcKey);
+    return kind?.cache.list().map((i) => kind.statuses.current(i));
   }
 
   async stop(): Promise<void> {
@@ -191,7 +196,11 @@ export class InstanceController {
   }
 
   /** What reconciling an instance of one kind needs, from the adapters and this kind's cache. */
-  private depsFor(rcKey: string, cache: WatchedCache<InstanceObject>): InstanceReconcileDeps {
+  private depsFor(
+    rcKey: string,
+    cache: WatchedCache<InstanceObject>,
+    statuses: StatusWriter<InstanceStatus, Instance>,
+  ): InstanceReconcileDeps {
     const { options } = this;
     const { claims, helm, readiness, namespaces } = this.adapters;
     const gvr = (): { group: string; version: string; plural: string } => {
@@ -199,13 +208,13 @@ export class InstanceController {
       return { group: r?.group ?? "", version: r?.version ?? "", plural: r?.plural ?? "" };
     };
     const custom = options.kc.makeApiClient(CustomObjectsApi);
-    const statuses = instanceStatusWriter(options.kc, gvr);
+    const instances = { list: () => cache.list().map((i) => statuses.current(i)) };
     return {
       ...(options.self ? { self: options.self } : {}),
       // Kept out of tenants' egress (NATS, crd-hook).
       platformNamespace: options.kubeplusNamespace,
       clusterCidrs: options.clusterCidrs,
-      get: (namespace, name) => cache.get(name, namespace),
+      get: (namespace, name) => statuses.current(cache.get(name, namespace)),
       composition: () => this.compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
       namespaceExists: (name) => claims.exists(name),
@@ -224,7 +233,7 @@ export class InstanceController {
         });
       },
       writeStatus: async (instance, status) => {
-        await statuses.write(instance, instance.status, status);
+        await statuses.write(instance, status);
       },
       chart: (rc) =>
         options.store.chart(rc.spec.newResource.chartURL, rc.spec.newResource.chartName),
@@ -255,7 +264,7 @@ export class InstanceController {
           rcKey,
           instanceKey: objectKey(instance),
           composition: this.compositionOf(rcKey),
-          instances: cache,
+          instances,
           digest,
         }),
       releaseFleetSlot: (instance) => {
@@ -294,12 +303,15 @@ export class InstanceController {
           plural: r.plural,
         }) as never,
     });
-    this.kinds.set(gvrKey, { rcKey, cache, deps: this.depsFor(rcKey, cache) });
+    const gvr = { group: r.group, version: r.version, plural: r.plural };
+    const statuses = instanceStatusWriter(kc, () => gvr);
+    this.kinds.set(gvrKey, { rcKey, cache, statuses, deps: this.depsFor(rcKey, cache, statuses) });
     const enqueue = (o: InstanceObject): void => {
       this.queue.add(`${rcKey}|${objectKey(o)}`);
     };
     const wake = new WakeFilter();
     cache.onChange((o, event) => {
+      if (event === "delete") statuses.forget(o);
       if (wake.wakes(objectKey(o), o.metadata, event)) enqueue(o);
       this.options.onInstanceChange?.(rcKey);
     });
