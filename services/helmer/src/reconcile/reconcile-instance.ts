@@ -315,6 +315,7 @@ async function report(
   // so spreading it would put back what a newer write changed (a cleared or recorded failure).
   await deps.writeStatus(instance, {
     helmrelease: `${plan.namespace}:${plan.release}`,
+    namespace: plan.namespace,
     observedGeneration: instance.metadata.generation ?? 0,
     conditions: conditions(instance, v, deps.now(), v.keepReady),
     ...(v.ready === "True" ? { error: "" } : failed),
@@ -878,7 +879,7 @@ export async function reconcileInstance(
   const instance = deps.get(namespace, name);
   if (!instance) return {};
   const rc = deps.composition();
-  const target = targetNamespaceFor({ namespace, name }, deps.namespaceLabels(namespace));
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
