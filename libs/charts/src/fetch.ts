@@ -51,6 +51,12 @@ export interface FetchDeps {
    * (CHART_FETCH_ALLOW_CIDRS, parsed by parseAllowList). Empty: none.
    */
   readonly allow?: readonly AllowEntry[];
+  /**
+   * Every address of a host name; default: the system resolver (`dns.lookup`, all answers). Called once per hop, for
+   * the check; the connection then goes to the checked address and never asks again (tests answer differently on
+   * each call to show that a rebinding answer is never used).
+   */
+  readonly resolve?: (host: string) => Promise<readonly { address: string; family: number }[]>;
 }
 
 /** The `host[:port]` of an `oci://host[:port]/path` reference. */
@@ -69,8 +75,12 @@ interface CheckedTarget {
 }
 
 /** Every address of a host (an IP literal is its own). */
-async function addressesOf(host: string): Promise<{ address: string; family: number }[]> {
+async function addressesOf(
+  host: string,
+  deps: FetchDeps,
+): Promise<readonly { address: string; family: number }[]> {
   if (isIP(host)) return [{ address: host, family: isIP(host) }];
+  if (deps.resolve) return deps.resolve(host);
   return dnsLookup(host, { all: true, verbatim: true });
 }
 
@@ -88,7 +98,7 @@ async function checkTarget(
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const where = hop === 0 ? "its host" : `redirect ${String(hop)} goes to`;
-  const addresses = await addressesOf(host).catch((err: unknown) => {
+  const addresses = await addressesOf(host, deps).catch((err: unknown) => {
     throw new ChartError(
       ChartErrorCode.Unavailable,
       `could not download the chart from ${chartURL}: ${where} ${host}, which does not resolve`,
