@@ -17,7 +17,7 @@ import {
   type Demo,
   type StackState,
 } from "@kubeplus/dev";
-import { TestCluster, sharedChartsDir, waitFor } from "@kubeplus/testing";
+import { instanceNamespace, TestCluster, sharedChartsDir, waitFor } from "@kubeplus/testing";
 
 const run = promisify(execFile);
 const cluster = new TestCluster();
@@ -33,8 +33,13 @@ interface TenantFacts {
   readonly ready: string;
 }
 
-async function tenantFacts(tenant: string): Promise<TenantFacts> {
+async function tenantFacts(name: string): Promise<TenantFacts> {
   const get = async (args: string[]): Promise<string> => (await cluster.kubectl(args)).stdout;
+  const tenant = await instanceNamespace(cluster, {
+    plural: "wordpressmysqlservices",
+    namespace: NS,
+    name,
+  });
   return {
     volumes: await get([
       "get",
@@ -48,7 +53,7 @@ async function tenantFacts(tenant: string): Promise<TenantFacts> {
     ready: await get([
       "get",
       "wordpressmysqlservice",
-      tenant,
+      name,
       "-n",
       NS,
       "-o",
@@ -151,7 +156,11 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
           "get",
           "deploy",
           "-n",
-          "wp-tenant2",
+          await instanceNamespace(cluster, {
+            plural: "wordpressmysqlservices",
+            namespace: NS,
+            name: "wp-tenant2",
+          }),
           "-l",
           "app.kubernetes.io/component=web",
           "-o",

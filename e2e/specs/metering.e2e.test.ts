@@ -16,6 +16,7 @@ import { repoRoot } from "@kubeplus/dev";
 import { subscribe } from "@kubeplus/contracts";
 import {
   conditionOf,
+  instanceNamespace,
   connectNatsAs,
   exampleChart,
   freePort,
@@ -60,6 +61,8 @@ let consumer = "";
 let createdViewerRole = false;
 /** wpm-tenant1's WordPress application metrics, served where appEndpoints says: its node's address, the NodePort. */
 let app: Server | undefined;
+/** wpm-tenant1's namespace (`<instance>-<hash of its UID>`). */
+let t1Namespace = "";
 
 /** What each tenant's pods use, as kwok emulates it (per container CPU and memory; network counters per pod). */
 const usage = {
@@ -267,12 +270,17 @@ beforeAll(async () => {
       },
       { what: `${name} Ready`, timeoutMs: 150_000, diagnose: () => cluster.diagnose(name) },
     );
+  t1Namespace = await instanceNamespace(cluster, {
+    plural: "wordpressmysqlservices",
+    namespace: kp,
+    name: T1,
+  });
   const nodePort = await kubectl([
     "get",
     "service",
     `wordpressmysqlservice-${T1}`,
     "-n",
-    T1,
+    t1Namespace,
     "-o",
     "jsonpath={.spec.ports[0].nodePort}",
   ]);
@@ -465,7 +473,7 @@ describe("per-instance metering", () => {
         "configmap",
         `kubeplus-usage-wordpressmysqlservice-${T1}`,
         "-n",
-        T1,
+        t1Namespace,
         "-o",
         "jsonpath={.data.record\\.json}",
       ]);

@@ -11,6 +11,7 @@ import { parse, parseAllDocuments, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
+  instanceNamespace,
   ROOMY_POLICY,
   waitForCrd,
   ManifestDir,
@@ -34,6 +35,8 @@ const work = mkdtempSync(join(tmpdir(), "plugins-"));
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const pluginDir = join(repo, "bin", "plugins");
 let kp = "";
+/** The instances' namespaces (`<instance>-<hash of its UID>`), as the helmer reports them. */
+const ns = { plug1: "", plug2: "", wp: "" };
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 
@@ -144,6 +147,21 @@ beforeAll(async () => {
         ).stdout === "True",
       { what: `${name} to be Ready`, timeoutMs: 90_000 },
     );
+  ns.plug1 = await instanceNamespace(cluster, {
+    plural: "helloworldservices",
+    namespace: kp,
+    name: "plug1",
+  });
+  ns.plug2 = await instanceNamespace(cluster, {
+    plural: "helloworldservices",
+    namespace: kp,
+    name: "plug2",
+  });
+  ns.wp = await instanceNamespace(cluster, {
+    plural: "wordpressservices",
+    namespace: kp,
+    name: "wp-tenant1",
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -252,10 +270,12 @@ describe("kubectl plugins", () => {
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^NAMESPACE\s+KIND\s+NAME\s+STATUS$/);
     expect(lines[1]).toMatch(new RegExp(`^${kp}\\s+HelloWorldService\\s+plug1\\s+Ready$`));
-    expect(text).toMatch(/plug1\s+Deployment\s+\S+\s+2\/2 ready/);
-    expect(text).toMatch(/plug1\s+NetworkPolicy\s+restrict-cross-ns-traffic\s+-/);
-    expect(text).toMatch(/plug1\s+ResourceQuota\s+kubeplus-quota\s+-/);
-    expect(text).toMatch(/plug1\s+LimitRange\s+kubeplus-limits\s+-/);
+    expect(text).toMatch(new RegExp(`${ns.plug1}\\s+Deployment\\s+\\S+\\s+2/2 ready`));
+    expect(text).toMatch(
+      new RegExp(`${ns.plug1}\\s+NetworkPolicy\\s+restrict-cross-ns-traffic\\s+-`),
+    );
+    expect(text).toMatch(new RegExp(`${ns.plug1}\\s+ResourceQuota\\s+kubeplus-quota\\s+-`));
+    expect(text).toMatch(new RegExp(`${ns.plug1}\\s+LimitRange\\s+kubeplus-limits\\s+-`));
     expect(text.match(/\sPod\s+\S+\s+Running 1\/1/g)).toHaveLength(2);
 
     const rows = JSON.parse(
@@ -268,7 +288,9 @@ describe("kubectl plugins", () => {
       status: "Ready",
     });
     expect(rows.filter((r) => r.kind === "Pod")).toHaveLength(2);
-    expect(rows.every((r) => r.kind === "HelloWorldService" || r.namespace === "plug1")).toBe(true);
+    expect(rows.every((r) => r.kind === "HelloWorldService" || r.namespace === ns.plug1)).toBe(
+      true,
+    );
   });
 
   it("kubectl appresources and appstatus on the walkthrough's WordPress tenant: its volume, MySQL and WordPress", async () => {
@@ -276,31 +298,31 @@ describe("kubectl plugins", () => {
     expect(text.split("\n")[1]).toMatch(
       new RegExp(`^${kp}\\s+WordpressService\\s+wp-tenant1\\s+Ready$`),
     );
-    expect(text).toMatch(/wp-tenant1\s+PersistentVolumeClaim\s+\S+\s+Bound/);
-    expect(text).toMatch(/wp-tenant1\s+Deployment\s+mysql\s+1\/1 ready/);
+    expect(text).toMatch(new RegExp(`${ns.wp}\\s+PersistentVolumeClaim\\s+\\S+\\s+Bound`));
+    expect(text).toMatch(new RegExp(`${ns.wp}\\s+Deployment\\s+mysql\\s+1/1 ready`));
     expect(text.match(/\sPod\s+\S+\s+Running 1\/1/g)).toHaveLength(2);
     const status = JSON.parse(
       await ok(["appstatus", "WordpressService", "wp-tenant1", kp, "-o", "json"]),
     ) as { release: string; pods: { node: string }[] };
-    expect(status.release).toBe("wp-tenant1:wordpressservice-wp-tenant1");
+    expect(status.release).toBe(`${ns.wp}:wordpressservice-wp-tenant1`);
     expect(status.pods.map((p) => p.node)).toEqual(["kwok-node-1", "kwok-node-1"]);
   });
 
   it("kubectl appstatus shows the release, conditions and pods", async () => {
     const text = await ok(["appstatus", "HelloWorldService", "plug1", "-n", kp]);
     expect(text).toContain(`HelloWorldService ${kp}/plug1`);
-    expect(text).toContain("Release: plug1:helloworldservice-plug1");
+    expect(text).toContain(`Release: ${ns.plug1}:helloworldservice-plug1`);
     expect(text).toMatch(/Ready\s+True/);
     const data = JSON.parse(
       await ok(["appstatus", "HelloWorldService", "plug1", "-n", kp, "-o", "json"]),
     ) as { pods: { status: string; node: string }[]; release: string };
-    expect(data.release).toBe("plug1:helloworldservice-plug1");
+    expect(data.release).toBe(`${ns.plug1}:helloworldservice-plug1`);
     expect(data.pods.map((p) => p.status)).toEqual(["Running 1/1", "Running 1/1"]);
     expect(data.pods.every((p) => p.node !== "")).toBe(true);
   });
 
   it("kubectl appurl gives the NodePort on the nodes' address", async () => {
-    const svc = JSON.parse(await ok(["get", "services", "-n", "plug1", "-o", "json"])) as {
+    const svc = JSON.parse(await ok(["get", "services", "-n", ns.plug1, "-o", "json"])) as {
       items: { metadata: { name: string }; spec: { ports: { nodePort: number }[] } }[];
     };
     const service = svc.items[0];
@@ -317,7 +339,7 @@ describe("kubectl plugins", () => {
   });
 
   it("kubectl applogs prints every container's log under a banner (kwok emulates the logs)", async () => {
-    const pods = (await ok(["get", "pods", "-n", "plug1", "-o", "name"]))
+    const pods = (await ok(["get", "pods", "-n", ns.plug1, "-o", "name"]))
       .trim()
       .split("\n")
       .map((p) => p.replace("pod/", ""))
@@ -328,7 +350,7 @@ describe("kubectl plugins", () => {
         "pod",
         pods[0] ?? "",
         "-n",
-        "plug1",
+        ns.plug1,
         "-o",
         "jsonpath={.spec.containers[*].name}",
       ])
@@ -509,43 +531,51 @@ describe("kubectl plugins", () => {
   });
 
   it("kubectl allow/deny network traffic opens and closes two instances to each other, and the helmer keeps the opening", async () => {
-    const opened = await ok(["allow", "network", "traffic", "plug1", "plug2"]);
+    const opened = await ok(["allow", "network", "traffic", ns.plug1, ns.plug2]);
     expect(opened).toBe(
-      "Traffic from and to namespace plug2 allowed in namespace plug1 (NetworkPolicy kubeplus-allow-plug2).\n" +
-        "Traffic from and to namespace plug1 allowed in namespace plug2 (NetworkPolicy kubeplus-allow-plug1).\n",
+      `Traffic from and to namespace ${ns.plug2} allowed in namespace ${ns.plug1} (NetworkPolicy kubeplus-allow-${ns.plug2}).\n` +
+        `Traffic from and to namespace ${ns.plug1} allowed in namespace ${ns.plug2} (NetworkPolicy kubeplus-allow-${ns.plug1}).\n`,
     );
-    expect(await ok(["allow", "network", "traffic", "plug2", "plug1"])).toBe(
-      "Namespace plug1 is already allowed in namespace plug2.\nNamespace plug2 is already allowed in namespace plug1.\n",
+    expect(await ok(["allow", "network", "traffic", ns.plug2, ns.plug1])).toBe(
+      `Namespace ${ns.plug1} is already allowed in namespace ${ns.plug2}.\nNamespace ${ns.plug2} is already allowed in namespace ${ns.plug1}.\n`,
     );
     // Drift: the isolation policy is deleted; the helmer puts it back and leaves the opening alone.
-    await ok(["delete", "networkpolicy", "restrict-cross-ns-traffic", "-n", "plug1"]);
+    await ok(["delete", "networkpolicy", "restrict-cross-ns-traffic", "-n", ns.plug1]);
     await waitFor(
       async () =>
-        (await kubectl(["get", "networkpolicy", "restrict-cross-ns-traffic", "-n", "plug1"]))
+        (await kubectl(["get", "networkpolicy", "restrict-cross-ns-traffic", "-n", ns.plug1]))
           .code === 0,
       { what: "the helmer to restore the isolation policy", timeoutMs: 60_000 },
     );
-    const policies = await ok(["get", "networkpolicies", "-n", "plug1", "-o", "name"]);
-    expect(policies).toContain("networkpolicy.networking.k8s.io/kubeplus-allow-plug2");
+    const policies = await ok(["get", "networkpolicies", "-n", ns.plug1, "-o", "name"]);
+    expect(policies).toContain(`networkpolicy.networking.k8s.io/kubeplus-allow-${ns.plug2}`);
     const allowPolicy = JSON.parse(
-      await ok(["get", "networkpolicy", "kubeplus-allow-plug2", "-n", "plug1", "-o", "json"]),
+      await ok([
+        "get",
+        "networkpolicy",
+        `kubeplus-allow-${ns.plug2}`,
+        "-n",
+        ns.plug1,
+        "-o",
+        "json",
+      ]),
     ) as {
       spec: {
         ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[];
       };
     };
     expect(allowPolicy.spec.ingress[0]?.from[0]?.namespaceSelector.matchLabels).toEqual({
-      "kubernetes.io/metadata.name": "plug2",
+      "kubernetes.io/metadata.name": ns.plug2,
     });
 
-    expect(await ok(["deny", "network", "traffic", "plug1", "plug2"])).toBe(
-      "Traffic from and to namespace plug2 denied in namespace plug1 (NetworkPolicy kubeplus-allow-plug2 removed).\n" +
-        "Traffic from and to namespace plug1 denied in namespace plug2 (NetworkPolicy kubeplus-allow-plug1 removed).\n",
+    expect(await ok(["deny", "network", "traffic", ns.plug1, ns.plug2])).toBe(
+      `Traffic from and to namespace ${ns.plug2} denied in namespace ${ns.plug1} (NetworkPolicy kubeplus-allow-${ns.plug2} removed).\n` +
+        `Traffic from and to namespace ${ns.plug1} denied in namespace ${ns.plug2} (NetworkPolicy kubeplus-allow-${ns.plug1} removed).\n`,
     );
-    expect(await ok(["deny", "network", "traffic", "plug1", "plug2"])).toContain(
-      "Namespace plug2 was not allowed in namespace plug1.",
+    expect(await ok(["deny", "network", "traffic", ns.plug1, ns.plug2])).toContain(
+      `Namespace ${ns.plug2} was not allowed in namespace ${ns.plug1}.`,
     );
-    const foreign = await kubectl(["allow", "network", "traffic", "plug1", "kube-system"]);
+    const foreign = await kubectl(["allow", "network", "traffic", ns.plug1, "kube-system"]);
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toContain(
       "namespace kube-system is not an application instance's namespace",
@@ -608,7 +638,7 @@ describe("kubectl plugins", () => {
     );
     expect(picked.stderr).toBe("");
     expect(picked.code).toBe(0);
-    expect(picked.stdout).toContain("Release: plug1:helloworldservice-plug1");
+    expect(picked.stdout).toContain(`Release: ${ns.plug1}:helloworldservice-plug1`);
     const unknown = await kubectl(
       ["appstatus", "HelloWorldService", "plug1", kp, "--context", "no-such-context"],
       both,

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
+  instanceNamespace,
   ManifestDir,
   platformNamespace,
   ROOMY_POLICY,
@@ -125,6 +126,11 @@ describe("the provider deleted and created again", () => {
       },
     );
 
+    const instanceNs = await instanceNamespace(cluster, {
+      plural: "helloworldservices",
+      namespace: kp,
+      name: instanceName,
+    });
     // The administrator's response to a leaked provider kubeconfig: delete the provider, create it again.
     await helmer?.stop();
     helmer = undefined;
@@ -138,7 +144,7 @@ describe("the provider deleted and created again", () => {
     expect(recreated.code).toBe(0);
     expect(recreated.stdout).toMatch(
       new RegExp(
-        `Restored the provider's RoleBinding kubeplus-saas-provider-tenant in \\d+ instance namespace\\(s\\): .*\\b${instanceName}\\b`,
+        `Restored the provider's RoleBinding kubeplus-saas-provider-tenant in \\d+ instance namespace\\(s\\): .*\\b${instanceNs}\\b`,
       ),
     );
 
@@ -148,7 +154,7 @@ describe("the provider deleted and created again", () => {
     await waitFor(
       async () =>
         (await cluster.kubectl(["get", "helloworldservice", instanceName, "-n", kp])).code !== 0 &&
-        (await cluster.kubectl(["get", "namespace", instanceName])).code !== 0,
+        (await cluster.kubectl(["get", "namespace", instanceNs])).code !== 0,
       {
         what: `${instanceName} and its namespace to be gone, uninstalled by the re-created provider`,
         timeoutMs: 90_000,

@@ -1,5 +1,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { ConditionType, DEFAULT_GENERATED_GROUP, findCondition } from "@kubeplus/api";
+import {
+  ConditionType,
+  DEFAULT_GENERATED_GROUP,
+  findCondition,
+  instanceNamespaceName,
+} from "@kubeplus/api";
 import { kubeRequest, KubeRequestError } from "@kubeplus/kube";
 
 /** A generated kind as discovery serves it. */
@@ -17,11 +22,13 @@ export interface InstanceObject {
   metadata: {
     name: string;
     namespace: string;
+    uid?: string;
     annotations?: Record<string, string>;
   };
   spec?: Record<string, unknown>;
   status?: {
     helmrelease?: string;
+    namespace?: string;
     observedGeneration?: number;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     inventory?: { apiVersion: string; kind: string; name: string; namespace: string }[];
@@ -118,10 +125,19 @@ function explain(err: unknown, k: KindInfo, name: string, namespace: string): Er
   return err as Error;
 }
 
-/** The namespace an instance's release lives in (`status.helmrelease` is `<namespace>:<release>`). */
+/**
+ * The namespace an instance's release lives in, as the helmer recorded it: `status.namespace`, else the namespace of
+ * `status.helmrelease` (`<namespace>:<release>`, written by helmers before `status.namespace`); an instance the helmer
+ * has not reported on yet: the namespace it will get (@kubeplus/api instanceNamespaceName).
+ */
 export function releaseNamespaceOf(instance: InstanceObject): string {
-  const recorded = instance.status?.helmrelease?.split(":")[0];
-  return recorded && recorded !== "" ? recorded : instance.metadata.name;
+  const recorded = [instance.status?.namespace, instance.status?.helmrelease?.split(":")[0]].find(
+    (ns) => ns !== undefined && ns !== "",
+  );
+  if (recorded !== undefined) return recorded;
+  return instance.metadata.uid
+    ? instanceNamespaceName({ name: instance.metadata.name, uid: instance.metadata.uid })
+    : instance.metadata.name;
 }
 
 /** `Ready` (or the reason it is not), as a STATUS column shows it. */

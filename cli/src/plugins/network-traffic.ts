@@ -14,6 +14,8 @@ Usage:
   kubectl allow network traffic <namespace1> <namespace2> [-k <kubeconfig>]
   kubectl deny network traffic <namespace1> <namespace2> [-k <kubeconfig>]
 
+The namespaces are the instances' own (<instance>-<8 hex digits>; see an instance's status.namespace).
+
 Opening adds, in each namespace, a NetworkPolicy kubeplus-allow-<other> that admits traffic from the other namespace
 and lets traffic go to it. NetworkPolicies add up, so the instance's own isolation policies stay as they are, and the
 helmer, which keeps those converged, leaves the opening alone. Closing removes it. Both are safe to repeat.
@@ -51,7 +53,7 @@ const policyPath = (ns: string, name: string): string =>
 async function checkInstanceNamespace(io: ClusterIO, ns: string): Promise<void> {
   if (!(await io.get(policyPath(ns, ISOLATION_POLICY))))
     throw new Error(
-      `namespace ${ns} is not an application instance's namespace (it has no NetworkPolicy ${ISOLATION_POLICY})`,
+      `namespace ${ns} is not an application instance's namespace (it has no NetworkPolicy ${ISOLATION_POLICY}); an instance's namespace is <instance>-<8 hex digits>, shown by kubectl get <kind> <instance> -o jsonpath='{.status.namespace}'`,
     );
 }
 

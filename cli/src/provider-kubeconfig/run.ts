@@ -10,6 +10,7 @@ import {
   entityOf,
   FIELD_MANAGER,
   grantPermissions,
+  MAX_TOKEN_SECONDS,
   issueKubeconfig,
   Paths,
   parseDuration,
@@ -18,6 +19,7 @@ import {
   setUpConsumer,
   setUpProvider,
   storeKubeconfig,
+  tokenLifetimeProblem,
   type IdentityRef,
   type NamespaceOutcome,
 } from "@kubeplus/access";
@@ -63,7 +65,7 @@ Flags:
   -p, --permissionfile <file>   permission file (JSON or YAML) for update and revoke
   -c, --consumer <name>         act on the consumer <name> instead of the provider
       --duration <d>            token lifetime, e.g. 8760h, 90d (default: ${DEFAULT_DURATION.provider} for the provider,
-                                ${DEFAULT_DURATION.consumer} for a consumer; refresh with extract)
+                                ${DEFAULT_DURATION.consumer} for a consumer; at most ${String(MAX_TOKEN_SECONDS.provider / 3600)}h and ${String(MAX_TOKEN_SECONDS.consumer / 3600)}h; refresh with extract)
       --legacy-token            use a never-expiring ServiceAccount token Secret (not recommended)
       --crd-group <group>       an API group, besides workflows.kubeplus and platformapi.kubeplus, whose CRDs and
                                 webhooks the provider may manage (create only; repeatable)
@@ -120,6 +122,20 @@ function parse(argv: readonly string[]): Parsed | "help" {
 function str(values: Parsed["values"], key: string): string | undefined {
   const v = values[key];
   return typeof v === "string" ? v : undefined;
+}
+
+/** A --duration that cannot be issued is a usage error, found before anything in the cluster is touched. */
+function checkDuration(values: Parsed["values"], entity: "provider" | "consumer"): void {
+  const given = str(values, "duration");
+  if (given === undefined || values["legacy-token"] === true) return;
+  let seconds: number;
+  try {
+    seconds = parseDuration(given);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const problem = tokenLifetimeProblem(entity, seconds);
+  if (problem) throw new UsageError(`--duration ${given}: ${problem}`);
 }
 
 function outputFile(values: Parsed["values"], serviceAccount: string): string {
@@ -264,6 +280,7 @@ export async function runProviderKubeconfig(argv: readonly string[], io: CliIO):
     const serviceAccount = str(parsed.values, "consumer") ?? AccessNames.Provider;
     const kc = io.loadKubeconfig(str(parsed.values, "kubeconfig"));
     const entity = entityOf(serviceAccount);
+    checkDuration(parsed.values, entity);
     await HANDLERS[parsed.action]({
       parsed,
       io,

@@ -85,6 +85,17 @@ beforeAll(async () => {
       "/to-decimal.tgz": `http://2130706433:${String(openPort)}/chart.tgz`,
       "/twice.tgz": `/to-open.tgz`,
     };
+    // An OCI registry of the attacker's (helm speaks to it in plain HTTP): its manifests redirect to loopback ports.
+    if (path === "/v2/" || path === "/v2") {
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      return;
+    }
+    const oci = /^\/v2\/scan\/(open|closed)\//.exec(path);
+    if (oci) {
+      const port = oci[1] === "open" ? openPort : closedPort;
+      res.writeHead(307, { location: `http://127.0.0.1:${String(port)}/blob` }).end();
+      return;
+    }
     const location = target[path];
     if (!location) {
       res.writeHead(404).end();
@@ -97,6 +108,7 @@ beforeAll(async () => {
   // The provider allows exactly its chart server (address and port), nothing else of loopback.
   helmer = await startHelmer(cluster, kp, join(manifests.dir, "cache"), {
     CHART_FETCH_ALLOW_CIDRS: `127.0.0.1:${String(redirectorPort)}`,
+    OCI_PLAIN_HTTP_REGISTRIES: `127.0.0.1:${String(redirectorPort)}`,
     RENDER_BURST: "6",
     RENDER_RATE_PER_MINUTE: "6",
   });
@@ -122,6 +134,23 @@ describe("attacks through the chart fetcher", () => {
     expect(toOpen).toBe(toClosed);
     // Not a word about what answered there.
     expect(toOpen).not.toMatch(/HTTP 400|fetch failed|ECONNREFUSED|bad request/);
+  });
+
+  it("an oci:// registry that redirects helm to a closed and to an open loopback port gives the same error: no port scanning through helm", async () => {
+    const nc = await caller("attack-oci-scan");
+    const registry = `127.0.0.1:${String(redirectorPort)}`;
+    const answer = async (repo: "open" | "closed"): Promise<string> =>
+      (await renderError(nc, `oci://${registry}/scan/${repo}:0.1.0`)).replaceAll(
+        `scan/${repo}`,
+        "scan/<repo>",
+      );
+    const toClosed = await answer("closed");
+    const toOpen = await answer("open");
+    expect(toOpen).not.toBe("rendered");
+    expect(toOpen).toBe(toClosed);
+    expect(toOpen).not.toMatch(/refused|400|bad request|EOF|reset|status code/i);
+    expect(toOpen).toMatch(/127\.0\.0\.1, a loopback address/);
+    expect(toOpen).toContain("CHART_FETCH_ALLOW_CIDRS");
   });
 
   it("a redirect to a loopback or private address is refused on every hop, with a message naming the allow-list", async () => {

@@ -19,6 +19,7 @@ import {
   compositionManifest,
   conditionOf,
   exampleChart,
+  instanceNamespace,
   ManifestDir,
   minimalChart,
   platformNamespace,
@@ -42,6 +43,8 @@ const CRD = `${PLURAL}.platformapi.kubeplus`;
 /** What a tenant must never read: the provider's stored kubeconfig, in the KubePlus namespace. */
 const PROVIDER_SECRET = `${AccessNames.Provider}-kubeconfig`;
 let kp = "";
+/** Alice's shop's namespace (`shop-<hash of its UID>`). */
+let shopNs = "";
 let provider: IdentityRef;
 let providerFile = "";
 let aliceFile = "";
@@ -150,9 +153,9 @@ beforeAll(async () => {
   expect(created.stderr).toBe("");
   await waitForCrd(cluster, CRD);
   await grantConsumerKinds(io, [PLURAL], "platformapi.kubeplus");
-  // Alice's shop: the Bitnami-style values used as intended, inside its own namespace (named after the instance).
+  // Alice's shop: the Bitnami-style values used as intended, inside its own namespace. That namespace is named
+  // after the instance's UID, so namespaceOverride can name it only once the instance exists: set just below.
   await createInstance("alice", "shop", {
-    namespaceOverride: "shop",
     appName: "shop",
     greeting: "Welcome to {{ .Values.appName }} in {{ .Release.Namespace }}",
     extraDeploy: [
@@ -164,6 +167,22 @@ beforeAll(async () => {
       },
     ],
   });
+  shopNs = await instanceNamespace(cluster, { plural: PLURAL, namespace: kp, name: "shop" });
+  const patched = await cluster.kubectl(
+    [
+      "patch",
+      PLURAL,
+      "shop",
+      "-n",
+      kp,
+      "--type",
+      "merge",
+      "-p",
+      JSON.stringify({ spec: { namespaceOverride: shopNs } }),
+    ],
+    aliceFile,
+  );
+  expect(patched.stderr).toBe("");
 }, 240_000);
 
 afterAll(async () => {
@@ -180,14 +199,30 @@ afterAll(async () => {
 
 describe("attacks on tenancy through a chart and a tenant's values", () => {
   it("legitimate extraDeploy, namespaceOverride and tpl work inside the instance's own namespace", async () => {
-    const ready = await settled("shop", ["Ready", "IsolationRefused", "InstallFailed"]);
+    // Settled at the generation that set namespaceOverride.
+    const ready = await waitFor(
+      async () => {
+        const got = await cluster.kubectl(["get", PLURAL, "shop", "-n", kp, "-o", "json"]);
+        const shop = JSON.parse(got.stdout) as {
+          metadata: { generation: number };
+          status?: { observedGeneration?: number; conditions?: TestCondition[] };
+        };
+        const c = conditionOf(shop);
+        return shop.status?.observedGeneration === shop.metadata.generation &&
+          c &&
+          ["Ready", "IsolationRefused", "InstallFailed"].includes(c.reason)
+          ? c
+          : undefined;
+      },
+      { what: "shop to settle with its namespaceOverride", timeoutMs: 90_000 },
+    );
     expect(ready).toMatchObject({ status: "True", reason: "Ready" });
     const extra = await cluster.kubectl([
       "get",
       "configmap",
       "extra-settings",
       "-n",
-      "shop",
+      shopNs,
       "-o",
       "jsonpath={.data.owner}",
     ]);
@@ -197,13 +232,13 @@ describe("attacks on tenancy through a chart and a tenant's values", () => {
       "configmap",
       "webappservice-shop-page",
       "-n",
-      "shop",
+      shopNs,
       "-o",
       "jsonpath={.data.index\\.html}",
     ]);
-    expect(page.stdout).toBe("Welcome to shop in shop");
+    expect(page.stdout).toBe(`Welcome to shop in ${shopNs}`);
     // The chart's own ServiceAccount, Role and RoleBinding are allowed.
-    expect(await exists("rolebinding", "webappservice-shop-webapp", "shop")).toBe(true);
+    expect(await exists("rolebinding", "webappservice-shop-webapp", shopNs)).toBe(true);
   });
 
   it("a RoleBinding in the KubePlus namespace, put there through extraDeploy, is refused: the consumer never becomes the provider", async () => {
@@ -247,18 +282,29 @@ describe("attacks on tenancy through a chart and a tenant's values", () => {
     const ready = await settled("m-lookup", ["Ready", "IsolationRefused", "InstallFailed"]);
     expect(ready.status).toBe("False");
     expect(ready.message).toMatch(/forbidden/);
-    const loot = await cluster.kubectl(["get", "secret", "loot", "-n", "m-lookup", "-o", "json"]);
+    const lootNs = await instanceNamespace(cluster, {
+      plural: PLURAL,
+      namespace: kp,
+      name: "m-lookup",
+    });
+    const loot = await cluster.kubectl(["get", "secret", "loot", "-n", lootNs, "-o", "json"]);
     const marker = Buffer.from("provider-credential-marker").toString("base64");
     expect(loot.stdout).not.toContain(marker);
     expect(loot.code).not.toBe(0);
   });
 
   it("namespaceOverride naming another tenant's namespace is refused, and nothing lands in that tenant's fence", async () => {
-    await createInstance("mallory", "m-neighbour", { namespaceOverride: "shop" });
+    // Learnt somehow (a Service's DNS name gives it away): the attack must not depend on its being secret.
+    await createInstance("mallory", "m-neighbour", { namespaceOverride: shopNs });
     const ready = await settled("m-neighbour", ["Ready", "IsolationRefused", "InstallFailed"]);
     expect(ready.reason).toBe("IsolationRefused");
-    expect(ready.message).toContain("is 'shop', outside this instance's namespace 'm-neighbour'");
-    expect(await exists("deployment", "webappservice-m-neighbour-webapp", "shop")).toBe(false);
+    const own = await instanceNamespace(cluster, {
+      plural: PLURAL,
+      namespace: kp,
+      name: "m-neighbour",
+    });
+    expect(ready.message).toContain(`is '${shopNs}', outside this instance's namespace '${own}'`);
+    expect(await exists("deployment", "webappservice-m-neighbour-webapp", shopNs)).toBe(false);
   });
 
   it("namespaceOverride to the KubePlus namespace with the provider's ServiceAccount is refused: no consumer pod next to NATS", async () => {
@@ -289,7 +335,9 @@ describe("attacks on tenancy through a chart and a tenant's values", () => {
             kind: "ClusterRole",
             name: "cluster-admin",
           },
-          subjects: [{ kind: "ServiceAccount", name: "default", namespace: "m-admin" }],
+          subjects: [
+            { kind: "ServiceAccount", name: "default", namespace: "{{ .Release.Namespace }}" },
+          ],
         },
       ],
     });
@@ -298,7 +346,12 @@ describe("attacks on tenancy through a chart and a tenant's values", () => {
     expect(ready.message).toContain(
       "RoleBinding/admin-here roleRef: binds ClusterRole 'cluster-admin'",
     );
-    expect(await exists("rolebinding", "admin-here", "m-admin")).toBe(false);
+    const own = await instanceNamespace(cluster, {
+      plural: PLURAL,
+      namespace: kp,
+      name: "m-admin",
+    });
+    expect(await exists("rolebinding", "admin-here", own)).toBe(false);
   });
 
   it("a chart's crds/ folder holding anything but CRDs of the composition's groups refuses the composition, and nothing of it is applied", async () => {

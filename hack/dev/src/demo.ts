@@ -237,6 +237,20 @@ async function createTenants(d: Demo): Promise<void> {
 
 async function updateAndUpgrade(d: Demo): Promise<void> {
   d.section("5. Update one tenant: its spec becomes a helm upgrade of its release");
+  // Each tenant's namespace is <instance>-<hash of its UID>, recorded in its status.
+  const tenantNs = await d.sh(
+    "kubectl",
+    [
+      "get",
+      WP.replace(/s$/, ""),
+      "wp-tenant1",
+      "-n",
+      d.namespace,
+      "-o",
+      "jsonpath={.status.namespace}",
+    ],
+    /^wp-tenant1-[0-9a-f]{8}$/,
+  );
   await d.sh("kubectl", [
     "patch",
     WP.replace(/s$/, ""),
@@ -257,7 +271,7 @@ async function updateAndUpgrade(d: Demo): Promise<void> {
       "-l",
       "app.kubernetes.io/component=web",
       "-n",
-      "wp-tenant1",
+      tenantNs,
       "--timeout=120s",
     ],
     /condition met/,

@@ -1,7 +1,7 @@
 import { Labels, MANAGED_BY_VALUE } from "@kubeplus/api";
 import { KubeRequestError } from "@kubeplus/kube";
 import { ClusterIO, Paths, type ApplyObject } from "./cluster-io.js";
-import { buildKubeconfig, type Kubeconfig } from "./kubeconfig.js";
+import { buildKubeconfig, tokenLifetimeProblem, type Kubeconfig } from "./kubeconfig.js";
 import { describeContents, isEmpty, readNamespaceContents } from "./namespace-contents.js";
 import { describeRules, mergeRules, revokeRules, sameRules } from "./permission-file.js";
 import { DEFAULT_POD_SECURITY, providerPolicies } from "./policies.js";
@@ -362,6 +362,10 @@ export async function issueKubeconfig(
 ): Promise<IssuedKubeconfig> {
   let token: string;
   let expiresAt: string | undefined;
+  const tooLong = options.legacyToken
+    ? undefined
+    : tokenLifetimeProblem(entityOf(ref.serviceAccount), options.durationSeconds);
+  if (tooLong) throw new Error(tooLong);
   if (options.legacyToken) {
     token = await legacyToken(io, ref);
   } else {

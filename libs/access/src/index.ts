@@ -34,7 +34,14 @@ export type {
 } from "./identities.js";
 export { countObjects, describeContents, readNamespaceContents } from "./namespace-contents.js";
 export type { ContentCount, NamespaceContents } from "./namespace-contents.js";
-export { buildKubeconfig, normalizeServerUrl, parseDuration, withServer } from "./kubeconfig.js";
+export {
+  buildKubeconfig,
+  MAX_TOKEN_SECONDS,
+  normalizeServerUrl,
+  parseDuration,
+  tokenLifetimeProblem,
+  withServer,
+} from "./kubeconfig.js";
 export type { Kubeconfig, KubeconfigParts } from "./kubeconfig.js";
 export {
   describeRules,

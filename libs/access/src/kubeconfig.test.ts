@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { buildKubeconfig, normalizeServerUrl, parseDuration, withServer } from "./kubeconfig.js";
+import {
+  buildKubeconfig,
+  normalizeServerUrl,
+  parseDuration,
+  tokenLifetimeProblem,
+  withServer,
+} from "./kubeconfig.js";
 import { providerPolicies } from "./policies.js";
 import { providerClusterRules } from "./rules.js";
 
@@ -43,6 +49,19 @@ describe("parseDuration", () => {
     expect(parseDuration("3600")).toBe(3600);
     expect(() => parseDuration("1y")).toThrow(/invalid duration/);
     expect(() => parseDuration("5m")).toThrow(/too short/);
+  });
+});
+
+describe("tokenLifetimeProblem", () => {
+  it("allows up to a year for the provider and 90 days for a consumer, and names the maximum beyond", () => {
+    expect(tokenLifetimeProblem("provider", parseDuration("8760h"))).toBeUndefined();
+    expect(tokenLifetimeProblem("consumer", parseDuration("90d"))).toBeUndefined();
+    expect(tokenLifetimeProblem("consumer", parseDuration("91d"))).toBe(
+      "a token of 91 days is too long: the maximum token lifetime for a consumer is 2160h (90 days); ask for that or less, and renew it with provider-kubeconfig extract before it expires",
+    );
+    expect(tokenLifetimeProblem("provider", parseDuration("87600h"))).toMatch(
+      /^a token of 3650 days is too long: the maximum token lifetime for the provider is 8760h \(365 days\)/,
+    );
   });
 });
 

@@ -64,6 +64,25 @@ export function withServer(config: Kubeconfig, server: string): Kubeconfig {
   };
 }
 
+/**
+ * The longest token lifetime issued, per identity: a year for the provider (its default), 90 days for a consumer
+ * (the kubeconfig-generator's own ceiling). A bound token cannot be revoked on its own, only with its ServiceAccount,
+ * so a leaked kubeconfig must expire within a rotation period; renew with `provider-kubeconfig extract`.
+ */
+export const MAX_TOKEN_SECONDS = { provider: 365 * 86_400, consumer: 90 * 86_400 } as const;
+
+/** Why a token of this lifetime is not issued to this kind of identity, or undefined when it may be. */
+export function tokenLifetimeProblem(
+  entity: keyof typeof MAX_TOKEN_SECONDS,
+  seconds: number,
+): string | undefined {
+  const max = MAX_TOKEN_SECONDS[entity];
+  if (seconds <= max) return undefined;
+  const days = (s: number): string => `${String(Math.round((s / 86_400) * 10) / 10)} days`;
+  const who = entity === "provider" ? "the provider" : "a consumer";
+  return `a token of ${days(seconds)} is too long: the maximum token lifetime for ${who} is ${String(max / 3600)}h (${days(max)}); ask for that or less, and renew it with provider-kubeconfig extract before it expires`;
+}
+
 /** Durations as the CLI takes them: `8760h`, `90d`, `30m`, or plain seconds. */
 export function parseDuration(text: string): number {
   const match = /^(\d+)(s|m|h|d)?$/.exec(text.trim());

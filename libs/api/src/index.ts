@@ -39,14 +39,18 @@ export {
   MANAGED_BY_VALUE,
   MAX_RELEASE_NAME,
   releaseNameFor,
-  targetNamespaceFor,
 } from "./labels.js";
 export { parseQuantity } from "./quantity.js";
 export {
+  instanceNamespaceName,
+  MAX_INSTANCE_NAME_FOR_NAMESPACE,
+  MAX_NAMESPACE_NAME,
+  NAMESPACE_HASH_LENGTH,
   namespaceOwnership,
   reservedNamespaceReason,
   RESERVED_NAMESPACE_PREFIXES,
   RESERVED_NAMESPACES,
+  targetNamespaceFor,
   type InstanceRef,
   type NamespaceOwnership,
 } from "./instance-namespace.js";

@@ -1,10 +1,60 @@
 /**
- * Who an instance namespace belongs to, decided from the namespace's labels alone (pure). KubePlus creates an
- * instance's namespace (it never applies over an existing one) and labels it with the instance's UID; every install,
- * uninstall and delete checks that label first, so that two instances racing for one name, or an instance named after
- * a namespace someone else made, can never act on objects that are not theirs.
+ * An instance's namespace: what it is named (instanceNamespaceName, targetNamespaceFor) and whose an existing one is,
+ * decided from the namespace's labels alone (namespaceOwnership). All pure. KubePlus creates an instance's namespace
+ * (it never applies over an existing one) and labels it with the instance's UID; every install, uninstall and delete
+ * checks that label first, so that an instance can never act on a namespace that is not its own.
  */
-import { Labels } from "./labels.js";
+import { createHash } from "node:crypto";
+import { isManagedNamespace, Labels } from "./labels.js";
+
+/** Hexadecimal characters of the instance UID's SHA-256 at the end of its namespace's name. */
+export const NAMESPACE_HASH_LENGTH = 8;
+
+/** A namespace name is a DNS label: at most 63 characters. */
+export const MAX_NAMESPACE_NAME = 63;
+
+/** The longest instance name whose namespace name still fits (`<name>-<hash>`). */
+export const MAX_INSTANCE_NAME_FOR_NAMESPACE = MAX_NAMESPACE_NAME - 1 - NAMESPACE_HASH_LENGTH;
+
+/**
+ * The namespace KubePlus creates for an instance: `<instance name>-<first 8 hex digits of sha256(instance UID)>`,
+ * for example `shop-3f9a1c07`. The apiserver chooses the UID when the instance is created, so no consumer chooses
+ * the name: an instance named like an administrator's namespace (`monitoring`, or one that does not exist yet) never
+ * lands in it, and two instances of one name (two consumers, two kinds, or a deleted one and its successor) never
+ * share one. The instance's name stays in front so that people still recognise it.
+ */
+export function instanceNamespaceName(instance: {
+  readonly name: string;
+  readonly uid: string;
+}): string {
+  if (!instance.uid)
+    throw new Error(
+      `instance ${instance.name} has no UID yet: its namespace is named after the UID the apiserver gives it`,
+    );
+  const hash = createHash("sha256").update(instance.uid).digest("hex");
+  return `${instance.name}-${hash.slice(0, NAMESPACE_HASH_LENGTH)}`;
+}
+
+/**
+ * Where an instance's release goes:
+ * - an instance created in a namespace KubePlus made for an instance releases into that namespace (as in the
+ *   original), and KubePlus creates none;
+ * - an instance whose namespace was made under the earlier rule (named after the instance) keeps it, but only while
+ *   that namespace is this instance's by namespaceOwnership (its UID label; nobody else's, whatever its name);
+ * - any other instance gets a new namespace named by instanceNamespaceName.
+ * `labelsOf` reads a namespace's labels (undefined when it does not exist), from a cache or a list already made.
+ */
+export function targetNamespaceFor(
+  instance: InstanceRef,
+  labelsOf: (namespace: string) => Readonly<Record<string, string>> | undefined,
+): { namespace: string; create: boolean } {
+  if (isManagedNamespace(labelsOf(instance.namespace)))
+    return { namespace: instance.namespace, create: false };
+  const earlier = labelsOf(instance.name);
+  if (earlier && namespaceOwnership(instance.name, earlier, instance).owner !== "other")
+    return { namespace: instance.name, create: true };
+  return { namespace: instanceNamespaceName(instance), create: true };
+}
 
 /** Namespaces no instance may take, whatever its name: the cluster's own, and the administrator's usual ones. */
 export const RESERVED_NAMESPACES: readonly string[] = [
@@ -42,7 +92,7 @@ export function reservedNamespaceReason(
   const instead = "choose another instance name";
   if (name === kubeplusNamespace) return `namespace ${name} is where KubePlus runs; ${instead}`;
   if (RESERVED_NAMESPACES.includes(name) || extra.includes(name))
-    return `namespace ${name} is reserved for the cluster's administrators (instances get a namespace named after them); ${instead}`;
+    return `namespace ${name} is reserved for the cluster's administrators; ${instead}`;
   const prefix = RESERVED_NAMESPACE_PREFIXES.find((p) => name.startsWith(p));
   if (prefix) return `namespaces starting with '${prefix}' are reserved; ${instead}`;
   return undefined;

@@ -47,18 +47,6 @@ export function instanceNamespaceLabels(
 }
 
 /** True when the namespace carries the labels of a KubePlus-managed namespace. */
-export function isManagedNamespace(labels: Record<string, string> | undefined): boolean {
+export function isManagedNamespace(labels: Readonly<Record<string, string>> | undefined): boolean {
   return labels?.[Labels.ManagedBy] === MANAGED_BY_VALUE && !!labels[Labels.OwnerKind];
-}
-
-/**
- * Where an instance's release goes (as in the original): an instance created in a namespace KubePlus already
- * manages releases into that namespace; any other instance gets a new namespace named after it.
- */
-export function targetNamespaceFor(
-  instance: { namespace: string; name: string },
-  namespaceLabels: Record<string, string> | undefined,
-): { namespace: string; create: boolean } {
-  if (isManagedNamespace(namespaceLabels)) return { namespace: instance.namespace, create: false };
-  return { namespace: instance.name, create: true };
 }

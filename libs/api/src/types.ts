@@ -52,6 +52,8 @@ export type Instance = KubeObject<Record<string, unknown>, InstanceStatus>;
 export interface InstanceStatus {
   /** `<namespace>:<release>`, the field the original KubePlus's users read. */
   helmrelease?: string;
+  /** The namespace of the instance's release (`@kubeplus/api` targetNamespaceFor), for people and scripts. */
+  namespace?: string;
   observedGeneration?: number;
   conditions?: import("./conditions.js").Condition[];
   chart?: { name?: string; version?: string; ref?: string; digest?: string };

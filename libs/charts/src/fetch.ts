@@ -51,6 +51,12 @@ export interface FetchDeps {
    * (CHART_FETCH_ALLOW_CIDRS, parsed by parseAllowList). Empty: none.
    */
   readonly allow?: readonly AllowEntry[];
+  /**
+   * Every address of a host name; default: the system resolver (`dns.lookup`, all answers). Called once per hop, for
+   * the check; the connection then goes to the checked address and never asks again (tests answer differently on
+   * each call to show that a rebinding answer is never used).
+   */
+  readonly resolve?: (host: string) => Promise<readonly { address: string; family: number }[]>;
 }
 
 /** The `host[:port]` of an `oci://host[:port]/path` reference. */
@@ -69,8 +75,12 @@ interface CheckedTarget {
 }
 
 /** Every address of a host (an IP literal is its own). */
-async function addressesOf(host: string): Promise<{ address: string; family: number }[]> {
+async function addressesOf(
+  host: string,
+  deps: FetchDeps,
+): Promise<readonly { address: string; family: number }[]> {
   if (isIP(host)) return [{ address: host, family: isIP(host) }];
+  if (deps.resolve) return deps.resolve(host);
   return dnsLookup(host, { all: true, verbatim: true });
 }
 
@@ -88,7 +98,7 @@ async function checkTarget(
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const where = hop === 0 ? "its host" : `redirect ${String(hop)} goes to`;
-  const addresses = await addressesOf(host).catch((err: unknown) => {
+  const addresses = await addressesOf(host, deps).catch((err: unknown) => {
     throw new ChartError(
       ChartErrorCode.Unavailable,
       `could not download the chart from ${chartURL}: ${where} ${host}, which does not resolve`,
@@ -236,6 +246,41 @@ async function checkOciRegistry(ref: string, deps: FetchDeps): Promise<void> {
   await checkTarget(ref, new URL(`${plain ? "http" : "https"}://${registry}`), 0, deps);
 }
 
+/** Every `host:port` helm's error names: URLs it requested and addresses it dialled. */
+function endpointsIn(text: string): { host: string; port: number }[] {
+  const found: { host: string; port: number }[] = [];
+  for (const m of text.matchAll(/\b(https?):\/\/(\[[^\]]+\]|[^/\s"':]+)(?::(\d+))?/gi)) {
+    const [, scheme = "", host = "", port] = m;
+    found.push({
+      host: host.replace(/^\[|\]$/g, ""),
+      port: port ? Number(port) : scheme.toLowerCase() === "https" ? 443 : 80,
+    });
+  }
+  for (const m of text.matchAll(/\bdial tcp \[?([0-9a-fA-F:.]+?)\]?:(\d+)/g)) {
+    const [, host = "", port = "0"] = m;
+    found.push({ host, port: Number(port) });
+  }
+  return found;
+}
+
+/**
+ * Why helm's failure must not be shown as it is: it went to (or tried) a restricted address that is not allowed,
+ * through a redirect or a token realm of the registry's. Its own words would tell a closed port from an open one.
+ */
+async function restrictedInHelmError(
+  text: string,
+  deps: FetchDeps,
+): Promise<{ host: string; address: string; kind: string } | undefined> {
+  for (const { host, port } of endpointsIn(text)) {
+    const addresses = await addressesOf(host, deps).catch(() => []);
+    for (const { address } of addresses) {
+      const kind = restrictedKind(address);
+      if (kind && !isAllowed(address, port, deps.allow ?? [])) return { host, address, kind };
+    }
+  }
+  return undefined;
+}
+
 async function fetchOci(
   ref: string,
   version: string | undefined,
@@ -258,6 +303,13 @@ async function fetchOci(
       ...(deps.env ? { env: deps.env } : {}),
     });
     if (result.code !== 0) {
+      const restricted = await restrictedInHelmError(result.stderr, deps);
+      // The same words whatever answered there (or did not): no port scanning through helm.
+      if (restricted)
+        throw new ChartError(
+          ChartErrorCode.Unavailable,
+          `helm pull ${ref} failed: the registry sent helm to ${restricted.host}${restricted.host === restricted.address ? "" : ` (${restricted.address})`}, a ${restricted.kind} address, which the chart fetcher does not reach (a redirect or a token realm of the registry's); if that server is yours, the provider can allow it with ${ALLOW_SETTING}`,
+        );
       throw new ChartError(
         ChartErrorCode.Unavailable,
         `helm pull ${ref} failed: ${result.stderr.trim().split("\n")[0] ?? ""}`,

@@ -38,6 +38,11 @@ export const INSTANCE_STATUS_SCHEMA: JsonSchema = {
       type: "string",
       description: "<namespace>:<release> of the instance's Helm release.",
     },
+    namespace: {
+      type: "string",
+      description:
+        "The namespace of the instance's release: <instance>-<8 hex digits of sha256(uid)> for a namespace KubePlus created (or the instance's name, for one created before that rule).",
+    },
     error: { type: "string", description: "The last error, when there is one." },
     observedGeneration: { type: "integer", format: "int64" },
     conditions: {

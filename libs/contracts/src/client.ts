@@ -1,4 +1,4 @@
-import { Ajv, type ValidateFunction } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import {
   headers,
   NoRespondersError,
@@ -22,7 +22,8 @@ import {
 type Envelope<T> =
   { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
-const ajv = new Ajv({ allErrors: true, strict: true, keywords: ["tsType"] });
+// verbose: errors carry the value and its schema, so that a limit's refusal can say what was asked and what it means.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, keywords: ["tsType"] });
 const validators = new Map<object, ValidateFunction>();
 
 function validatorFor(schema: object): ValidateFunction {
@@ -34,13 +35,28 @@ function validatorFor(schema: object): ValidateFunction {
   return v;
 }
 
+const LIMITS: Record<string, string> = {
+  maximum: "exceeds the maximum of",
+  exclusiveMaximum: "must be less than",
+  minimum: "is below the minimum of",
+  exclusiveMinimum: "must be more than",
+};
+
+/** One schema problem, in words: a number over (or under) its limit names the limit and what the field means. */
+export function describeProblem(e: ErrorObject): string {
+  const path = e.instancePath || "/";
+  const limit = LIMITS[e.keyword];
+  if (!limit) return `${path} ${e.message ?? ""}`;
+  const description = (e.parentSchema as { description?: unknown } | undefined)?.description;
+  const about = typeof description === "string" ? ` (${description})` : "";
+  return `${path} ${JSON.stringify(e.data)} ${limit} ${String((e.params as { limit?: unknown }).limit)}${about}`;
+}
+
 /** Checks a payload against its message schema; throws a BadRequest ContractError listing every problem. */
 export function validatePayload(schema: object, payload: unknown, what: string): void {
   const validate = validatorFor(schema);
   if (!validate(payload)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || "/"} ${e.message ?? ""}`,
-    );
+    const problems = (validate.errors ?? []).map(describeProblem);
     throw new ContractError(ErrorCode.BadRequest, `invalid ${what}: ${problems.join("; ")}`);
   }
 }

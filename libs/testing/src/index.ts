@@ -23,6 +23,7 @@ export {
   ROOMY_POLICY,
   waitForCrd,
   freePort,
+  instanceNamespace,
   startCrdHook,
   startHelmer,
   tearDownPlatform,

@@ -23,6 +23,32 @@ export function conditionOf(
   return object?.status?.conditions?.find((c) => c.type === type);
 }
 
+/**
+ * The namespace the helmer put an instance's release in (`status.namespace`), once it has reported one. Instance
+ * namespaces are named `<instance>-<hash of its UID>`, never after the instance alone: tests read it, as users do.
+ */
+export async function instanceNamespace(
+  cluster: TestCluster,
+  instance: { plural: string; namespace: string; name: string },
+  timeoutMs = 90_000,
+): Promise<string> {
+  return waitFor(
+    async () => {
+      const got = await cluster.kubectl([
+        "get",
+        instance.plural,
+        instance.name,
+        "-n",
+        instance.namespace,
+        "-o",
+        "jsonpath={.status.namespace}",
+      ]);
+      return got.code === 0 && got.stdout.trim() !== "" ? got.stdout.trim() : undefined;
+    },
+    { what: `the namespace of ${instance.namespace}/${instance.name}`, timeoutMs },
+  );
+}
+
 /** A scratch folder for manifests that tests hand to kubectl. */
 export class ManifestDir {
   readonly dir: string;

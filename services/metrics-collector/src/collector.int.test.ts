@@ -49,8 +49,10 @@ function pod(
 }
 
 /**
- * An instance of MeterTest in the KubePlus namespace, released as the helmer would: into the namespace named after
- * it (labelled as its own), as release `metertest-<name>`. `status.helmrelease` says a release exists.
+ * An instance of MeterTest in the KubePlus namespace, released as a helmer before instance namespaces carried the
+ * instance's UID in their name would: into the namespace named after it (labelled as its own), as release
+ * `metertest-<name>`. The collector meters it there (@kubeplus/api targetNamespaceFor keeps such a namespace).
+ * `status.helmrelease` says a release exists.
  */
 async function instance(name: string): Promise<void> {
   const target = name;

@@ -182,17 +182,15 @@ function releaseOf(
   item: Instance,
   namespaceLabels: ReadonlyMap<string, Record<string, string>>,
 ): ReleaseTarget | undefined {
-  if (!item.status?.helmrelease) return undefined;
+  // Without a UID (never from the apiserver) there is no namespace to derive.
+  if (!item.status?.helmrelease || !item.metadata.uid) return undefined;
   const instance = {
     kind,
     namespace: item.metadata.namespace ?? "",
     name: item.metadata.name,
     uid: item.metadata.uid ?? "",
   };
-  const target = releaseTargetOf({
-    ...instance,
-    namespaceLabels: namespaceLabels.get(instance.namespace),
-  });
+  const target = releaseTargetOf({ ...instance, namespaceLabels: (ns) => namespaceLabels.get(ns) });
   if (target.create && !ownsNamespace(instance, namespaceLabels.get(target.targetNamespace)))
     return undefined;
   return { targetNamespace: target.targetNamespace, release: target.release };

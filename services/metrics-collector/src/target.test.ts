@@ -1,11 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { instanceNamespaceLabels } from "@kubeplus/api";
+import { instanceNamespaceLabels, instanceNamespaceName } from "@kubeplus/api";
 import { ownsNamespace, releaseTargetOf } from "./target.js";
 
 describe("releaseTargetOf", () => {
-  it("derives the namespace and release from the instance's namespace and name, as the helmer does", () => {
+  const labels =
+    (namespaces: Record<string, Record<string, string>>) =>
+    (name: string): Record<string, string> | undefined =>
+      namespaces[name];
+
+  it("derives the namespace and release from the instance, as the helmer does", () => {
+    const t1 = { kind: "Shop", namespace: "kubeplus", name: "t1", uid: "uid-1" };
+    expect(releaseTargetOf({ ...t1, namespaceLabels: labels({ kubeplus: {} }) })).toEqual({
+      targetNamespace: instanceNamespaceName(t1),
+      release: "shop-t1",
+      create: true,
+    });
+    // A namespace made for it under the earlier rule (named after it, with its UID) stays its namespace.
     expect(
-      releaseTargetOf({ kind: "Shop", namespace: "kubeplus", name: "t1", namespaceLabels: {} }),
+      releaseTargetOf({
+        ...t1,
+        namespaceLabels: labels({ t1: instanceNamespaceLabels("Shop", "t1", "kubeplus", "uid-1") }),
+      }),
     ).toEqual({ targetNamespace: "t1", release: "shop-t1", create: true });
     // An instance created inside a namespace KubePlus made for an instance releases there.
     expect(
@@ -13,7 +28,8 @@ describe("releaseTargetOf", () => {
         kind: "Shop",
         namespace: "t1",
         name: "extra",
-        namespaceLabels: instanceNamespaceLabels("Shop", "t1", "kubeplus"),
+        uid: "uid-2",
+        namespaceLabels: labels({ t1: instanceNamespaceLabels("Shop", "t1", "kubeplus") }),
       }),
     ).toEqual({ targetNamespace: "t1", release: "shop-extra", create: false });
   });

@@ -10,19 +10,17 @@ export interface TargetInput {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
-  /** Labels of the instance's own namespace (undefined when it is gone). */
-  readonly namespaceLabels: Record<string, string> | undefined;
+  readonly uid: string;
+  /** Labels of a namespace (undefined when it does not exist). */
+  readonly namespaceLabels: (namespace: string) => Record<string, string> | undefined;
 }
 
 /**
- * The namespace and release of an instance, derived from its namespace and name exactly as the helmer derives them
- * (targetNamespaceFor, releaseNameFor); `status.helmrelease` is never trusted for it.
+ * The namespace and release of an instance, derived from the instance exactly as the helmer derives them
+ * (@kubeplus/api targetNamespaceFor, releaseNameFor); `status.helmrelease` is never trusted for it.
  */
 export function releaseTargetOf(input: TargetInput): ReleaseTarget & { create: boolean } {
-  const target = targetNamespaceFor(
-    { namespace: input.namespace, name: input.name },
-    input.namespaceLabels,
-  );
+  const target = targetNamespaceFor(input, input.namespaceLabels);
   return {
     targetNamespace: target.namespace,
     release: releaseNameFor(input.kind, input.name),

@@ -320,7 +320,7 @@ describe("instance admission", () => {
       {
         apiVersion: "platformapi.kubeplus/v1alpha1",
         kind: "WordpressService",
-        metadata: { name, namespace: "kubeplus" },
+        metadata: { name, namespace: "kubeplus", uid: `uid-${name}` },
         spec,
       },
       {
@@ -351,16 +351,17 @@ describe("instance admission", () => {
     );
   });
 
-  it("refuses a terminating, a foreign and an unmanaged namespace of the same name", async () => {
-    const cases: [Record<string, string>, string | undefined, RegExp][] = [
+  it("admits an instance named after a terminating, a foreign or an unmanaged namespace: its own is another", async () => {
+    const cases: [Record<string, string>, string][] = [
       [
         {
           "app.kubernetes.io/managed-by": "kubeplus",
           "kubeplus.dev/kind": "WordpressService",
           "kubeplus.dev/instance": "t1",
+          "kubeplus.dev/instance-namespace": "kubeplus",
+          "kubeplus.dev/instance-uid": "uid-earlier",
         },
         "Terminating",
-        /is still being deleted; wait until it is gone/,
       ],
       [
         {
@@ -370,19 +371,42 @@ describe("instance admission", () => {
           "kubeplus.dev/instance-namespace": "kubeplus",
         },
         "Active",
-        /belongs to HelloWorldService kubeplus\/t1/,
       ],
-      [{}, "Active", /already exists and is not managed by KubePlus/],
+      [{}, "Active"],
     ];
-    for (const [labels, phase, message] of cases) {
+    for (const [labels, phase] of cases) {
       const { response } = await validate(
         instanceReview("t1"),
-        withRc({
-          namespace: (n) => (n === "t1" ? { labels, ...(phase ? { phase } : {}) } : undefined),
-        }),
+        withRc({ namespace: (n) => (n === "t1" ? { labels, phase } : undefined) }),
       );
-      expect(response.status?.message).toMatch(message);
+      expect(response.allowed).toBe(true);
     }
+  });
+
+  it("refuses while the namespace made for this instance under the earlier rule is terminating", async () => {
+    const { response } = await validate(
+      instanceReview("t1"),
+      withRc({
+        namespace: (n) =>
+          n === "t1"
+            ? {
+                phase: "Terminating",
+                labels: {
+                  "app.kubernetes.io/managed-by": "kubeplus",
+                  "kubeplus.dev/kind": "WordpressService",
+                  "kubeplus.dev/instance": "t1",
+                  "kubeplus.dev/instance-namespace": "kubeplus",
+                },
+              }
+            : undefined,
+      }),
+    );
+    expect(response.status?.message).toMatch(/is still being deleted; wait until it is gone/);
+  });
+
+  it("refuses a name that cannot start a namespace name", async () => {
+    const { response } = await validate(instanceReview("shop.v2"), withRc());
+    expect(response.status?.message).toContain("cannot start the instance's namespace name");
   });
 
   it("enforces the kind's license: allowed instances and expiry", async () => {

@@ -81,7 +81,7 @@ const instanceReview = (name: string, spec: object = {}): AdmissionRequest => ({
   object: {
     apiVersion: "platformapi.kubeplus/v1alpha1",
     kind: "WordpressService",
-    metadata: { name, namespace: "kubeplus" },
+    metadata: { name, namespace: "kubeplus", uid: `uid-${name}` },
     spec,
   },
 });
@@ -212,7 +212,7 @@ const rows: Row[] = [
     }),
   },
   {
-    refusal: "a Terminating namespace of an earlier instance (§3.4)",
+    refusal: "a Terminating namespace made for this instance under the earlier naming rule (§3.4)",
     original:
       "Previous Namespace for custom resource t1 is in terminating state. Wait for it to terminate and then re-deploy",
     request: instanceReview("t1"),
@@ -225,29 +225,14 @@ const rows: Row[] = [
                 "app.kubernetes.io/managed-by": "kubeplus",
                 "kubeplus.dev/kind": "WordpressService",
                 "kubeplus.dev/instance": "t1",
-              },
-            }
-          : undefined,
-    }),
-  },
-  {
-    refusal: "a namespace of an instance of another kind (§3.4)",
-    original: "App with name t1 already exists for Kind HelloWorldService. Use different app name.",
-    request: instanceReview("t1"),
-    deps: withRc({
-      namespace: (n) =>
-        n === "t1"
-          ? {
-              labels: {
-                "app.kubernetes.io/managed-by": "kubeplus",
-                "kubeplus.dev/kind": "HelloWorldService",
-                "kubeplus.dev/instance": "t1",
                 "kubeplus.dev/instance-namespace": "kubeplus",
               },
             }
           : undefined,
     }),
   },
+  // The original's "App with name t1 already exists for Kind ..." no longer happens: instances of two kinds (or two
+  // consumers) of one name get namespaces of their own (@kubeplus/api instanceNamespaceName).
   {
     refusal: "an instance name too long for the release name (§3.4; our limit: Helm's 53)",
     original: "Instance name exceeds the allowed limit of 36. Consider changing instance name.",

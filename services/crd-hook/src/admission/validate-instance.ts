@@ -1,5 +1,6 @@
 import {
   Labels,
+  MAX_INSTANCE_NAME_FOR_NAMESPACE,
   MAX_RELEASE_NAME,
   releaseNameFor,
   reservedNamespaceReason,
@@ -46,10 +47,13 @@ function validateName(instance: Instance, kind: string, createsNamespace: boolea
       ),
     });
   }
-  if (createsNamespace && (!DNS_LABEL.test(name) || name.length > 63)) {
+  if (
+    createsNamespace &&
+    (!DNS_LABEL.test(name) || name.length > MAX_INSTANCE_NAME_FOR_NAMESPACE)
+  ) {
     errors.push({
       path: "metadata.name",
-      detail: `'${name}' cannot name the instance's namespace: use lower-case letters, digits and '-' (no dots), at most 63`,
+      detail: `'${name}' cannot start the instance's namespace name (<name>-<8 hex digits>): use lower-case letters, digits and '-' (no dots), at most ${String(MAX_INSTANCE_NAME_FOR_NAMESPACE)}`,
     });
   }
   return errors;
@@ -187,10 +191,15 @@ export async function validateInstance(
   deps: InstanceDeps,
 ): Promise<ValidationResult> {
   const kind = rc.spec.newResource.resource.kind;
-  const nsLabels = deps.namespace(instance.metadata.namespace ?? "")?.labels;
   const target = targetNamespaceFor(
-    { namespace: instance.metadata.namespace ?? "", name: instance.metadata.name ?? "" },
-    nsLabels,
+    {
+      kind,
+      namespace: instance.metadata.namespace ?? "",
+      name: instance.metadata.name ?? "",
+      // The apiserver gives the UID before validating admission runs.
+      uid: instance.metadata.uid ?? "",
+    },
+    (name) => deps.namespace(name)?.labels,
   );
   const errors: FieldError[] = [
     ...validateName(instance, kind, target.create),

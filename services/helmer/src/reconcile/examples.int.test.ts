@@ -30,7 +30,12 @@ let charts: Awaited<ReturnType<typeof serveFiles>>;
 
 interface Instance {
   metadata: { generation: number };
-  status?: { conditions?: TestCondition[]; observedGeneration?: number; helmrelease?: string };
+  status?: {
+    conditions?: TestCondition[];
+    observedGeneration?: number;
+    helmrelease?: string;
+    namespace?: string;
+  };
 }
 
 const readyInstance = (plural: string, name: string): Promise<Instance> =>
@@ -156,11 +161,15 @@ describe("the walkthrough's WordPress and our WordPress + MySQL example", () => 
         tenant,
       );
     }
+    const namespaces: string[] = [];
     for (const [i, tenant] of ["wp-tenant1", "wp-tenant2"].entries()) {
       const ready = await readyInstance("wordpressservices", tenant);
-      expect(ready.status?.helmrelease).toBe(`${tenant}:wordpressservice-${tenant}`);
-      await expectFenced(tenant);
-      const deploy = ["get", "deployment", "mysql", "-n", tenant];
+      const ns = ready.status?.namespace ?? "";
+      namespaces.push(ns);
+      expect(ns).toMatch(new RegExp(`^${tenant}-[0-9a-f]{8}$`));
+      expect(ready.status?.helmrelease).toBe(`${ns}:wordpressservice-${tenant}`);
+      await expectFenced(ns);
+      const deploy = ["get", "deployment", "mysql", "-n", ns];
       expect(
         await jsonpath(deploy, "{.spec.template.spec.nodeSelector.kubernetes\\.io/hostname}"),
       ).toBe(`kwok-node-${i + 1}`);
@@ -170,7 +179,7 @@ describe("the walkthrough's WordPress and our WordPress + MySQL example", () => 
         requests: { cpu: "100m", memory: "1Gi" },
         limits: { cpu: "200m", memory: "2Gi" },
       });
-      const claim = ["get", "pvc", "mysql-pv-claim", "-n", tenant];
+      const claim = ["get", "pvc", "mysql-pv-claim", "-n", ns];
       expect(await jsonpath(claim, "{.status.phase}")).toBe("Bound");
     }
     // Each tenant's claim is bound to a volume of its own.
@@ -179,7 +188,7 @@ describe("the walkthrough's WordPress and our WordPress + MySQL example", () => 
       '{range .items[*]}{.spec.claimRef.namespace}{"/"}{.spec.claimRef.name}{"\\n"}{end}',
     );
     expect(volumes.split("\n")).toEqual(
-      expect.arrayContaining(["wp-tenant1/mysql-pv-claim", "wp-tenant2/mysql-pv-claim"]),
+      expect.arrayContaining(namespaces.map((ns) => `${ns}/mysql-pv-claim`)),
     );
   }, 240_000);
 
@@ -193,9 +202,9 @@ describe("the walkthrough's WordPress and our WordPress + MySQL example", () => 
       },
       "site1",
     );
-    await readyInstance("wordpressmysqlservices", "site1");
-    await expectFenced("site1");
-    const secret = ["get", "secret", "wordpressmysqlservice-site1-db", "-n", "site1"];
+    const site1 = (await readyInstance("wordpressmysqlservices", "site1")).status?.namespace ?? "";
+    await expectFenced(site1);
+    const secret = ["get", "secret", "wordpressmysqlservice-site1-db", "-n", site1];
     const before = await jsonpath(secret, "{.data.password}");
     expect(before).not.toBe("");
     const patched = await cluster.kubectl([
@@ -211,7 +220,7 @@ describe("the walkthrough's WordPress and our WordPress + MySQL example", () => 
     expect(patched.stderr).toBe("");
     await readyInstance("wordpressmysqlservices", "site1");
     expect(await jsonpath(secret, "{.data.password}")).toBe(before);
-    const web = ["get", "deployment", "wordpressmysqlservice-site1-wordpress", "-n", "site1"];
+    const web = ["get", "deployment", "wordpressmysqlservice-site1-wordpress", "-n", site1];
     expect(await jsonpath(web, "{.status.availableReplicas}")).toBe("2");
   }, 240_000);
 });

@@ -18,6 +18,7 @@ import {
   TestCluster,
   type TestCondition,
   waitFor,
+  instanceNamespace,
 } from "@kubeplus/testing";
 
 /**
@@ -95,6 +96,10 @@ function useChart(file: string): Promise<{ code: number | null; stderr: string }
     JSON.stringify({ spec: { newResource: { chartURL: `${charts.url}/${file}` } } }),
   ]);
 }
+
+/** A tenant's namespace (`<instance>-<hash of its UID>`), as the helmer reports it. */
+const nsOf = (name: string): Promise<string> =>
+  instanceNamespace(cluster, { plural: "webappservices", namespace: kp, name });
 
 const jsonpath = async (args: string[], path: string): Promise<string> =>
   (await cluster.kubectl([...args, "-o", `jsonpath=${path}`])).stdout;
@@ -179,7 +184,7 @@ afterAll(async () => {
 async function checkAfterFailedRollout(name: string): Promise<boolean> {
   const a = await app(name);
   const releases = await jsonpath(
-    ["get", "secrets", "-n", name, "-l", "owner=helm,status=deployed"],
+    ["get", "secrets", "-n", await nsOf(name), "-l", "owner=helm,status=deployed"],
     "{.items[*].metadata.labels.version}",
   );
   // Exactly one deployed revision: the rollback left the release in a state helm can move on from.
@@ -209,7 +214,8 @@ describe("a fleet of tenants through chart upgrades", () => {
     }
     for (const name of TENANTS) await waitApp(name, readyOn("basicwebapp-0.0.1"), "Ready on 0.0.1");
 
-    const deploy = ["get", "deployment", "web-app-deploy", "-n", "bwa-2"];
+    const bwa2 = await nsOf("bwa-2");
+    const deploy = ["get", "deployment", "web-app-deploy", "-n", bwa2];
     expect(await jsonpath(deploy, "{.spec.template.spec.nodeSelector}")).toBe(
       JSON.stringify({ "kubernetes.io/hostname": "kwok-node-1" }),
     );
@@ -219,7 +225,7 @@ describe("a fleet of tenants through chart upgrades", () => {
       requests: { cpu: "100m", memory: "64Mi" },
       limits: { cpu: "250m", memory: "256Mi" },
     });
-    const pods = await cluster.core.listNamespacedPod({ namespace: "bwa-2" });
+    const pods = await cluster.core.listNamespacedPod({ namespace: bwa2 });
     expect(pods.items.length).toBeGreaterThan(0);
     for (const pod of pods.items) expect(pod.spec?.nodeName).toBe("kwok-node-1");
     expect(
@@ -255,7 +261,7 @@ describe("a fleet of tenants through chart upgrades", () => {
       await waitApp(name, readyOn("basicwebapp-0.0.2"), "Ready on 0.0.2");
       const secret = await cluster.core.readNamespacedSecret({
         name: "db-root-credentials-web-app",
-        namespace: name,
+        namespace: await nsOf(name),
       });
       expect(Buffer.from(secret.data?.username ?? "", "base64").toString()).toBe(`user-${i}`);
     }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  instanceNamespace,
   ManifestDir,
   platformNamespace,
   serveFiles,
@@ -55,7 +56,7 @@ const hostLogsChart = (): Promise<Buffer> =>
 
 type Condition = TestCondition;
 interface Hs {
-  metadata: { generation: number; finalizers?: string[] };
+  metadata: { generation: number; uid: string; finalizers?: string[] };
   status?: {
     helmrelease?: string;
     observedGeneration?: number;
@@ -73,6 +74,10 @@ const instance = (name: string, greeting: string) =>
     metadata: { name, namespace: kp },
     spec: { greeting, replicas: 2 },
   });
+
+/** An instance's namespace, as the helmer reports it (`<instance>-<hash of its UID>`). */
+const nsOf = (plural: string, name: string): Promise<string> =>
+  instanceNamespace(cluster, { plural, namespace: kp, name });
 
 async function get(name: string): Promise<Hs | undefined> {
   const r = await cluster.kubectl(["get", "helloworldservice", name, "-n", kp, "-o", "json"]);
@@ -167,7 +172,10 @@ describe("instances become isolated Helm releases", () => {
       ).toBe("");
     const hs1 = await waitReady("hs1", 1);
     await waitReady("hs2", 1);
-    expect(hs1.status?.helmrelease).toBe("hs1:helloworldservice-hs1");
+    // Its namespace is named after it and its UID, never after its name alone.
+    const hs1Ns = await nsOf("helloworldservices", "hs1");
+    expect(hs1Ns).toMatch(/^hs1-[0-9a-f]{8}$/);
+    expect(hs1.status?.helmrelease).toBe(`${hs1Ns}:helloworldservice-hs1`);
     expect(hs1.status?.chart?.ref).toBe("hello-world-chart-0.0.3");
     expect(hs1.status?.inventory?.map((o) => `${o.kind}/${o.name}`)).toEqual([
       "Service/hello-world-service-helloworldservice-hs1",
@@ -175,15 +183,16 @@ describe("instances become isolated Helm releases", () => {
     ]);
     expect(hs1.metadata.finalizers).toContain("workflows.kubeplus/finalizer");
 
-    const ns = await cluster.core.readNamespace({ name: "hs1" });
+    const ns = await cluster.core.readNamespace({ name: hs1Ns });
     expect(ns.metadata?.labels).toMatchObject({
+      "kubeplus.dev/instance-uid": hs1.metadata.uid,
       "app.kubernetes.io/managed-by": "kubeplus",
       "kubeplus.dev/kind": "HelloWorldService",
       "kubeplus.dev/instance": "hs1",
       "kubeplus.dev/instance-namespace": kp,
       "pod-security.kubernetes.io/enforce": "baseline",
     });
-    const policies = await cluster.kubectl(["get", "networkpolicies", "-n", "hs1", "-o", "name"]);
+    const policies = await cluster.kubectl(["get", "networkpolicies", "-n", hs1Ns, "-o", "name"]);
     expect(policies.stdout.trim().split("\n").sort()).toEqual([
       "networkpolicy.networking.k8s.io/kubeplus-egress",
       "networkpolicy.networking.k8s.io/restrict-cross-ns-traffic",
@@ -193,7 +202,7 @@ describe("instances become isolated Helm releases", () => {
       "networkpolicy",
       "restrict-cross-ns-traffic",
       "-n",
-      "hs1",
+      hs1Ns,
       "-o",
       "jsonpath={.spec.ingress[0].from}",
     ]);
@@ -206,7 +215,7 @@ describe("instances become isolated Helm releases", () => {
       "resourcequota",
       "kubeplus-quota",
       "-n",
-      "hs1",
+      hs1Ns,
       "-o",
       "jsonpath={.status.hard}",
     ]);
@@ -217,11 +226,11 @@ describe("instances become isolated Helm releases", () => {
       "requests.memory": "1Gi",
     });
 
-    const { stdout } = await helm(["list", "-n", "hs1", "-o", "json"]);
+    const { stdout } = await helm(["list", "-n", hs1Ns, "-o", "json"]);
     expect(JSON.parse(stdout)).toMatchObject([
       { name: "helloworldservice-hs1", status: "deployed", chart: "hello-world-chart-0.0.3" },
     ]);
-    const pods = await cluster.core.listNamespacedPod({ namespace: "hs1" });
+    const pods = await cluster.core.listNamespacedPod({ namespace: hs1Ns });
     expect(pods.items).toHaveLength(2);
     for (const pod of pods.items) {
       expect(pod.status?.phase).toBe("Running");
@@ -239,17 +248,18 @@ describe("instances become isolated Helm releases", () => {
     const applied = await cluster.kubectl(["apply", "-f", instance("hs2", "bonjour")]);
     expect(applied.code).toBe(0);
     await waitReady("hs2", 2);
+    const hs2Ns = await nsOf("helloworldservices", "hs2");
     const env = await cluster.kubectl([
       "get",
       "deployment",
       "hello-world-deployment-helloworldservice-hs2",
       "-n",
-      "hs2",
+      hs2Ns,
       "-o",
       "jsonpath={.spec.template.spec.containers[0].env[0].value}",
     ]);
     expect(env.stdout).toBe("bonjour");
-    const { stdout } = await helm(["list", "-n", "hs2", "-o", "json"]);
+    const { stdout } = await helm(["list", "-n", hs2Ns, "-o", "json"]);
     // One install and one upgrade: no release revision is spent on a reconcile that had nothing to change.
     expect(JSON.parse(stdout)).toMatchObject([{ revision: "2", status: "deployed" }]);
   });
@@ -259,13 +269,14 @@ describe("instances become isolated Helm releases", () => {
   });
 
   it("deletes an instance cleanly: release uninstalled, namespace gone, then the instance", async () => {
+    const hs1Ns = await nsOf("helloworldservices", "hs1");
     await cluster.kubectl(["delete", "helloworldservice", "hs1", "-n", kp, "--wait=false"]);
     await waitFor(async () => (await get("hs1")) === undefined, {
       what: "hs1 to be deleted",
       timeoutMs: 90_000,
       diagnose: () => diagnose("hs1"),
     });
-    const ns = await cluster.core.readNamespace({ name: "hs1" }).then(
+    const ns = await cluster.core.readNamespace({ name: hs1Ns }).then(
       () => "exists",
       () => "gone",
     );
@@ -339,6 +350,7 @@ describe("isolation is checked on what helm renders for each instance, before an
     expect((await cluster.kubectl(["create", "-f", manifest("logs1", body)])).stderr).toBe("");
 
     const refused = await waitApp("logs1", "logs1 to be refused", refusedAt(1));
+    const logsNs = await nsOf("hostlogsapps", "logs1");
     expect(condition(refused, "Stalled")?.status).toBe("True");
     expect(condition(refused, "Ready")?.message).toContain("would break tenant isolation");
     expect(condition(refused, "Ready")?.message).toContain(
@@ -347,9 +359,9 @@ describe("isolation is checked on what helm renders for each instance, before an
     expect(condition(refused, "Ready")?.message).toContain("spec.isolation.allow: [hostPath]");
     // Helm stopped at its post-render step: no release in any status (helm 4 lists them all), and none of the
     // chart's objects.
-    const releases = await helm(["list", "-n", "logs1", "-o", "json"]);
+    const releases = await helm(["list", "-n", logsNs, "-o", "json"]);
     expect(JSON.parse(releases.stdout)).toEqual([]);
-    const made = await cluster.kubectl(["get", "configmap,pods", "-n", "logs1", "-o", "name"]);
+    const made = await cluster.kubectl(["get", "configmap,pods", "-n", logsNs, "-o", "name"]);
     expect(made.stdout.split("\n")).not.toContain("configmap/settings");
     expect(made.stdout).not.toContain("pod/logs");
 
@@ -364,7 +376,7 @@ describe("isolation is checked on what helm renders for each instance, before an
       "configmap",
       "settings",
       "-n",
-      "logs1",
+      logsNs,
       "-o",
       "jsonpath={.data.greeting}",
     ]);
@@ -374,11 +386,11 @@ describe("isolation is checked on what helm renders for each instance, before an
     expect((await setHostLogs("logs1", true)).code).toBe(0);
     const again = await waitApp("logs1", "the update to be refused", refusedAt(3));
     expect(condition(again, "Stalled")?.status).toBe("True");
-    const history = await helm(["history", "hostlogsapp-logs1", "-n", "logs1", "-o", "json"]);
+    const history = await helm(["history", "hostlogsapp-logs1", "-n", logsNs, "-o", "json"]);
     expect((JSON.parse(history.stdout) as { status: string }[]).map((r) => r.status)).toEqual([
       "deployed",
     ]);
-    const still = await cluster.kubectl(["get", "pods", "-n", "logs1", "-o", "name"]);
+    const still = await cluster.kubectl(["get", "pods", "-n", logsNs, "-o", "name"]);
     expect(still.stdout).not.toContain("pod/logs");
     expect(
       (

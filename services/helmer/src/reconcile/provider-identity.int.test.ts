@@ -26,6 +26,7 @@ import {
   TestCluster,
   waitFor,
   type RunningService,
+  instanceNamespace,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -141,33 +142,43 @@ describe("the helmer as the provider identity", () => {
               .join("\n")}\n${await cluster.diagnose(name)}`,
         },
       );
+    const pa1 = await instanceNamespace(cluster, {
+      plural: "helloworldservices",
+      namespace: kp,
+      name: "pa1",
+    });
     const binding = await cluster.rbac.readNamespacedRoleBinding({
       name: AccessNames.TenantRole,
-      namespace: "pa1",
+      namespace: pa1,
     });
     expect(binding.subjects).toEqual([
       { kind: "ServiceAccount", name: AccessNames.Provider, namespace: kp },
     ]);
     // The creator reads its instance's pods and their logs, and cannot change them.
-    const pods = await cluster.kubectl(["get", "pods", "-n", "pa1", "-o", "name"], aliceFile);
+    const pods = await cluster.kubectl(["get", "pods", "-n", pa1, "-o", "name"], aliceFile);
     expect(pods.stderr).toBe("");
     expect(pods.stdout).toContain("pod/");
     const logs = await cluster.kubectl(
-      ["logs", "-n", "pa1", pods.stdout.trim().split("\n")[0] ?? ""],
+      ["logs", "-n", pa1, pods.stdout.trim().split("\n")[0] ?? ""],
       aliceFile,
     );
     expect(logs.stderr).toBe("");
     expect(logs.stdout).toContain("listening on :8080");
-    const denied = await cluster.kubectl(["delete", "deployment", "--all", "-n", "pa1"], aliceFile);
+    const denied = await cluster.kubectl(["delete", "deployment", "--all", "-n", pa1], aliceFile);
     expect(denied.stderr).toContain("forbidden");
     const foreign = await cluster.kubectl(["get", "pods", "-n", "kube-system"], aliceFile);
     expect(foreign.stderr).toContain("forbidden");
   });
 
   it("deletes a tenant, namespace and all, as the provider", async () => {
-    expect((await cluster.kubectl(["get", "namespace", "pa2"])).code).toBe(0);
+    const pa2 = await instanceNamespace(cluster, {
+      plural: "helloworldservices",
+      namespace: kp,
+      name: "pa2",
+    });
+    expect((await cluster.kubectl(["get", "namespace", pa2])).code).toBe(0);
     await cluster.kubectl(["delete", "helloworldservice", "pa2", "-n", kp], aliceFile);
-    await waitFor(async () => (await cluster.kubectl(["get", "namespace", "pa2"])).code !== 0, {
+    await waitFor(async () => (await cluster.kubectl(["get", "namespace", pa2])).code !== 0, {
       what: "pa2's namespace to be gone",
       timeoutMs: 90_000,
     });

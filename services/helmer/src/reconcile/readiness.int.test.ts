@@ -59,7 +59,7 @@ const rolloutChart = (): Promise<Buffer> =>
 
 interface App {
   metadata: { generation: number };
-  status?: { observedGeneration?: number; conditions?: TestCondition[] };
+  status?: { observedGeneration?: number; namespace?: string; conditions?: TestCondition[] };
 }
 
 async function get(name: string): Promise<App | undefined> {
@@ -158,7 +158,7 @@ describe("readiness follows the rollout", () => {
       "deployment",
       "web",
       "-n",
-      "ro1",
+      waiting.status?.namespace ?? "",
       "-o",
       "jsonpath={.status.availableReplicas}/{.status.updatedReplicas}",
     ]);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { instanceNamespaceName } from "@kubeplus/api";
 import {
   chartYaml,
   compositionManifest,
@@ -82,12 +83,36 @@ const startTheHelmer = async (env: Record<string, string> = {}): Promise<Running
   });
   return helmer;
 };
+/**
+ * Each instance's namespace (`<instance>-<hash of its UID>`: the helmer's rule, since a release can be pending before
+ * the helmer reports a status), remembered so that what is left in it can be checked after the instance is gone.
+ */
+const namespaces = new Map<string, string>();
+const nsOf = async (name: string): Promise<string | undefined> => {
+  const known = namespaces.get(name);
+  if (known) return known;
+  const r = await cluster.kubectl([
+    "get",
+    "gatedapp",
+    name,
+    "-n",
+    kp,
+    "-o",
+    "jsonpath={.metadata.uid}",
+  ]);
+  if (r.code !== 0 || r.stdout.trim() === "") return undefined;
+  const ns = instanceNamespaceName({ name, uid: r.stdout.trim() });
+  namespaces.set(name, ns);
+  return ns;
+};
 const helmHistory = async (name: string): Promise<{ revision: number; status: string }[]> => {
+  const ns = await nsOf(name);
+  if (!ns) return [];
   const r = await promisify(execFile)(cluster.state.tools.helm, [
     "history",
     `gatedapp-${name}`,
     "-n",
-    name,
+    ns,
     "-o",
     "json",
     "--kubeconfig",
@@ -111,7 +136,8 @@ const waitReady = (name: string): Promise<Gated> =>
     async () => {
       const g = await get(name);
       return conditionOf(g)?.status === "True" &&
-        g?.status?.observedGeneration === g?.metadata.generation
+        g?.status?.observedGeneration === g?.metadata.generation &&
+        (await nsOf(name))
         ? g
         : undefined;
     },
@@ -254,7 +280,7 @@ describe("the helmer survives being killed, and drift", () => {
       "deployment",
       "app",
       "-n",
-      "g1",
+      namespaces.get("g1") ?? "",
       "-o",
       "jsonpath={.spec.template.spec.containers[0].env[0].value}",
     ]);
@@ -277,10 +303,11 @@ describe("the helmer survives being killed, and drift", () => {
       diagnose: () => diagnose("g1"),
     });
     expect(await helmHistory("g1")).toEqual([]);
+    expect(namespaces.get("g1")).toBeDefined();
     const ns = await cluster.kubectl([
       "get",
       "namespace",
-      "g1",
+      namespaces.get("g1") ?? "",
       "--ignore-not-found",
       "-o",
       "name",
@@ -296,7 +323,9 @@ describe("the helmer survives being killed, and drift", () => {
       "networkpolicy/restrict-cross-ns-traffic",
       "resourcequota/kubeplus-quota",
     ])
-      expect((await cluster.kubectl(["delete", object, "-n", "g2"])).code).toBe(0);
+      expect(
+        (await cluster.kubectl(["delete", object, "-n", namespaces.get("g2") ?? ""])).code,
+      ).toBe(0);
     await waitFor(
       async () => {
         const r = await cluster.kubectl([
@@ -304,7 +333,7 @@ describe("the helmer survives being killed, and drift", () => {
           "networkpolicy/restrict-cross-ns-traffic",
           "resourcequota/kubeplus-quota",
           "-n",
-          "g2",
+          namespaces.get("g2") ?? "",
           "-o",
           "name",
         ]);
@@ -363,7 +392,7 @@ describe("deleting a composition", () => {
       const ns = await cluster.kubectl([
         "get",
         "namespace",
-        name,
+        namespaces.get(name) ?? "",
         "--ignore-not-found",
         "-o",
         "name",

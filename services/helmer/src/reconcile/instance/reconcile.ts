@@ -20,7 +20,7 @@ import { claimNamespace } from "./namespace.js";
 import { prepare } from "./prepare.js";
 import { reportReadiness } from "./readiness-report.js";
 import { decideHelmAction } from "./state.js";
-import { InstanceReason, report } from "./status.js";
+import { InstanceReason, instanceRef, report } from "./status.js";
 import { finalize } from "./uninstall.js";
 import { unlock } from "./unlock.js";
 import { upgrade } from "./upgrade.js";
@@ -68,7 +68,7 @@ export async function reconcileInstance(
   const instance = deps.get(namespace, name);
   if (!instance) return {};
   const rc = deps.composition();
-  const target = targetNamespaceFor({ namespace, name }, deps.namespaceLabels(namespace));
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
@@ -104,10 +104,7 @@ export async function reportTerminal(
   err: TerminalError,
   deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
 ): Promise<void> {
-  const target = targetNamespaceFor(
-    { namespace: instance.metadata.namespace ?? "", name: instance.metadata.name ?? "" },
-    deps.namespaceLabels(instance.metadata.namespace ?? ""),
-  );
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   const reason = err.reason ?? InstanceReason.Invalid;
   await report(
     instance,

@@ -84,6 +84,7 @@ export async function report(
   // so spreading it would put back what a newer write changed (a cleared or recorded failure).
   await deps.writeStatus(instance, {
     helmrelease: `${plan.namespace}:${plan.release}`,
+    namespace: plan.namespace,
     observedGeneration: generation,
     conditions,
     ...(r.ready ? { error: "" } : failed),
