@@ -79,6 +79,8 @@ export interface InstanceControllerOptions {
   readonly self?: ServiceAccountRef;
   /** The cluster's pod and service ranges (CLUSTER_CIDRS), kept out of instances' egress ipBlocks. */
   readonly clusterCidrs: readonly string[];
+  /** Where a metrics-collector outside the cluster scrapes appEndpoints from (METRICS_COLLECTOR_CIDRS). */
+  readonly metricsCollectorCidrs?: readonly string[];
   /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
   readonly kubeplusNamespace: string;
   readonly reservedNamespaces: readonly string[];
@@ -307,6 +309,9 @@ export async function startInstanceController(
       // Kept out of tenants' egress (NATS, crd-hook).
       platformNamespace: options.kubeplusNamespace,
       clusterCidrs: options.clusterCidrs,
+      ...(options.metricsCollectorCidrs
+        ? { metricsCollectorCidrs: options.metricsCollectorCidrs }
+        : {}),
       get: (namespace, name) => cache.get(name, namespace),
       composition: () => compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,
