@@ -300,7 +300,7 @@ describe("storage on a real node", () => {
     const why = await waitFor(
       async () => {
         const events = await podEvents(B, "mounts-a");
-        return events.includes('not found') ? events : undefined;
+        return events.includes("not found") ? events : undefined;
       },
       { what: "the pod on A's claim name to be refused", timeoutMs: 60_000 },
     );
@@ -343,7 +343,7 @@ describe("storage on a real node", () => {
     const refused = await waitFor(
       async () => {
         const events = await podEvents(B, "steal");
-        return events.includes('already bound to a different claim') ? events : undefined;
+        return events.includes("already bound to a different claim") ? events : undefined;
       },
       { what: "the claim on A's volume to be refused", timeoutMs: 60_000 },
     );
