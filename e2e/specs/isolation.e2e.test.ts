@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   compositionManifest,
   exampleChart,
+  instanceNamespace,
   ManifestDir,
   platformNamespace,
   pluginKubectl,
@@ -30,11 +31,13 @@ const PLURAL = "echoservices";
 const CRD = `${PLURAL}.platformapi.kubeplus`;
 const REAL_NODE = { "kubeplus.dev/real-node": "true" };
 const TOLERATE_REAL_NODE = [{ key: "kubeplus.dev/real-node", operator: "Exists" }];
-/** Two tenants of one kind (instance names; today each instance's namespace carries its name). */
+/** Two tenants of one kind (instance names; each instance's namespace is in its status.namespace). */
 const A = "acme";
 const B = "globex";
 const OUTSIDER = `outsider-${Date.now().toString(36)}`;
 let kp = "";
+/** Each tenant's namespace, as its instance's status.namespace reports it. */
+const nsOf: Record<string, string> = {};
 let helmer: RunningService;
 let charts: Awaited<ReturnType<typeof serveFiles>>;
 let pluginKubectlRun: ReturnType<typeof pluginKubectl>;
@@ -76,18 +79,18 @@ async function serviceName(tenant: string): Promise<string> {
     "get",
     "services",
     "-n",
-    tenant,
+    nsOf[tenant] ?? "",
     "-l",
     "app.kubernetes.io/name=tenant-echo",
     "-o",
     "jsonpath={.items[0].metadata.name}",
   ]);
   expect(got.stdout, got.stderr).not.toBe("");
-  return `${got.stdout}.${tenant}.svc.cluster.local`;
+  return `${got.stdout}.${nsOf[tenant] ?? ""}.svc.cluster.local`;
 }
 
 const tenantPod = (tenant: string): Promise<{ name: string; ip: string }> =>
-  runningPod(tenant, "app.kubernetes.io/name=tenant-echo");
+  runningPod(nsOf[tenant] ?? "", "app.kubernetes.io/name=tenant-echo");
 
 /**
  * One TCP connection from a pod: an HTTP GET with busybox nc. Returns what answered ("reply: <body>"), or
@@ -218,6 +221,12 @@ beforeAll(async () => {
   );
   await createInstance(A);
   await createInstance(B);
+  for (const tenant of [A, B])
+    nsOf[tenant] = await instanceNamespace(cluster, {
+      plural: PLURAL,
+      namespace: kp,
+      name: tenant,
+    });
   await cluster.kubectl(["create", "namespace", OUTSIDER]);
   await standIn(OUTSIDER, "outsider", 8080, { app: "outsider" });
   // Stand-ins for KubePlus's own NATS (4222) and crd-hook (8443) in the KubePlus namespace.
@@ -244,8 +253,8 @@ describe("tenant isolation on a real node, with packets", () => {
   it("a tenant reaches its own Service by name; another tenant's pod and Service are refused", async () => {
     const a = await tenantPod(A);
     const b = await tenantPod(B);
-    const fromA = { ns: A, pod: a.name };
-    const fromB = { ns: B, pod: b.name };
+    const fromA = { ns: nsOf[A] ?? "", pod: a.name };
+    const fromB = { ns: nsOf[B] ?? "", pod: b.name };
     await expectTraffic(
       { from: A, to: `${A} Service (DNS)` },
       fromA,
@@ -283,7 +292,7 @@ describe("tenant isolation on a real node, with packets", () => {
     const outsider = await runningPod(OUTSIDER, "app=outsider");
     await expectTraffic(
       { from: A, to: "outsider pod" },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: outsider.ip, port: 8080 },
       { answers: "outsider" },
     );
@@ -349,13 +358,13 @@ describe("tenant isolation on a real node, with packets", () => {
     );
     await expectTraffic(
       { from: A, to: "KubePlus NATS :4222" },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: nats.ip, port: 4222 },
       "blocked",
     );
     await expectTraffic(
       { from: A, to: "KubePlus webhook :8443" },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: hook.ip, port: 8443 },
       "blocked",
     );
@@ -365,17 +374,23 @@ describe("tenant isolation on a real node, with packets", () => {
     const a = await tenantPod(A);
     const b = await tenantPod(B);
     const outsider = await runningPod(OUTSIDER, "app=outsider");
-    const opened = await pluginKubectlRun(["allow", "network", "traffic", A, B]);
+    const opened = await pluginKubectlRun([
+      "allow",
+      "network",
+      "traffic",
+      nsOf[A] ?? "",
+      nsOf[B] ?? "",
+    ]);
     expect(opened.code, opened.stderr).toBe(0);
     await expectTraffic(
       { from: A, to: `${B} pod IP (allowed)` },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: b.ip, port: 8080 },
       { answers: B },
     );
     await expectTraffic(
       { from: B, to: `${A} pod IP (allowed)` },
-      { ns: B, pod: b.name },
+      { ns: nsOf[B] ?? "", pod: b.name },
       { host: a.ip, port: 8080 },
       { answers: A },
     );
@@ -385,11 +400,17 @@ describe("tenant isolation on a real node, with packets", () => {
       { host: a.ip, port: 8080 },
       "blocked",
     );
-    const closed = await pluginKubectlRun(["deny", "network", "traffic", A, B]);
+    const closed = await pluginKubectlRun([
+      "deny",
+      "network",
+      "traffic",
+      nsOf[A] ?? "",
+      nsOf[B] ?? "",
+    ]);
     expect(closed.code, closed.stderr).toBe(0);
     await expectTraffic(
       { from: A, to: `${B} pod IP (denied again)` },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: b.ip, port: 8080 },
       "blocked",
     );
@@ -412,21 +433,21 @@ describe("tenant isolation on a real node, with packets", () => {
         ])
       ).stdout;
     const before = {
-      ingress: await uidOf(B, "restrict-cross-ns-traffic"),
-      egress: await uidOf(A, "kubeplus-egress"),
+      ingress: await uidOf(nsOf[B] ?? "", "restrict-cross-ns-traffic"),
+      egress: await uidOf(nsOf[A] ?? "", "kubeplus-egress"),
     };
     expect(before.ingress).not.toBe("");
     for (const [ns, name] of [
-      [B, "restrict-cross-ns-traffic"],
-      [A, "kubeplus-egress"],
+      [nsOf[B] ?? "", "restrict-cross-ns-traffic"],
+      [nsOf[A] ?? "", "kubeplus-egress"],
     ] as const) {
       const deleted = await cluster.kubectl(["delete", "networkpolicy", name, "-n", ns]);
       expect(deleted.code, deleted.stderr).toBe(0);
     }
     await waitFor(
       async () => {
-        const ingress = await uidOf(B, "restrict-cross-ns-traffic");
-        const egress = await uidOf(A, "kubeplus-egress");
+        const ingress = await uidOf(nsOf[B] ?? "", "restrict-cross-ns-traffic");
+        const egress = await uidOf(nsOf[A] ?? "", "kubeplus-egress");
         return ingress && egress && ingress !== before.ingress && egress !== before.egress;
       },
       { what: "the helmer to put both isolation policies back", timeoutMs: 60_000 },
@@ -434,13 +455,13 @@ describe("tenant isolation on a real node, with packets", () => {
     // The target answers where it should (its own namespace), and the other tenant is refused again.
     await expectTraffic(
       { from: B, to: `${B} pod IP (policies back)` },
-      { ns: B, pod: b.name },
+      { ns: nsOf[B] ?? "", pod: b.name },
       { host: b.ip, port: 8080 },
       { answers: B },
     );
     await expectTraffic(
       { from: A, to: `${B} pod IP (policies back)` },
-      { ns: A, pod: a.name },
+      { ns: nsOf[A] ?? "", pod: a.name },
       { host: b.ip, port: 8080 },
       "blocked",
     );

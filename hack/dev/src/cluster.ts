@@ -26,7 +26,7 @@ import { nodeManifest, nodeShapes } from "./nodes.js";
 import { runLayout, repoRoot, type RunLayout } from "./paths.js";
 import { generatePki, pkiPaths, readClusterCa, readPair, type Pki } from "./pki.js";
 import { freePorts } from "./ports.js";
-import { LOCAL_PROVISIONER } from "./provisioner.js";
+import { LOCAL_PROVISIONER, unmountVolumes } from "./provisioner.js";
 import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
 import { acquireSlot, releaseSlot, startRealNodes, stopRealNodes } from "./real-nodes.js";
 import { ensureTools, toolEnvironment } from "./tools.js";
@@ -304,6 +304,8 @@ async function startOnce(
   network: NetworkPlan,
 ): Promise<ClusterState> {
   const layout = runLayout(options.runDir);
+  // A crashed run may have left real nodes' volume filesystems mounted: never remove files through a mount.
+  unmountVolumes(join(layout.root, "volumes"));
   rmSync(layout.root, { recursive: true, force: true });
   for (const dir of [
     layout.logs,
@@ -492,6 +494,8 @@ export async function down(runDir: string, report: (line: string) => void): Prom
     });
   }
   await stopAll(state.processes, layout, report);
+  const unmounted = unmountVolumes(join(layout.root, "volumes"));
+  if (unmounted > 0) report(`unmounted ${unmounted} volume filesystems`);
   rmSync(layout.etcdData, { recursive: true, force: true });
   rmSync(layout.natsData, { recursive: true, force: true });
   rmSync(layout.state, { force: true });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { LOCAL_PROVISIONER, planVolumes, type Claim, type Volume } from "./provisioner.js";
+import {
+  LOCAL_PROVISIONER,
+  planVolumes,
+  realNodeNames,
+  storageBytes,
+  type Claim,
+  type Volume,
+} from "./provisioner.js";
 
 const classes = [
   { metadata: { name: "standard" }, provisioner: LOCAL_PROVISIONER },
@@ -65,5 +72,35 @@ describe("local volume provisioner", () => {
       { metadata: { name: "foreign" }, status: { phase: "Released" } },
     ];
     expect(planVolumes([], volumes, classes).remove).toEqual(["released"]);
+  });
+
+  it("gives a claim placed on a real node a local volume (measured by its kubelet), a kwok node's a hostPath folder", () => {
+    const real = realNodeNames([
+      { metadata: { name: "real-node-0", labels: { "kubeplus.dev/real-node": "true" } } },
+      { metadata: { name: "kwok-node-0", labels: { type: "kwok" } } },
+    ]);
+    expect([...real]).toEqual(["real-node-0"]);
+    const { create } = planVolumes(
+      [claim("on-real", {}, "real-node-0"), claim("on-kwok", {}, "kwok-node-0")],
+      [],
+      classes,
+      { volumesDir: "/run/v", realNodes: real },
+    );
+    expect(create.map((pv) => (pv as { spec: object }).spec)).toEqual([
+      expect.objectContaining({ local: { path: "/run/v/pvc-uid-on-real" } }),
+      expect.objectContaining({ hostPath: { path: "/run/v/pvc-uid-on-kwok", type: "Directory" } }),
+    ]);
+    expect(create[0]).not.toHaveProperty("spec.hostPath");
+  });
+
+  it.each([
+    ["64Mi", 64 * 2 ** 20],
+    ["5Gi", 5 * 2 ** 30],
+    ["1G", 1e9],
+    ["1000", 1000],
+    ["1.5Ki", 1536],
+    ["lots", undefined],
+  ])("reads the storage quantity %s as %s bytes", (q, bytes) => {
+    expect(storageBytes(q)).toBe(bytes);
   });
 });

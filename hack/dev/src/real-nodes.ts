@@ -682,6 +682,9 @@ async function startNode(
     `--hostname-override=${node.name}`,
     `--node-ip=${node.ip}`,
     `--node-labels=${REAL_NODE_LABEL}=true,type=real,kubeplus.dev/pool=real-${node.index}`,
+    // cAdvisor inside the kubelet finds containers through this socket (default /run/containerd/containerd.sock,
+    // which is not ours); without it every pod's sandbox is a bare cgroup and no pod has network figures.
+    `--containerd=${dirs.containerdSocket}`,
     "--v=1",
   ]);
   const registered = async (): Promise<boolean> => (await getNode(ctx, node.name)).status === 200;

@@ -132,6 +132,8 @@ function serviceEnv(
   if (service === "helmer") {
     env.CHART_FETCH_ALLOW_CIDRS = "127.0.0.1/32";
     env.CLUSTER_CIDRS = `${options.cluster.network.clusterCidr},${options.cluster.network.serviceCidr}`;
+    // The metrics-collector runs on the host, which reaches real nodes' pods from its address on their fabric.
+    env.METRICS_COLLECTOR_CIDRS = `${options.cluster.network.hostIp}/32`;
   }
   if (service === "metrics-collector")
     // kwok serves the kubelet endpoints on loopback, which the apiserver's node proxy refuses to dial: the collector

@@ -12,6 +12,12 @@ import { parse } from "yaml";
 export interface ApiAccess {
   getCurrentCluster(): { readonly server: string } | null;
   applyToHTTPSOptions(options: RequestOptions): Promise<void>;
+  /**
+   * The kubeconfig's client certificate and key, for servers other than the apiserver that authenticate the same
+   * identity (kubelets, which metrics-server-style clients call directly); undefined for tokens. applyToHTTPSOptions
+   * carries them in an agent bound to the apiserver's CA, which cannot be used for those servers.
+   */
+  clientCertificate?(): { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 interface NamedEntry<T> {
@@ -172,6 +178,11 @@ export class StaticAccess implements ApiAccess {
       } else this.token.checkedAt = now;
     }
     return this.token.value;
+  }
+
+  clientCertificate(): { readonly cert: Buffer; readonly key: Buffer } | undefined {
+    const { cert, key } = this.creds;
+    return cert && key ? { cert, key } : undefined;
   }
 
   applyToHTTPSOptions(options: RequestOptions): Promise<void> {

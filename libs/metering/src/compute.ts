@@ -21,6 +21,11 @@ export interface PodReading {
   cpuSeconds?: number;
   /** When the CPU counter was read: the kubelet's sample timestamp, else when its answer arrived. */
   cpuAtMs?: number;
+  /**
+   * The pod's sample before this one (carried between passes): a kubelet refreshes CPU every 10-20 s, so a pass
+   * often sees the very sample the pass before saw, and is rated against this one instead.
+   */
+  cpuBefore?: { readonly cpuSeconds: number; readonly cpuAtMs: number };
   memoryBytes?: number;
   rxBytes?: number;
   txBytes?: number;
@@ -101,7 +106,9 @@ export function carryCounters(
   current: Readings,
   nowMs: number,
 ): Readings {
-  const next: Readings = new Map(current);
+  const next: Readings = new Map(
+    [...current].map(([key, now]) => [key, withSampleBefore(now, previous?.readings.get(key))]),
+  );
   for (const [key, before] of previous?.readings ?? []) {
     if (before.cpuSeconds === undefined) continue;
     const atMs = before.cpuAtMs ?? previous?.atMs ?? nowMs;
@@ -110,6 +117,19 @@ export function carryCounters(
     next.set(key, { ...now, cpuSeconds: before.cpuSeconds, cpuAtMs: atMs });
   }
   return next;
+}
+
+/** Whether two readings carry the same kubelet sample of a CPU counter (the kubelet has not refreshed it). */
+const sameSample = (a: PodReading, b: PodReading): boolean =>
+  a.cpuAtMs !== undefined && a.cpuAtMs === b.cpuAtMs && a.cpuSeconds === b.cpuSeconds;
+
+/** `now`, remembering the distinct sample before it: the previous pass's, or for the same sample, its own before. */
+function withSampleBefore(now: PodReading, before: PodReading | undefined): PodReading {
+  if (now.cpuSeconds === undefined || before?.cpuSeconds === undefined) return now;
+  if (sameSample(now, before))
+    return before.cpuBefore ? { ...now, cpuBefore: before.cpuBefore } : now;
+  if (before.cpuAtMs === undefined) return now;
+  return { ...now, cpuBefore: { cpuSeconds: before.cpuSeconds, cpuAtMs: before.cpuAtMs } };
 }
 
 export type Inventory = readonly { readonly kind: string; readonly name: string }[];
@@ -181,10 +201,18 @@ function secondsBetween(input: CollectInput, before: PodReading, now: PodReading
   return (input.nowMs - (input.previous?.atMs ?? input.nowMs)) / 1000;
 }
 
+/** What a CPU counter is rated against: the last pass's sample, or the one before it when the kubelet kept it. */
+function baselineOf(last: PodReading | undefined, now: PodReading): PodReading | undefined {
+  return last?.cpuBefore && sameSample(last, now) ? last.cpuBefore : last;
+}
+
 function cpuRate(input: CollectInput, pod: PodFacts, reading?: PodReading): number | null {
   const now = reading?.cpuSeconds;
   if (now === undefined || !reading) return null;
-  const before = input.previous?.readings.get(podKey(input.instance.targetNamespace, pod.name));
+  const before = baselineOf(
+    input.previous?.readings.get(podKey(input.instance.targetNamespace, pod.name)),
+    reading,
+  );
   if (before?.cpuSeconds !== undefined && now >= before.cpuSeconds) {
     const seconds = secondsBetween(input, before, reading);
     if (seconds > 0) return (now - before.cpuSeconds) / seconds;

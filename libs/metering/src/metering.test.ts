@@ -180,6 +180,34 @@ describe("computeUsage", () => {
     expect(twoPasses(() => ({}))).toBeCloseTo(7 / 30, 3);
   });
 
+  it("rates a CPU counter the kubelet has not refreshed since the last pass over its last two samples, not since the pod started", () => {
+    // A real kubelet refreshes pod CPU every 10-20 s (cAdvisor housekeeping); passes every few seconds mostly see
+    // the sample the pass before saw. Pods started 100 s before T0 and run at 250m and 100m.
+    const pass1 = readings({ "web-7d9-x": 10, "db-0": 4 }, { stampMs: T0 - 1_000 });
+    const pass2 = readings({ "web-7d9-x": 12.5, "db-0": 5 }, { stampMs: T0 + 9_000 });
+    const usage = (now: Readings, previous: Readings, nowMs: number) =>
+      computeUsage({
+        instance,
+        pods,
+        claims: [],
+        readings: now,
+        previous: { readings: previous, atMs: nowMs - 2_000 },
+        failedNodes: new Set(),
+        nowMs,
+      }).cpuCores;
+    expect(usage(pass2, pass1, T0 + 10_000)).toBe(0.35);
+    const kept = carryCounters({ readings: pass1, atMs: T0 }, pass2, T0 + 10_000);
+    // The same sample again (same timestamp and value): still 0.35 cores, not 17.5 s of CPU over 112 s.
+    const again = readings({ "web-7d9-x": 12.5, "db-0": 5 }, { stampMs: T0 + 9_000 });
+    expect(usage(again, kept, T0 + 12_000)).toBe(0.35);
+    // And again: the earlier sample is carried as long as the kubelet's sample does not change.
+    const keptAgain = carryCounters({ readings: kept, atMs: T0 + 10_000 }, again, T0 + 12_000);
+    expect(usage(again, keptAgain, T0 + 14_000)).toBe(0.35);
+    // A fresh sample is rated against the one before it: web at 500m from T0+9 s to T0+19 s.
+    const fresh = readings({ "web-7d9-x": 17.5, "db-0": 6 }, { stampMs: T0 + 19_000 });
+    expect(usage(fresh, keptAgain, T0 + 20_000)).toBe(0.6);
+  });
+
   it("keeps a pod's last CPU counter through a pass its kubelet left it out of, for a while", () => {
     // db-0 ran at 100m; pass 2 (T0+30 s) had no CPU figure for it. Pass 3 (T0+60 s) rates it against pass 1's
     // counter, not against its average since it started (4 s of CPU over 100 s: 40m).

@@ -80,6 +80,8 @@ export function serviceEnv(
     CHART_FETCH_ALLOW_CIDRS: "127.0.0.1/32",
     // The control plane's pod and service ranges: tenants' egress ipBlocks leave them out.
     CLUSTER_CIDRS: `${state.network.clusterCidr},${state.network.serviceCidr}`,
+    // Tests run the metrics-collector on the host: its address on the real nodes' fabric (helmer: appEndpoints).
+    METRICS_COLLECTOR_CIDRS: `${state.network.hostIp}/32`,
     ...extra,
   };
 }

@@ -34,6 +34,8 @@ export interface HelmerConfig extends ReplicaConfig {
   readonly reservedNamespaces: readonly string[];
   /** The cluster's pod and service CIDRs: instances' egress ipBlocks exclude them. */
   readonly clusterCidrs: readonly string[];
+  /** Where a metrics-collector outside the cluster scrapes appEndpoints from (METRICS_COLLECTOR_CIDRS). */
+  readonly metricsCollectorCidrs: readonly string[];
 }
 
 /** Every variable the helmer reads: name, default (undefined = required), meaning. Mirrored in README.md. */
@@ -92,19 +94,23 @@ export const HELMER_ENV = {
     default: "",
     doc: "the cluster's pod and service CIDRs (comma-separated); tenants' egress to ipBlocks excludes them, so a 0.0.0.0/0 egress cannot reach other namespaces' pods (KubePlus's NATS and crd-hook among them). Unset: a warning at start, and tenants can reach any pod by address",
   },
+  METRICS_COLLECTOR_CIDRS: {
+    default: "",
+    doc: "addresses (comma-separated CIDRs) the metrics-collector scrapes appEndpoints from when it is not a pod of the KubePlus namespace (make up and the tests run it on the host); instances of a composition with appEndpoints admit them, as they admit the metrics-collector pods of the KubePlus namespace",
+  },
   ...REPLICA_ENV,
 } as const;
 
 const CIDR =
   /^([0-9]{1,3}(\.[0-9]{1,3}){3}\/([0-9]|[12][0-9]|3[0-2])|[0-9a-fA-F:]+\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$/;
 
-function cidrList(text: string, problems: string[]): string[] {
+function cidrList(text: string, problems: string[], name = "CLUSTER_CIDRS"): string[] {
   const list = text
     .split(",")
     .map((c) => c.trim())
     .filter(Boolean);
   for (const c of list.filter((c) => !CIDR.test(c)))
-    problems.push(`CLUSTER_CIDRS: ${c} is not a CIDR such as 198.18.0.0/16 or fd00::/108`);
+    problems.push(`${name}: ${c} is not a CIDR such as 198.18.0.0/16 or fd00::/108`);
   return list;
 }
 
@@ -157,6 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
       .map((r) => r.trim())
       .filter(Boolean),
     clusterCidrs: cidrList(env.CLUSTER_CIDRS ?? "", problems),
+    metricsCollectorCidrs: cidrList(
+      env.METRICS_COLLECTOR_CIDRS ?? "",
+      problems,
+      "METRICS_COLLECTOR_CIDRS",
+    ),
     ...replicaConfig(env, problems),
   };
   if (problems.length > 0)

@@ -143,6 +143,7 @@ async function startControllers(): Promise<void> {
     kubeplusNamespace: config.namespace,
     reservedNamespaces: config.reservedNamespaces,
     clusterCidrs: config.clusterCidrs,
+    metricsCollectorCidrs: config.metricsCollectorCidrs,
     bus,
     slots,
     resyncMs: config.resyncMs,

@@ -88,12 +88,29 @@ interface NodeObject {
   };
 }
 
-async function direct(kc: ApiAccess, url: string, access: KubeletAccess): Promise<string> {
-  // Only the credentials of the kubeconfig: its CA (and the agent carrying it) are the apiserver's, not the kubelets'.
+/**
+ * The kubeconfig's credentials for a kubelet: its token (headers) or its client certificate. Its CA, and the agent
+ * carrying it, are the apiserver's, not the kubelets'. Taking the headers alone sent a client-certificate identity
+ * to real kubelets with no credentials at all (401: "node did not answer"); kwok's kubelets let that pass.
+ */
+export async function kubeletCredentials(kc: ApiAccess): Promise<RequestOptions> {
   const auth: RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(auth);
+  // client-node's KubeConfig puts the certificate on the options, our StaticAccess in its agent.
+  const identity =
+    kc.clientCertificate?.() ??
+    (auth.cert && auth.key ? { cert: auth.cert, key: auth.key } : undefined);
+  return {
+    headers: auth.headers ?? {},
+    ...(identity ? { cert: identity.cert, key: identity.key } : {}),
+  };
+}
+
+async function direct(kc: ApiAccess, url: string, access: KubeletAccess): Promise<string> {
+  const auth = await kubeletCredentials(kc);
   const options: RequestOptions = {
     method: "GET",
+    ...(auth.cert && auth.key ? { cert: auth.cert, key: auth.key } : {}),
     headers: { ...(auth.headers as Record<string, string>), accept: PROM_ACCEPT },
     timeout: 5_000,
   };

@@ -56,6 +56,8 @@ export interface InstanceControllerOptions {
   readonly self?: ServiceAccountRef;
   /** The cluster's pod and service ranges (CLUSTER_CIDRS), kept out of instances' egress ipBlocks. */
   readonly clusterCidrs: readonly string[];
+  /** Where a metrics-collector outside the cluster scrapes appEndpoints from (METRICS_COLLECTOR_CIDRS). */
+  readonly metricsCollectorCidrs?: readonly string[];
   /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
   readonly kubeplusNamespace: string;
   readonly reservedNamespaces: readonly string[];
@@ -214,6 +216,9 @@ export class InstanceController {
       // Kept out of tenants' egress (NATS, crd-hook).
       platformNamespace: options.kubeplusNamespace,
       clusterCidrs: options.clusterCidrs,
+      ...(options.metricsCollectorCidrs
+        ? { metricsCollectorCidrs: options.metricsCollectorCidrs }
+        : {}),
       get: (namespace, name) => statuses.current(cache.get(name, namespace)),
       composition: () => this.compositionOf(rcKey),
       namespaceLabels: (name) => namespaces.get(name)?.metadata?.labels,

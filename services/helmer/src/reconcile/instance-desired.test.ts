@@ -64,3 +64,49 @@ describe("planInstance: the egress NetworkPolicy", () => {
     ]);
   });
 });
+
+describe("planInstance: the ingress NetworkPolicy", () => {
+  const ingressOf = (
+    composition: ResourceComposition,
+    metricsCollectorCidrs?: string[],
+  ): { from: unknown[] }[] => {
+    const plan = planInstance(instance, composition, {
+      namespace: "tenant1",
+      create: true,
+      platformNamespace: "kubeplus",
+      ...(metricsCollectorCidrs ? { metricsCollectorCidrs } : {}),
+    });
+    const policy = plan.isolation.find(
+      (o) => o.metadata.name === ISOLATION.DenyOtherTenants,
+    ) as unknown as { spec: { ingress: { from: unknown[] }[] } };
+    return policy.spec.ingress;
+  };
+  const withAppEndpoints = {
+    ...rc,
+    spec: {
+      ...rc.spec,
+      resmonitor: {
+        spec: { appEndpoints: { label: "app=web", endpoint: "metrics", metrics: ["requests"] } },
+      },
+    },
+  } as unknown as ResourceComposition;
+
+  it("admits only the tenant's own namespace when the composition scrapes no appEndpoints", () => {
+    expect(ingressOf(rc, ["198.19.241.1/32"])).toEqual([{ from: [{ podSelector: {} }] }]);
+  });
+
+  it("admits KubePlus's metrics-collector pods, and a collector's addresses outside the cluster, when it scrapes appEndpoints", () => {
+    expect(ingressOf(withAppEndpoints, ["198.19.241.1/32"])).toEqual([
+      { from: [{ podSelector: {} }] },
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kubeplus" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "metrics-collector" } },
+          },
+          { ipBlock: { cidr: "198.19.241.1/32" } },
+        ],
+      },
+    ]);
+  });
+});

@@ -157,15 +157,52 @@ export function externalIpBlocks(
   });
 }
 
+/** The label the KubePlus chart gives the metrics-collector's pods (app.kubernetes.io/name). */
+export const METRICS_COLLECTOR_NAME = "metrics-collector";
+
+/**
+ * Who scrapes a composition's appEndpoints: the metrics-collector pods of the KubePlus namespace, and the addresses
+ * of a collector that runs outside the cluster (METRICS_COLLECTOR_CIDRS). None when the composition has no
+ * appEndpoints: then nothing outside the tenant's namespace needs its pods.
+ */
+export function metricsCollectorPeers(
+  rc: ResourceComposition,
+  target: {
+    platformNamespace?: string | undefined;
+    metricsCollectorCidrs?: readonly string[] | undefined;
+  },
+): Record<string, unknown>[] {
+  if (!rc.spec.resmonitor?.spec?.appEndpoints) return [];
+  const inCluster = target.platformNamespace
+    ? [
+        {
+          namespaceSelector: {
+            matchLabels: { "kubernetes.io/metadata.name": target.platformNamespace },
+          },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": METRICS_COLLECTOR_NAME } },
+        },
+      ]
+    : [];
+  return [
+    ...inCluster,
+    ...(target.metricsCollectorCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
+  ];
+}
+
 function networkPolicies(
   namespace: string,
   rc: ResourceComposition,
-  target: { platformNamespace?: string | undefined; clusterCidrs?: readonly string[] | undefined },
+  target: {
+    platformNamespace?: string | undefined;
+    clusterCidrs?: readonly string[] | undefined;
+    metricsCollectorCidrs?: readonly string[] | undefined;
+  },
 ): Obj[] {
   const platformNamespace = target.platformNamespace;
   const allowFrom = (rc.spec.isolation?.ingressFromNamespaces ?? []).map((ns) => ({
     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
   }));
+  const collector = metricsCollectorPeers(rc, target);
   const egressCidrs = rc.spec.isolation?.egressCIDRs;
   return [
     {
@@ -175,8 +212,12 @@ function networkPolicies(
       spec: {
         podSelector: {},
         policyTypes: ["Ingress"],
-        // Only the instance's own namespace and the namespaces the provider names (ingress controllers, monitoring).
-        ingress: [{ from: [{ podSelector: {} }, ...allowFrom] }],
+        // Only the instance's own namespace and the namespaces the provider names (ingress controllers, monitoring),
+        // and, when the composition has appEndpoints, KubePlus's metrics-collector, which scrapes them.
+        ingress: [
+          { from: [{ podSelector: {} }, ...allowFrom] },
+          ...(collector.length > 0 ? [{ from: collector }] : []),
+        ],
       },
     },
     {
@@ -289,6 +330,8 @@ export function planInstance(
     platformNamespace?: string | undefined;
     /** The cluster's pod and service ranges (helmer CLUSTER_CIDRS), kept out of the egress ipBlocks. */
     clusterCidrs?: readonly string[] | undefined;
+    /** Where a metrics-collector outside the cluster scrapes appEndpoints from (METRICS_COLLECTOR_CIDRS). */
+    metricsCollectorCidrs?: readonly string[] | undefined;
   },
   self?: ServiceAccountRef,
 ): InstancePlan {

@@ -71,6 +71,8 @@ export interface InstanceReconcileDeps {
   readonly platformNamespace?: string;
   /** The cluster's pod and service ranges, kept out of instances' egress ipBlocks. */
   readonly clusterCidrs?: readonly string[];
+  /** Where a metrics-collector outside the cluster scrapes appEndpoints from (METRICS_COLLECTOR_CIDRS). */
+  readonly metricsCollectorCidrs?: readonly string[];
   get(namespace: string, name: string): Instance | undefined;
   composition(): ResourceComposition | undefined;
   namespaceLabels(name: string): Record<string, string> | undefined;

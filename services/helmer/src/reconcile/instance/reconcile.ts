@@ -76,7 +76,12 @@ export async function reconcileInstance(
   const plan = planInstance(
     instance,
     rc,
-    { ...target, platformNamespace: deps.platformNamespace, clusterCidrs: deps.clusterCidrs },
+    {
+      ...target,
+      platformNamespace: deps.platformNamespace,
+      clusterCidrs: deps.clusterCidrs,
+      metricsCollectorCidrs: deps.metricsCollectorCidrs,
+    },
     deps.self,
   );
   if (!instance.metadata.finalizers?.includes(INSTANCE_FINALIZER)) {
