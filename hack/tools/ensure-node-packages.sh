@@ -4,6 +4,7 @@
 #   containernetworking-plugins   the CNI plugins bridge, host-local, loopback and portmap (/usr/lib/cni)
 #   iptables ipset conntrack      what kube-proxy and kube-router program, inside the nodes' network namespaces
 #   busybox-static umoci          the images' base files and the image tool (hack/images)
+#   e2fsprogs mount               mkfs.ext4 and losetup: a claim on a real node is a loop-mounted ext4 of its size
 # Everything else the nodes run (kubelet, kube-proxy, containerd, CoreDNS, kube-router) is built from the Go module
 # proxy by ensure-tools.sh. Installing a package starts no service: these are binaries only.
 #
@@ -11,7 +12,7 @@
 #   hack/tools/ensure-node-packages.sh --check   install nothing; exit 1 and say what is missing
 set -euo pipefail
 
-packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci)
+packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount)
 say() { printf '[node-packages] %s\n' "$*" >&2; }
 
 missing=()

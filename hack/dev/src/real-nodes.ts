@@ -81,6 +81,9 @@ export function checkHost(tools: ToolPaths): void {
     "/usr/sbin/runc",
     "/usr/sbin/iptables",
     "/usr/sbin/ipset",
+    // Claims on real nodes get loop-mounted ext4 filesystems of their size (provisioner.ts).
+    "/usr/sbin/mkfs.ext4",
+    "/usr/sbin/losetup",
   ]) {
     if (!existsSync(bin))
       problems.push(`${bin} is missing (hack/tools/ensure-node-packages.sh installs it)`);
