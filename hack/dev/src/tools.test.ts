@@ -59,6 +59,8 @@ describe("parseToolEnv", () => {
       "NATS_SERVER_BIN=/t/nats-server",
       "REGISTRY_BIN=/t/registry",
       "PROMETHEUS_BIN=/t/prometheus",
+      "NODE_OLDEST_BIN=/t/node-oldest/bin/node",
+      "NODE_LTS_BIN=/t/node-lts/bin/node",
       "KUBELET_BIN=/t/kubelet",
       "KUBE_PROXY_BIN=/t/kube-proxy",
       "CONTAINERD_BIN=/t/containerd",
@@ -72,6 +74,8 @@ describe("parseToolEnv", () => {
       helm: "/t/helm",
       kubectl: "/t/kubectl",
       prometheus: "/t/prometheus",
+      nodeOldest: "/t/node-oldest/bin/node",
+      nodeLts: "/t/node-lts/bin/node",
       kubelet: "/t/kubelet",
       kubeRouter: "/t/kube-router",
     });

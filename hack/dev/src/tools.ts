@@ -14,6 +14,8 @@ const ENV_KEYS: Record<keyof ToolPaths, string> = {
   natsServer: "NATS_SERVER_BIN",
   registry: "REGISTRY_BIN",
   prometheus: "PROMETHEUS_BIN",
+  nodeOldest: "NODE_OLDEST_BIN",
+  nodeLts: "NODE_LTS_BIN",
   kubelet: "KUBELET_BIN",
   kubeProxy: "KUBE_PROXY_BIN",
   containerd: "CONTAINERD_BIN",

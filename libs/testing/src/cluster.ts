@@ -123,7 +123,8 @@ export class TestCluster {
 }
 
 /**
- * The real kubectl with a folder of kubectl plugins first on PATH (as a user who installed them), run in `cwd`;
+ * The real kubectl with a folder of kubectl plugins first on PATH (as a user who installed them; `pluginDir` may list
+ * several folders, PATH-style, e.g. a Node.js to run them with), run in `cwd`;
  * never throws on a non-zero exit. The kubeconfig comes through $KUBECONFIG, as the plugins read it.
  */
 export function pluginKubectl(
