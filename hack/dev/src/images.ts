@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
   existsSync,
-  lutimesSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -17,16 +14,24 @@ import {
 } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { promisify } from "node:util";
 import { repoRoot } from "./paths.js";
+import {
+  clampTimes,
+  errorText,
+  ImageBuildError,
+  makeDir,
+  output,
+  run,
+  sha256File,
+} from "./images-shell.js";
+
+export { ImageBuildError } from "./images-shell.js";
 
 // The container images the real nodes run, built without any registry: Go programs of ours (hack/images/<folder>,
 // standard library only, CGO_ENABLED=0) and busybox from Debian's busybox-static, assembled into OCI images by
 // umoci (Debian's package) and written as OCI archives that `ctr images import` accepts, into a cache keyed by
 // every input. Pure decisions first (definitions, references, cache key, umoci arguments, the OCI index); the
 // I/O shell (buildImages, importImages) at the end.
-
-const run = promisify(execFile);
 
 /** Bump when the way images are assembled changes: it is part of every cache key. */
 export const IMAGE_RECIPE = 1;
@@ -174,10 +179,6 @@ export const IMAGES: readonly ImageDefinition[] = [
 const REFERENCE =
   /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const VERSION_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-export class ImageBuildError extends Error {
-  override readonly name = "ImageBuildError";
-}
 
 /** Throws with what to change when a reference is not fully qualified (containerd and the kubelet need it so). */
 export function validateReference(ref: string): string {
@@ -457,31 +458,6 @@ interface Toolbox {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** What a failed child process said: its stderr, else the error's message. */
-function errorText(err: unknown): string {
-  const e = err as { stderr?: string; message?: string };
-  const stderr = e.stderr?.trim() ?? "";
-  return stderr.length > 0 ? stderr : (e.message ?? String(err));
-}
-
-async function output(
-  cmd: string,
-  args: readonly string[],
-  env?: NodeJS.ProcessEnv,
-): Promise<string> {
-  try {
-    const { stdout } = await run(cmd, [...args], { env, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: unknown };
-    if (e.code === "ENOENT") throw new ImageBuildError(`${cmd} is not installed or not on PATH`);
-    throw new ImageBuildError(`${cmd} ${args.join(" ")} failed: ${errorText(err)}`);
-  }
-}
-
-const sha256File = (path: string): string =>
-  createHash("sha256").update(readFileSync(path)).digest("hex");
-
 async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
   const umoci = env.UMOCI_BIN ?? "umoci";
   const go = env.GO_BIN ?? "go";
@@ -645,21 +621,6 @@ async function gatherInputs(
       ? Object.fromEntries(debs.map((p) => [`${p.name}=${p.version}`, p.sha256] as const))
       : undefined,
   };
-}
-
-/** Sets every entry's mtime to 1970-01-01 (children first), so layer tars do not depend on when we built. */
-function clampTimes(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) clampTimes(path);
-    lutimesSync(path, 0, 0);
-  }
-  lutimesSync(dir, 0, 0);
-}
-
-function makeDir(path: string, mode = 0o755): void {
-  mkdirSync(path, { recursive: true });
-  chmodSync(path, mode);
 }
 
 function stageBusybox(root: string, tools: Toolbox): void {
