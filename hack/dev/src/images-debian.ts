@@ -226,7 +226,7 @@ export async function fetchPinnedDebs(
  * What the Node.js base drops from the unpacked packages, and why (nothing else is removed):
  * documentation; shell completions and gdb scripts (no shell, no debugger in the image); glibc's iconv modules (Node
  * converts text with ICU, never with iconv: 8 MiB); ICU's io, test and tool libraries (libnode links only i18n, uc
- * and data); ca-certificates' update script, its configuration and the single certificates, once the bundle
+ * and data); glibc's libmvec (vector maths for OpenMP SIMD code: no library or program in the image links it); ca-certificates' update script, its configuration and the single certificates, once the bundle
  * /etc/ssl/certs/ca-certificates.crt is written from them. Also NODE_BASE_REMOVED_SUFFIXES.
  */
 export const NODE_BASE_REMOVED = [
@@ -240,6 +240,7 @@ export const NODE_BASE_REMOVED = [
   "usr/lib/*/libicuio.so*",
   "usr/lib/*/libicutest.so*",
   "usr/lib/*/libicutu.so*",
+  "usr/lib/*/libmvec.so*",
   "usr/share/nodejs/@types",
   "usr/sbin/update-ca-certificates",
   "etc/ca-certificates",

@@ -48,7 +48,7 @@ export { ImageBuildError } from "./images-shell.js";
 // I/O shell (buildImages, importImages) at the end.
 
 /** Bump when the way images are assembled changes: it is part of every cache key. */
-export const IMAGE_RECIPE = 3;
+export const IMAGE_RECIPE = 4;
 /** Every image of ours is named localhost/kubeplus/<name>:<version>. */
 export const IMAGE_PREFIX = "localhost/kubeplus";
 /** org.opencontainers.image.source: where the sources live (the project's home, as in the KubePlus chart). */
