@@ -112,8 +112,9 @@ cluster-status: ## Show the local control plane's components and endpoints.
 	$(DEV) status
 
 .PHONY: images
-images: build ## Build the real nodes' OCI images (hack/images) into the tools cache; skips what is up to date.
+images: tools build ## Build the real nodes' OCI images and the four KubePlus service images (hack/images) into the tools cache; skips what is up to date.
 	$(DEV) images build
+	$(DEV) images build --services
 
 ##@ Test
 
@@ -135,7 +136,7 @@ test-int: tools build ## Integration and e2e tests; starts the local control pla
 	$(DEV) down || true; exit $$status
 
 .PHONY: images-test
-images-test: build ## The real nodes' images: two builds give equal digests; each runs in a containerd of its own (as root).
+images-test: build ## The images (nodes' and services'): two builds give equal digests; each runs in a containerd of its own (as root).
 	$(PNPM) exec vitest run --project images
 
 .PHONY: test-e2e

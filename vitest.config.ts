@@ -4,8 +4,8 @@ import { defineConfig } from "vitest/config";
 //   unit: *.test.ts beside the code; no cluster, no broker.
 //   int:  *.int.test.ts; a real local control plane (started once per run by the global setup).
 //   e2e:  e2e/specs/*.e2e.test.ts; user journeys against the same control plane.
-//   images: hack/dev/src/images*.int.test.ts; builds the real nodes' images and runs them in a containerd of its
-//         own (no control plane: `make images-test`).
+//   images: hack/dev/src/images*.int.test.ts; builds the real nodes' images and the service images and runs them in
+//         a containerd of its own (no control plane: `make images-test`).
 const imageTests = "hack/dev/src/images*.int.test.ts";
 const shared = {
   resolve: { conditions: ["@kubeplus/source"] },
@@ -42,6 +42,8 @@ export default defineConfig({
         test: {
           name: "images",
           include: [imageTests],
+          // Each file builds images (CPU-bound on 2 cores) and runs a containerd of its own: one file at a time.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

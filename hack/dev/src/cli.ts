@@ -49,6 +49,11 @@ Usage:
      [--all] [--json]                          $KUBEPLUS_TOOLS_DIR/images, skipping what is up to date; prints
                                                each reference and its archive (for ctr images import); --all
                                                adds the optional ones (mariadb: downloads Debian packages)
+  kubeplus-dev images build --services         the four KubePlus service images (crd-hook, helmer,
+     [--json]                                  kubeconfig-generator, metrics-collector): Node.js from pinned
+                                               Debian packages, each service bundled (run tsc -b first)
+  kubeplus-dev images lock                     pin the Node.js base's Debian packages to what Debian offers now
+                                               (hack/images/nodejs/packages-<arch>.lock)
   kubeplus-dev audit <log> [--from S] [--per N] requests in a kube-apiserver audit log (JSON lines) by client,
                                                verb and resource; from the first whose URI contains S; counts
                                                divided by N (per instance, say)
@@ -283,6 +288,7 @@ async function main(argv: string[]): Promise<number> {
       only: { type: "string", multiple: true },
       json: { type: "boolean" },
       all: { type: "boolean" },
+      services: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -304,6 +310,7 @@ async function main(argv: string[]): Promise<number> {
       imagesCommand(rest, {
         only: values.only,
         all: values.all,
+        services: values.services,
         json: values.json,
         env: process.env,
       }),

@@ -1,37 +1,29 @@
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildImages, IMAGES, importImages, type BuiltImage } from "./images.js";
 import {
-  buildImages,
-  hostPlatform,
-  IMAGES,
-  imagesCacheDir,
-  importImages,
-  type BuiltImage,
-} from "./images.js";
+  ctr,
+  containerdTools,
+  runContainer,
+  startContainerd,
+  stopContainerd,
+  stopTask,
+  taskPid,
+  type Containerd,
+  type Running,
+} from "./images-containerd.js";
 import { repoRoot } from "./paths.js";
 
 // Builds the images twice into two empty caches and compares them byte for byte, then imports them into a
 // containerd of this test's own (its own root, state and socket in a temporary folder; runc from Debian) and runs
 // each with `ctr run`, checking what it prints and serves. Containers use the host network and bind 127.0.0.1 only.
 
-const exec = promisify(execFile);
 const env = process.env;
 const sha256 = (path: string): string =>
   createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -103,193 +95,7 @@ describe("images build", () => {
 // containerd of our own.
 
 const NAMESPACE = "kubeplus-images-test";
-const toolsDir = dirname(imagesCacheDir(env));
-const versions = readFileSync(join(repoRoot, "hack", "tools", "versions.env"), "utf8");
-const containerdVersion = /^CONTAINERD_VERSION=(\S+)/m.exec(versions)?.[1] ?? "v2.2.9";
-const containerdBin =
-  env.CONTAINERD_BIN ?? join(toolsDir, `containerd-${containerdVersion}`, "containerd");
-const ctrBin = env.CTR_BIN ?? join(dirname(containerdBin), "ctr");
-const runcBin = env.RUNC_BIN ?? "/usr/sbin/runc";
-const registryVersion = /^REGISTRY_VERSION=(\S+)/m.exec(versions)?.[1] ?? "v3.1.2";
-const registryBin = env.REGISTRY_BIN ?? join(toolsDir, `registry-${registryVersion}`, "registry");
-
-interface Containerd {
-  readonly dir: string;
-  readonly socket: string;
-  readonly child: ChildProcess;
-}
-
-function containerdConfig(dir: string, socket: string): string {
-  const disabled = [
-    "io.containerd.grpc.v1.cri",
-    "io.containerd.cri.v1.images",
-    "io.containerd.cri.v1.runtime",
-    "io.containerd.podsandbox.controller.v1.podsandbox",
-    "io.containerd.nri.v1.nri",
-    "io.containerd.snapshotter.v1.overlayfs",
-    "io.containerd.snapshotter.v1.btrfs",
-    "io.containerd.snapshotter.v1.zfs",
-    "io.containerd.snapshotter.v1.devmapper",
-    "io.containerd.snapshotter.v1.blockfile",
-    "io.containerd.snapshotter.v1.erofs",
-  ];
-  return [
-    "version = 3",
-    `root = "${dir}/root"`,
-    `state = "${dir}/state"`,
-    `disabled_plugins = [${disabled.map((p) => `"${p}"`).join(", ")}]`,
-    "[grpc]",
-    `  address = "${socket}"`,
-    "[ttrpc]",
-    `  address = "${socket}.ttrpc"`,
-    "[debug]",
-    '  address = ""',
-    "[metrics]",
-    '  address = ""',
-    // The transfer service (ctr images tag, push, pull) unpacks into native: overlayfs is disabled above.
-    "[plugins.'io.containerd.transfer.v1.local']",
-    "  [[plugins.'io.containerd.transfer.v1.local'.unpack_config]]",
-    `    platform = "linux/${hostPlatform().architecture}"`,
-    '    snapshotter = "native"',
-    "",
-  ].join("\n");
-}
-
-const pathEnv = (): NodeJS.ProcessEnv => ({
-  ...env,
-  PATH: `${dirname(containerdBin)}:${dirname(runcBin)}:${env.PATH ?? "/usr/bin:/bin"}`,
-});
-
-async function ctr(daemon: Containerd, args: string[], namespace = NAMESPACE): Promise<string> {
-  const { stdout } = await exec(
-    ctrBin,
-    ["--address", daemon.socket, "--namespace", namespace, ...args],
-    {
-      env: pathEnv(),
-    },
-  );
-  return stdout;
-}
-
-async function startContainerd(): Promise<Containerd> {
-  for (const bin of [containerdBin, ctrBin, runcBin]) {
-    if (!existsSync(bin)) {
-      throw new Error(
-        `${bin} is missing: run make tools (containerd ${containerdVersion}) and apt-get install runc`,
-      );
-    }
-  }
-  const dir = mkdtempSync(join(tmpdir(), "kp-ctrd-"));
-  const socket = join(dir, "containerd.sock");
-  writeFileSync(join(dir, "config.toml"), containerdConfig(dir, socket));
-  const log = openSync(join(dir, "containerd.log"), "a");
-  const child = spawn(containerdBin, ["--config", join(dir, "config.toml")], {
-    stdio: ["ignore", log, log],
-    env: pathEnv(),
-  });
-  const daemon = { dir, socket, child };
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    if (
-      existsSync(socket) &&
-      (await ctr(daemon, ["version"]).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      return daemon;
-    }
-    await sleep(100);
-  }
-  throw new Error(
-    `containerd did not start: ${readFileSync(join(dir, "containerd.log"), "utf8").slice(-2000)}`,
-  );
-}
-
-/** PIDs whose command line names our folder: the shims of our containers (and containerd). */
-function processesUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function stopContainerd(daemon: Containerd): Promise<void> {
-  const ids = (await ctr(daemon, ["containers", "ls", "-q"]).catch(() => ""))
-    .split("\n")
-    .filter(Boolean);
-  for (const id of ids) {
-    await ctr(daemon, ["tasks", "kill", "-s", "SIGKILL", id]).catch(() => "");
-    await sleep(200);
-    await ctr(daemon, ["tasks", "delete", "-f", id]).catch(() => "");
-    await ctr(daemon, ["containers", "delete", id]).catch(() => "");
-  }
-  if (daemon.child.exitCode === null) {
-    const exited = new Promise<boolean>((resolve) =>
-      daemon.child.once("exit", () => resolve(true)),
-    );
-    daemon.child.kill("SIGTERM");
-    if (!(await Promise.race([exited, sleep(10_000).then(() => false)])))
-      daemon.child.kill("SIGKILL");
-  }
-  for (const pid of processesUnder(daemon.dir)) process.kill(pid, "SIGKILL");
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((m) => m.startsWith(daemon.dir))
-    .reverse();
-  for (const m of mounts) await exec("umount", ["-l", m]).catch(() => "");
-  rmSync(daemon.dir, { recursive: true, force: true });
-  // runc made /sys/fs/cgroup/<controller>/<namespace>/<id>; the containers' folders are gone, ours is empty.
-  for (const controller of readdirSync("/sys/fs/cgroup")) {
-    const path = join("/sys/fs/cgroup", controller, NAMESPACE);
-    if (existsSync(path)) await exec("rmdir", [path]).catch(() => "");
-  }
-}
-
-interface Running {
-  readonly id: string;
-  readonly exited: Promise<number>;
-  output(): string;
-  errors(): string;
-}
-
-/** `ctr run --rm` in the foreground: its stdout is the container's stdout, its exit code the container's. */
-function runContainer(
-  daemon: Containerd,
-  ref: string,
-  id: string,
-  extra: string[],
-  cmd: string[] = [],
-): Running {
-  const args = [
-    "--address",
-    daemon.socket,
-    "--namespace",
-    NAMESPACE,
-    "run",
-    "--rm",
-    "--snapshotter",
-    "native",
-  ];
-  args.push("--runc-binary", runcBin, ...extra, ref, id, ...cmd);
-  const child = spawn(ctrBin, args, { stdio: ["ignore", "pipe", "pipe"], env: pathEnv() });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  // stderr: the container's, and ctr's own warnings (cgroup v1 deprecation).
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number>((resolve) =>
-    child.once("exit", (code) => resolve(code ?? -1)),
-  );
-  return { id, exited, output: () => out, errors: () => err };
-}
+const tools = containerdTools(env);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -323,25 +129,6 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15
   }
 }
 
-/** The host PID of a running task (polls: `ctr run` creates the task a moment after it starts). */
-async function taskPid(daemon: Containerd, id: string): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const line = (await ctr(daemon, ["tasks", "ls"]))
-      .split("\n")
-      .find((l) => l.startsWith(`${id} `));
-    const [, pid, status] = line?.trim().split(/\s+/) ?? [];
-    if (status === "RUNNING" && Number(pid) > 0) return Number(pid);
-    if (Date.now() > deadline) throw new Error(`task ${id} is not running`);
-    await sleep(100);
-  }
-}
-
-const stop = async (daemon: Containerd, running: Running): Promise<number> => {
-  await ctr(daemon, ["tasks", "kill", "-s", "SIGTERM", running.id]);
-  return Promise.race([running.exited, sleep(10_000).then(() => -2)]);
-};
-
 const webEnv = (port: number, more: string[] = []): string[] => [
   "--net-host",
   "--env",
@@ -361,9 +148,9 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
 
   beforeAll(async () => {
     images = await buildImages({ env });
-    daemon = await startContainerd();
+    daemon = await startContainerd(NAMESPACE, tools);
     await importImages({
-      ctr: ctrBin,
+      ctr: tools.ctrBin,
       address: daemon.socket,
       namespace: NAMESPACE,
       snapshotter: "native",
@@ -419,7 +206,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       );
       expect(metrics).toContain('tenant_echo_info{tenant="acme",version="1.0.0"} 1');
     } finally {
-      expect(await stop(d(), run)).toBe(0);
+      expect(await stopTask(d(), run)).toBe(0);
     }
     expect(run.output()).toMatch(/tenant-echo 1\.0\.0 listening on 127\.0\.0\.1:\d+ tenant=acme/);
     expect(run.output()).toMatch(/request path=\/bytes n=100000 from=127\.0\.0\.1:\d+ tenant=acme/);
@@ -432,7 +219,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
     expect(await Promise.race([run.exited, sleep(1000).then(() => "still running")])).toBe(
       "still running",
     );
-    expect(await stop(d(), run)).toBe(0);
+    expect(await stopTask(d(), run)).toBe(0);
     expect(run.errors()).toContain("pause: shutting down, signal: terminated");
   });
 
@@ -472,7 +259,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       expect(cores).toBeGreaterThan(0.12);
       expect(cores).toBeLessThan(0.26);
     } finally {
-      expect(await stop(d(), run)).toBe(0);
+      expect(await stopTask(d(), run)).toBe(0);
     }
     expect(run.output()).toContain("cpu-burner 1.0.0 workers=2 memory_mib=48 resident");
   }, 60_000);
@@ -486,7 +273,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
     try {
       expect(await get(`http://127.0.0.1:${String(port)}/`)).toEqual({ status: 200, body });
     } finally {
-      expect(await stop(d(), run)).toBe(0);
+      expect(await stopTask(d(), run)).toBe(0);
     }
   });
 
@@ -494,7 +281,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
     const [mariadb] = await buildImages({ env, only: ["mariadb"] });
     if (!mariadb) throw new Error("mariadb was not built");
     await importImages({
-      ctr: ctrBin,
+      ctr: tools.ctrBin,
       address: d().socket,
       namespace: NAMESPACE,
       snapshotter: "native",
@@ -559,7 +346,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       const pid = await taskPid(d(), "mysql");
       expect(readFileSync(`/proc/${String(pid)}/status`, "utf8")).toMatch(/^Uid:\s+65532\s/m);
     } finally {
-      expect(await stop(d(), server)).toBe(0);
+      expect(await stopTask(d(), server)).toBe(0);
     }
   }, 300_000);
 
@@ -579,7 +366,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
         "",
       ].join("\n"),
     );
-    const registry = spawn(registryBin, ["serve", join(dir, "config.yml")], {
+    const registry = spawn(tools.registryBin, ["serve", join(dir, "config.yml")], {
       stdio: "ignore",
       env: { PATH: env.PATH, OTEL_TRACES_EXPORTER: "none", OTEL_SDK_DISABLED: "true" },
     });
@@ -633,7 +420,7 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
       expect(page.status).toBe(200);
       expect(page.body).toContain("<title>static-web</title>");
     } finally {
-      expect(await stop(d(), run)).toBe(0);
+      expect(await stopTask(d(), run)).toBe(0);
     }
   });
 });

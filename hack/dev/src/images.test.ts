@@ -296,13 +296,14 @@ describe("paths and output", () => {
       digest: "sha256:0123456789abcdef",
       archiveBytes: 3 * 2 ** 20,
       layerBytes: 1,
+      unpackedBytes: 7.5 * 2 ** 20,
       key: "k",
       cached: true,
     };
     const lines = formatImages([image]).trimEnd().split("\n");
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(
-      /^gcr\.io\/cloudark-kubeplus\/hello-world:latest +sha256:0123456789ab +3\.0MiB +\/c\/hello-world\/image\.oci\.tar$/,
+      /^gcr\.io\/cloudark-kubeplus\/hello-world:latest +sha256:0123456789ab +3\.0MiB +7\.5MiB +\/c\/hello-world\/image\.oci\.tar$/,
     );
   });
 });

@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
   existsSync,
-  lutimesSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -17,23 +14,51 @@ import {
 } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { bundleService, esbuildVersion } from "./images-bundle.js";
+import {
+  candidateDebs,
+  fetchPinnedDebs,
+  formatDebLock,
+  lockHeader,
+  parseDebLock,
+  stageNodeBase,
+  updateAptLists,
+  type PinnedDeb,
+} from "./images-debian.js";
 import { repoRoot } from "./paths.js";
+import {
+  clampTimes,
+  errorText,
+  ImageBuildError,
+  makeDir,
+  output,
+  run,
+  sha256File,
+} from "./images-shell.js";
+
+export { ImageBuildError } from "./images-shell.js";
 
 // The container images the real nodes run, built without any registry: Go programs of ours (hack/images/<folder>,
 // standard library only, CGO_ENABLED=0) and busybox from Debian's busybox-static, assembled into OCI images by
 // umoci (Debian's package) and written as OCI archives that `ctr images import` accepts, into a cache keyed by
-// every input. Pure decisions first (definitions, references, cache key, umoci arguments, the OCI index); the
+// every input. The four KubePlus service images (SERVICE_IMAGES) are built by the same machinery: a Node.js base
+// layer of pinned Debian packages (images-debian.ts) and a layer with the service bundled by esbuild
+// (images-bundle.ts), for the helmer with the pinned helm and the post-render forwarder. Pure decisions first (definitions, references, cache key, umoci arguments, the OCI index); the
 // I/O shell (buildImages, importImages) at the end.
 
-const run = promisify(execFile);
-
 /** Bump when the way images are assembled changes: it is part of every cache key. */
-export const IMAGE_RECIPE = 1;
+export const IMAGE_RECIPE = 4;
 /** Every image of ours is named localhost/kubeplus/<name>:<version>. */
 export const IMAGE_PREFIX = "localhost/kubeplus";
 /** org.opencontainers.image.source: where the sources live (the project's home, as in the KubePlus chart). */
 export const IMAGE_SOURCE_URL = "https://github.com/cloud-ark/kubeplus";
+/**
+ * The registry the KubePlus chart names its images in (deploy/charts/kubeplus values.yaml `image.registry`): the
+ * service images are also imported as <this>/<service>:<version>, so the chart's defaults find them on a node with
+ * `imagePullPolicy: IfNotPresent`.
+ */
+export const CHART_IMAGE_REGISTRY = "ghcr.io/kubeplus-ts";
 /** The non-root user every image runs as (distroless' "nonroot"). */
 export const NONROOT = "65532:65532";
 /** Fixed timestamps keep the digests reproducible: layer entries, config and history all say 1970-01-01. */
@@ -66,7 +91,81 @@ export interface ImageDefinition {
   /** Other references the same image is imported under, fully qualified (stand-ins for images we cannot pull). */
   readonly aliases?: readonly string[];
   readonly description: string;
+  /** The working directory of the image's process (default: /). */
+  readonly workingDir?: string;
+  /**
+   * A KubePlus service (services/<service>): its version is its package.json's, its layer holds the service bundled
+   * by esbuild (/app/dist/main.js), the message schemas of @kubeplus/contracts (/app/schemas) and /app/package.json.
+   * `folder` is then the base's folder (hack/images/nodejs).
+   */
+  readonly service?: string;
+  /**
+   * The folder's Debian packages pinned by version and sha256 (packages-<arch>.lock, from the suites of its
+   * sources.list), unpacked into a Node.js base layer (images-debian.ts stageNodeBase).
+   */
+  readonly nodeBase?: boolean;
+  /** Go programs of the repository built into the image: image path -> the main package's folder. */
+  readonly goPrograms?: Readonly<Record<string, string>>;
+  /** Where the pinned helm (hack/tools/versions.env HELM_VERSION, built by make tools) goes in the image. */
+  readonly helm?: string;
 }
+
+/** What every service image's process sees (the pod's env overrides it). HOME: the chart's writable /tmp. */
+const SERVICE_ENV = {
+  PATH: "/usr/local/bin:/usr/bin",
+  HOME: "/tmp",
+  NODE_ENV: "production",
+} as const;
+
+function serviceImage(
+  service: string,
+  ports: readonly number[],
+  description: string,
+  more: Partial<ImageDefinition> = {},
+): ImageDefinition {
+  return {
+    name: service,
+    folder: "nodejs",
+    service,
+    nodeBase: true,
+    busybox: false,
+    entrypoint: ["/usr/bin/node", "/app/dist/main.js"],
+    workingDir: "/app",
+    ports,
+    description,
+    ...more,
+    env: { ...SERVICE_ENV, ...more.env },
+  };
+}
+
+/** The four KubePlus services, as the chart runs them (`kubeplus-dev images build --services`). */
+export const SERVICE_IMAGES: readonly ImageDefinition[] = [
+  serviceImage(
+    "crd-hook",
+    [8443, 8081],
+    "KubePlus crd-hook: the admission webhook for ResourceCompositions and their instances.",
+  ),
+  serviceImage(
+    "helmer",
+    [8081],
+    "KubePlus helmer: renders charts with the pinned helm and keeps every instance's release converged.",
+    {
+      helm: "/usr/local/bin/helm",
+      goPrograms: { "/app/bin/kubeplus-post-render": "services/helmer/post-render-shim" },
+      env: { HELM_BIN: "/usr/local/bin/helm", POST_RENDER_BIN: "/app/bin/kubeplus-post-render" },
+    },
+  ),
+  serviceImage(
+    "kubeconfig-generator",
+    [8081],
+    "KubePlus kubeconfig-generator: keeps the consumer kubeconfig current and serves kubeconfigs over NATS.",
+  ),
+  serviceImage(
+    "metrics-collector",
+    [9090, 8081],
+    "KubePlus metrics-collector: meters every instance, serves /metrics and keeps daily usage records.",
+  ),
+];
 
 /** Every image the tests need. `kubeplus-dev images build` builds them all; `--only NAME` picks some. */
 export const IMAGES: readonly ImageDefinition[] = [
@@ -175,10 +274,6 @@ const REFERENCE =
   /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const VERSION_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-export class ImageBuildError extends Error {
-  override readonly name = "ImageBuildError";
-}
-
 /** Throws with what to change when a reference is not fully qualified (containerd and the kubelet need it so). */
 export function validateReference(ref: string): string {
   if (!REFERENCE.test(ref)) {
@@ -189,14 +284,20 @@ export function validateReference(ref: string): string {
   return ref;
 }
 
-/** The references an image is imported under: ours first, then the stand-in names. */
+/** The references an image is imported under: ours first, then the chart's (service images), then the stand-in names. */
 export function imageRefs(def: ImageDefinition, version: string): string[] {
   if (!VERSION_TAG.test(version)) {
+    const where = def.service
+      ? `services/${def.service}/package.json's version`
+      : `hack/images/${def.folder}/VERSION`;
     throw new ImageBuildError(
-      `hack/images/${def.folder}/VERSION holds '${version}', which is not a valid tag: use letters, digits, '.', '_' and '-'`,
+      `${where} holds '${version}', which is not a valid tag: use letters, digits, '.', '_' and '-'`,
     );
   }
-  return [`${IMAGE_PREFIX}/${def.name}:${version}`, ...(def.aliases ?? [])].map(validateReference);
+  const chart = def.service ? [`${CHART_IMAGE_REGISTRY}/${def.name}:${version}`] : [];
+  return [`${IMAGE_PREFIX}/${def.name}:${version}`, ...chart, ...(def.aliases ?? [])].map(
+    validateReference,
+  );
 }
 
 /** The tag part of a reference (org.opencontainers.image.ref.name, as containerd's own exporter writes it). */
@@ -235,6 +336,10 @@ export interface BuildInputs {
   /** The Debian packages unpacked into the image: name=version -> the .deb's sha256 (from the package index). */
   readonly debs?: Readonly<Record<string, string>>;
   readonly umociVersion: string;
+  /** The pinned helm put into the image: its version and the binary's sha256. */
+  readonly helm?: { readonly version: string; readonly sha256: string };
+  /** The esbuild version that bundled the service (its output is in `sources` as bundle:/app/dist/main.js). */
+  readonly esbuildVersion?: string;
 }
 
 /** JSON with object keys sorted at every depth, so equal inputs hash alike whatever order they were built in. */
@@ -270,7 +375,7 @@ export function imageAnnotations(inputs: BuildInputs): Record<string, string> {
 export function umociConfigArgs(inputs: BuildInputs): string[] {
   const def = inputs.definition;
   const args = ["config", "--no-history", "--created", EPOCH, "--author", "kubeplus"];
-  args.push("--config.user", def.user ?? NONROOT, "--config.workingdir", "/");
+  args.push("--config.user", def.user ?? NONROOT, "--config.workingdir", def.workingDir ?? "/");
   args.push("--os", inputs.platform.os, "--architecture", inputs.platform.architecture);
   for (const e of def.entrypoint) args.push("--config.entrypoint", e);
   for (const c of def.cmd ?? []) args.push("--config.cmd", c);
@@ -414,6 +519,8 @@ export interface BuiltImage {
   readonly archiveBytes: number;
   /** Sum of the compressed layers. */
   readonly layerBytes: number;
+  /** Sum of the layers uncompressed (what the image takes unpacked; `docker images` calls it the size). */
+  readonly unpackedBytes: number;
   readonly key: string;
   /** False when this call built it, true when the cache already held it. */
   readonly cached: boolean;
@@ -423,10 +530,14 @@ export interface BuildImagesOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Default: $KUBEPLUS_TOOLS_DIR/images, or ~/.cache/kubeplus/tools/images. */
   readonly cacheDir?: string;
-  /** Image names to build (default: every image of IMAGES that is not optional). */
+  /** Image names to build, of IMAGES or SERVICE_IMAGES (default: every image of IMAGES that is not optional). */
   readonly only?: readonly string[];
   /** Build the optional images too (mariadb) when `only` is not given. */
   readonly all?: boolean;
+  /** Build the four service images (SERVICE_IMAGES) instead of the nodes' images, when `only` is not given. */
+  readonly services?: boolean;
+  /** Downloaded .debs (<sha256>.deb) and the service base's apt state; default: <cacheDir>/debs. */
+  readonly debsDir?: string;
   readonly report?: (line: string) => void;
   /** The image sources (default: <repo>/hack/images). */
   readonly sourcesDir?: string;
@@ -452,35 +563,9 @@ interface Toolbox {
   readonly aptGet: string;
   readonly aptCache: string;
   readonly dpkgDeb: string;
-  readonly rootless: boolean;
   /** The environment the go build runs with (its caches, proxy settings). */
   readonly env: NodeJS.ProcessEnv;
 }
-
-/** What a failed child process said: its stderr, else the error's message. */
-function errorText(err: unknown): string {
-  const e = err as { stderr?: string; message?: string };
-  const stderr = e.stderr?.trim() ?? "";
-  return stderr.length > 0 ? stderr : (e.message ?? String(err));
-}
-
-async function output(
-  cmd: string,
-  args: readonly string[],
-  env?: NodeJS.ProcessEnv,
-): Promise<string> {
-  try {
-    const { stdout } = await run(cmd, [...args], { env, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: unknown };
-    if (e.code === "ENOENT") throw new ImageBuildError(`${cmd} is not installed or not on PATH`);
-    throw new ImageBuildError(`${cmd} ${args.join(" ")} failed: ${errorText(err)}`);
-  }
-}
-
-const sha256File = (path: string): string =>
-  createHash("sha256").update(readFileSync(path)).digest("hex");
 
 async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
   const umoci = env.UMOCI_BIN ?? "umoci";
@@ -522,7 +607,6 @@ async function findTools(env: NodeJS.ProcessEnv): Promise<Toolbox> {
     aptGet: "apt-get",
     aptCache: "apt-cache",
     dpkgDeb: "dpkg-deb",
-    rootless: process.getuid?.() !== 0,
     env,
   };
 }
@@ -568,14 +652,13 @@ async function downloadDeb(pkg: string, sha: string, file: string, tools: Toolbo
   }
 }
 
-/** Downloads each package once into <cache>/debs/<sha256>.deb (checked against the index) and unpacks them all. */
+/** Downloads each package once into <store>/<sha256>.deb (checked against the index) and unpacks them all. */
 async function stageDebs(
   root: string,
   debs: Readonly<Record<string, string>>,
   tools: Toolbox,
-  cacheDir: string,
+  store: string,
 ): Promise<void> {
-  const store = join(cacheDir, "debs");
   makeDir(store);
   makeDir(root);
   for (const [pkg, sha] of Object.entries(debs).sort()) {
@@ -600,17 +683,116 @@ function listFiles(dir: string, base = dir): string[] {
     });
 }
 
-async function gitRevision(folder: string): Promise<string> {
+/** The last commit that touched any of `paths` (repository-relative), `-dirty` when one has uncommitted changes. */
+async function gitRevision(paths: readonly string[]): Promise<string> {
   const git = (args: string[]): Promise<string> =>
     output("git", ["-C", repoRoot, ...args]).then((s) => s.trim());
   try {
-    const commit = await git(["log", "-1", "--format=%H", "--", folder]);
-    const dirty = await git(["status", "--porcelain", "--", folder]);
+    const commit = await git(["log", "-1", "--format=%H", "--", ...paths]);
+    const dirty = await git(["status", "--porcelain", "--", ...paths]);
     if (!commit) return "uncommitted";
     return dirty ? `${commit}-dirty` : commit;
   } catch {
     return "unknown";
   }
+}
+
+/** sha256 of each file under a folder, keyed `<prefix>/<relative path>`. */
+function hashFiles(dir: string, prefix: string): Record<string, string> {
+  return Object.fromEntries(
+    listFiles(dir).map((f) => [`${prefix}/${f}`, sha256File(join(dir, f))] as const),
+  );
+}
+
+/** HELM_VERSION of hack/tools/versions.env: the helm every test uses, and the helmer image's. */
+function pinnedHelmVersion(): string {
+  const versions = readFileSync(join(repoRoot, "hack", "tools", "versions.env"), "utf8");
+  const version = /^HELM_VERSION=(\S+)/m.exec(versions)?.[1];
+  if (!version) throw new ImageBuildError("hack/tools/versions.env sets no HELM_VERSION");
+  return version;
+}
+
+/** The pinned helm binary: HELM_BIN, else what make tools built into the tools cache; checked by its version. */
+async function findHelm(env: NodeJS.ProcessEnv): Promise<{ path: string; version: string }> {
+  const version = pinnedHelmVersion();
+  const path = env.HELM_BIN ?? join(dirname(imagesCacheDir(env)), `helm-${version}`, "helm");
+  if (!existsSync(path)) {
+    throw new ImageBuildError(
+      `the pinned helm ${version} is missing (${path}): run make tools, or set HELM_BIN`,
+    );
+  }
+  const said = (await output(path, ["version", "--short"])).trim();
+  if (!said.startsWith(version)) {
+    throw new ImageBuildError(`${path} says it is helm ${said}, but the pin is ${version}`);
+  }
+  return { path, version };
+}
+
+/** A service image's files made before its key: the bundle (its bytes are an input). */
+interface Prepared {
+  readonly bundle?: string;
+  readonly helm?: { readonly path: string; readonly version: string };
+}
+
+/** Bundles the service into `tmp` and finds the pinned helm (the helmer): what the key is computed from. */
+async function prepareService(
+  def: ImageDefinition,
+  tmp: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Prepared> {
+  if (!def.service) return {};
+  const bundle = join(tmp, "bundle", "main.js");
+  await bundleService(def.service, bundle);
+  return { bundle, helm: def.helm ? await findHelm(env) : undefined };
+}
+
+/** The lock of the Node.js base for `architecture` (hack/images/<folder>/packages-<arch>.lock). */
+function nodeBaseLock(folder: string, architecture: string): { file: string; pinned: PinnedDeb[] } {
+  const file = join(folder, `packages-${architecture}.lock`);
+  if (!existsSync(file)) {
+    throw new ImageBuildError(
+      `${file} is missing: the Node.js base pins its Debian packages per architecture; write it with 'node hack/dev/dist/cli.js images lock'`,
+    );
+  }
+  return { file, pinned: parseDebLock(readFileSync(file, "utf8"), file) };
+}
+
+async function gatherServiceInputs(
+  def: ImageDefinition & { readonly service: string },
+  tools: Toolbox,
+  sourcesDir: string,
+  prepared: Prepared,
+): Promise<BuildInputs> {
+  const folder = join(sourcesDir, def.folder);
+  const pkg = JSON.parse(
+    readFileSync(join(repoRoot, "services", def.service, "package.json"), "utf8"),
+  ) as { version?: string };
+  const platform = hostPlatform();
+  const { pinned } = nodeBaseLock(folder, platform.architecture);
+  const schemas = join(repoRoot, "libs", "contracts", "schemas");
+  const sources: Record<string, string> = {
+    ...hashFiles(folder, `hack/images/${def.folder}`),
+    ...hashFiles(schemas, "libs/contracts/schemas"),
+    ...(prepared.bundle ? { "bundle:/app/dist/main.js": sha256File(prepared.bundle) } : {}),
+  };
+  for (const src of Object.values(def.goPrograms ?? {}))
+    Object.assign(sources, hashFiles(join(repoRoot, src), src));
+  const helm = prepared.helm;
+  const paths = [relative(repoRoot, folder), `services/${def.service}`, "libs", "pnpm-lock.yaml"];
+  paths.push(...Object.values(def.goPrograms ?? {}), ...(helm ? ["hack/tools/versions.env"] : []));
+  return {
+    recipe: IMAGE_RECIPE,
+    definition: def,
+    version: pkg.version ?? "",
+    revision: await gitRevision(paths),
+    platform,
+    sources,
+    goVersion: def.goPrograms ? tools.goVersion : undefined,
+    umociVersion: tools.umociVersion,
+    debs: Object.fromEntries(pinned.map((p) => [`${p.name}=${p.version}`, p.sha256] as const)),
+    helm: helm ? { version: helm.version, sha256: sha256File(helm.path) } : undefined,
+    esbuildVersion,
+  };
 }
 
 async function gatherInputs(
@@ -635,7 +817,7 @@ async function gatherInputs(
     recipe: IMAGE_RECIPE,
     definition: def,
     version,
-    revision: await gitRevision(relative(repoRoot, folder)),
+    revision: await gitRevision([relative(repoRoot, folder)]),
     platform: hostPlatform(),
     sources,
     goVersion: def.binary ? tools.goVersion : undefined,
@@ -645,21 +827,6 @@ async function gatherInputs(
       ? Object.fromEntries(debs.map((p) => [`${p.name}=${p.version}`, p.sha256] as const))
       : undefined,
   };
-}
-
-/** Sets every entry's mtime to 1970-01-01 (children first), so layer tars do not depend on when we built. */
-function clampTimes(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) clampTimes(path);
-    lutimesSync(path, 0, 0);
-  }
-  lutimesSync(dir, 0, 0);
-}
-
-function makeDir(path: string, mode = 0o755): void {
-  mkdirSync(path, { recursive: true });
-  chmodSync(path, mode);
 }
 
 function stageBusybox(root: string, tools: Toolbox): void {
@@ -674,6 +841,76 @@ function stageBusybox(root: string, tools: Toolbox): void {
   writeFileSync(join(root, "etc", "group"), GROUP);
   chmodSync(join(root, "etc", "passwd"), 0o644);
   chmodSync(join(root, "etc", "group"), 0o644);
+  clampTimes(root);
+}
+
+/** A Go main package built static and reproducibly (-trimpath, no build ID, no VCS stamp) to `target` (0755). */
+async function goBuild(
+  srcDir: string,
+  target: string,
+  inputs: BuildInputs,
+  tools: Toolbox,
+): Promise<void> {
+  makeDir(dirname(target));
+  const ldflags = `-s -w -buildid= -X main.version=${inputs.version}`;
+  const args = ["build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", target, "."];
+  const env = {
+    ...tools.env,
+    CGO_ENABLED: "0",
+    GOTOOLCHAIN: "local",
+    GOWORK: "off",
+    GOFLAGS: "-mod=mod",
+    GOOS: inputs.platform.os,
+    GOARCH: inputs.platform.architecture,
+  };
+  await run(tools.go, args, { cwd: srcDir, env }).catch((err: unknown) => {
+    throw new ImageBuildError(
+      `go build of ${relative(repoRoot, srcDir)} failed: ${errorText(err)}`,
+    );
+  });
+  chmodSync(target, 0o755);
+}
+
+/**
+ * A service's layer: /app/package.json (the bundle is an ES module), /app/dist/main.js, /app/schemas (the message
+ * schemas @kubeplus/contracts reads from ../schemas beside its dist), and for the helmer the pinned helm and the
+ * post-render forwarder. Files 0644, programs 0755, owned by root: any uid (the chart's runAsUser) reads them,
+ * none writes them.
+ */
+async function stageService(
+  root: string,
+  inputs: BuildInputs,
+  tools: Toolbox,
+  prepared: Prepared,
+): Promise<void> {
+  const def = inputs.definition;
+  const put = (path: string, from: string | { text: string }, mode: number): void => {
+    const target = join(root, path);
+    makeDir(dirname(target));
+    if (typeof from === "string") copyFileSync(from, target);
+    else writeFileSync(target, from.text);
+    chmodSync(target, mode);
+  };
+  makeDir(root);
+  const pkg = { name: `@kubeplus/${def.name}`, version: inputs.version, type: "module" };
+  put("app/package.json", { text: `${JSON.stringify(pkg, null, 2)}\n` }, 0o644);
+  if (prepared.bundle) put("app/dist/main.js", prepared.bundle, 0o644);
+  const schemas = join(repoRoot, "libs", "contracts", "schemas");
+  for (const f of listFiles(schemas)) put(join("app/schemas", f), join(schemas, f), 0o644);
+  if (def.helm && prepared.helm) put(def.helm, prepared.helm.path, 0o755);
+  for (const [path, src] of Object.entries(def.goPrograms ?? {}))
+    await goBuild(join(repoRoot, src), join(root, path), inputs, tools);
+  for (const dir of [
+    "app",
+    "app/dist",
+    "app/schemas",
+    "app/bin",
+    "usr",
+    "usr/local",
+    "usr/local/bin",
+  ])
+    if (existsSync(join(root, dir))) chmodSync(join(root, dir), 0o755);
+  chmodSync(root, 0o755);
   clampTimes(root);
 }
 
@@ -692,25 +929,8 @@ async function stageProgram(
     copyFileSync(join(sourcesDir, def.folder, file), target);
     chmodSync(target, mode);
   }
-  if (def.binary) {
-    const target = join(root, def.binary);
-    makeDir(join(target, ".."));
-    const ldflags = `-s -w -buildid= -X main.version=${inputs.version}`;
-    const args = ["build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", target, "."];
-    const env = {
-      ...tools.env,
-      CGO_ENABLED: "0",
-      GOTOOLCHAIN: "local",
-      GOWORK: "off",
-      GOFLAGS: "-mod=mod",
-      GOOS: inputs.platform.os,
-      GOARCH: inputs.platform.architecture,
-    };
-    await run(tools.go, args, { cwd: join(sourcesDir, def.folder), env }).catch((err: unknown) => {
-      throw new ImageBuildError(`go build of hack/images/${def.folder} failed: ${errorText(err)}`);
-    });
-    chmodSync(target, 0o755);
-  }
+  if (def.binary)
+    await goBuild(join(sourcesDir, def.folder), join(root, def.binary), inputs, tools);
   if (def.folders?.["/usr/share/nginx/html"] !== undefined) {
     const page = join(root, "usr/share/nginx/html/index.html");
     writeFileSync(page, `<!doctype html><title>${def.name}</title><p>${def.description}</p>\n`);
@@ -722,6 +942,7 @@ async function stageProgram(
 interface Assembled {
   readonly digest: string;
   readonly layerBytes: number;
+  readonly unpackedBytes: number;
 }
 
 /** umoci init/new/insert/config/gc into `layout`, then the index rewritten for the references. */
@@ -733,28 +954,40 @@ async function assemble(
 ): Promise<Assembled> {
   const image = `${layout}:image`;
   const umoci = (args: string[]): Promise<string> => output(tools.umoci, args);
-  const rootless = tools.rootless ? ["--rootless"] : [];
   await umoci(["init", "--layout", layout]);
   await umoci(["new", "--image", image]);
+  const def = inputs.definition;
   const layers: [string | undefined, string][] = [
     [staged.base, "busybox from Debian's busybox-static, /etc/passwd, /etc/group, /tmp"],
-    [staged.debs, `Debian packages of hack/images/${inputs.definition.folder}`],
-    [staged.app, `hack/images/${inputs.definition.folder} ${inputs.version}`],
+    [
+      staged.debs,
+      def.nodeBase
+        ? `Node.js base: the Debian packages pinned in hack/images/${def.folder}`
+        : `Debian packages of hack/images/${def.folder}`,
+    ],
+    [
+      staged.app,
+      def.service
+        ? `services/${def.service} ${inputs.version}`
+        : `hack/images/${def.folder} ${inputs.version}`,
+    ],
   ];
-  for (const [dir, what] of layers) {
+  for (const [i, [dir, what]] of layers.entries()) {
     if (!dir) continue;
+    const tar = join(dirname(layout), `layer-${String(i)}.tar`);
+    await writeLayerTar(dir, tar, tools);
     await umoci([
-      "insert",
-      ...rootless,
+      "raw",
+      "add-layer",
       "--image",
       image,
       "--history.created",
       EPOCH,
       "--history.created_by",
       `kubeplus-dev images build: ${what}`,
-      dir,
-      "/",
+      tar,
     ]);
+    rmSync(tar, { force: true });
   }
   await umoci([...umociConfigArgs(inputs), "--image", image]);
   await umoci(["gc", "--layout", layout]);
@@ -766,7 +999,39 @@ async function assemble(
   const manifest = JSON.parse(
     readFileSync(join(layout, "blobs", ...digest.split(":")), "utf8"),
   ) as { layers: Descriptor[] };
-  return { digest, layerBytes: manifest.layers.reduce((n, l) => n + l.size, 0) };
+  const unpacked = manifest.layers.map(
+    (l) => gunzipSync(readFileSync(join(layout, "blobs", ...l.digest.split(":")))).length,
+  );
+  return {
+    digest,
+    layerBytes: manifest.layers.reduce((n, l) => n + l.size, 0),
+    unpackedBytes: unpacked.reduce((n, b) => n + b, 0),
+  };
+}
+
+/**
+ * One layer's tar, made by GNU tar from the staged folder: entries sorted by name, owned by root (whoever builds),
+ * times as staged (1970-01-01), pax headers only where a name or size needs one and without atime, ctime or a
+ * process id in their names, so equal folders give equal tars. Not `umoci insert`: umoci 0.4.7's own tar writer can
+ * end a layer early, cutting the tail of its last file (the helmer's helm lost its last 162 bytes; umoci issue #436),
+ * which Go's tar reader takes for a clean end. `umoci raw add-layer` then adds the tar verbatim, gzip-compressed.
+ */
+async function writeLayerTar(dir: string, tar: string, tools: Toolbox): Promise<void> {
+  const entries = readdirSync(dir).sort();
+  await output(tools.tar, [
+    "--sort=name",
+    "--format=pax",
+    "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-cf",
+    tar,
+    "-C",
+    dir,
+    ...entries,
+  ]);
 }
 
 /** The layout as one tar, entries sorted and stamped alike, so equal layouts give equal archives. */
@@ -826,39 +1091,96 @@ export function imageReference(
   return imageRefs(def, version)[0] ?? "";
 }
 
-/** Up to three layer folders under `tmp`: busybox, Debian packages, the folder's program and files. */
+interface BuildSettings {
+  readonly cacheDir: string;
+  readonly debsDir: string;
+  readonly sourcesDir: string;
+  readonly report: (line: string) => void;
+}
+
+/** The Node.js base layer: the lock's .debs (fetched into the store when missing), unpacked and completed. */
+async function stageNodeBaseLayer(
+  root: string,
+  inputs: BuildInputs,
+  settings: BuildSettings,
+): Promise<void> {
+  const folder = join(settings.sourcesDir, inputs.definition.folder);
+  const { file, pinned } = nodeBaseLock(folder, inputs.platform.architecture);
+  const sourcesList = join(folder, "sources.list");
+  const aptKey = createHash("sha256").update(readFileSync(sourcesList)).digest("hex").slice(0, 12);
+  const store = {
+    dir: settings.debsDir,
+    aptState: join(settings.debsDir, `apt-${inputs.platform.architecture}-${aptKey}`),
+    sourcesList,
+    architecture: inputs.platform.architecture,
+    report: settings.report,
+  };
+  const debs = await fetchPinnedDebs(store, pinned, relative(repoRoot, file));
+  await stageNodeBase(root, debs);
+}
+
+/** What staging one image needs. */
+interface StageContext {
+  readonly inputs: BuildInputs;
+  readonly tools: Toolbox;
+  readonly settings: BuildSettings;
+  readonly prepared: Prepared;
+}
+
+/** The Debian layer: the Node.js base, or the folder's package list (mariadb); none without packages. */
+async function stageDebLayer(tmp: string, ctx: StageContext): Promise<string | undefined> {
+  const { inputs, tools, settings } = ctx;
+  if (!inputs.debs) return undefined;
+  const dir = join(tmp, "debs");
+  if (inputs.definition.nodeBase) await stageNodeBaseLayer(dir, inputs, settings);
+  else await stageDebs(dir, inputs.debs, tools, settings.debsDir);
+  return dir;
+}
+
+/** The program layer: a service (bundle, schemas, helm, forwarder) or the folder's program, files and folders. */
+async function stageAppLayer(tmp: string, ctx: StageContext): Promise<string | undefined> {
+  const def = ctx.inputs.definition;
+  if (!(def.binary ?? def.folders ?? def.files ?? def.service)) return undefined;
+  const dir = join(tmp, "app");
+  if (def.service) await stageService(dir, ctx.inputs, ctx.tools, ctx.prepared);
+  else await stageProgram(dir, ctx.inputs, ctx.tools, ctx.settings.sourcesDir);
+  return dir;
+}
+
+/** Up to three layer folders under `tmp`: busybox, Debian packages (or the Node.js base), the program and files. */
 async function stageLayers(
   tmp: string,
-  inputs: BuildInputs,
-  tools: Toolbox,
-  options: { readonly cacheDir: string; readonly sourcesDir: string },
+  ctx: StageContext,
 ): Promise<{ base?: string; debs?: string; app?: string }> {
-  const def = inputs.definition;
-  const base = def.busybox ? join(tmp, "base") : undefined;
-  if (base) stageBusybox(base, tools);
-  const debs = inputs.debs ? join(tmp, "debs") : undefined;
-  if (debs && inputs.debs) await stageDebs(debs, inputs.debs, tools, options.cacheDir);
-  const app = (def.binary ?? def.folders ?? def.files) ? join(tmp, "app") : undefined;
-  if (app) await stageProgram(app, inputs, tools, options.sourcesDir);
-  return { base, debs, app };
+  const base = ctx.inputs.definition.busybox ? join(tmp, "base") : undefined;
+  if (base) stageBusybox(base, ctx.tools);
+  return { base, debs: await stageDebLayer(tmp, ctx), app: await stageAppLayer(tmp, ctx) };
 }
 
 async function buildOne(
   def: ImageDefinition,
   tools: Toolbox,
-  options: Required<Pick<BuildImagesOptions, "cacheDir" | "sourcesDir" | "report">>,
+  options: BuildSettings,
 ): Promise<BuiltImage> {
-  const inputs = await gatherInputs(def, tools, options.sourcesDir);
-  const key = cacheKey(inputs);
-  const dir = join(options.cacheDir, `${def.name}-${inputs.version}-${key}`);
-  const cached = readCached(dir);
-  pruneCache(options.cacheDir, def.name, dir);
-  if (cached) return cached;
   const started = Date.now();
   const tmp = join(options.cacheDir, `.tmp-${def.name}-${randomBytes(6).toString("hex")}`);
   makeDir(tmp);
   try {
-    const staged = await stageLayers(tmp, inputs, tools, options);
+    const prepared = await prepareService(def, tmp, tools.env);
+    const inputs = def.service
+      ? await gatherServiceInputs(
+          { ...def, service: def.service },
+          tools,
+          options.sourcesDir,
+          prepared,
+        )
+      : await gatherInputs(def, tools, options.sourcesDir);
+    const key = cacheKey(inputs);
+    const dir = join(options.cacheDir, `${def.name}-${inputs.version}-${key}`);
+    const cached = readCached(dir);
+    pruneCache(options.cacheDir, def.name, dir);
+    if (cached) return cached;
+    const staged = await stageLayers(tmp, { inputs, tools, settings: options, prepared });
     const assembled = await assemble(join(tmp, "layout"), staged, inputs, tools);
     const out = join(tmp, "out");
     makeDir(out);
@@ -874,6 +1196,7 @@ async function buildOne(
       digest: assembled.digest,
       archiveBytes: statSync(join(out, "image.oci.tar")).size,
       layerBytes: assembled.layerBytes,
+      unpackedBytes: assembled.unpackedBytes,
       key,
       cached: false,
     };
@@ -895,32 +1218,79 @@ async function buildOne(
   }
 }
 
+/** The definitions a build makes: `only` (of either list), else the service images, else the nodes' images. */
+export function selectImages(
+  options: Pick<BuildImagesOptions, "only" | "all" | "services">,
+): ImageDefinition[] {
+  const only = options.only ?? [];
+  const known = [...IMAGES, ...SERVICE_IMAGES];
+  const unknown = only.filter((n) => !known.some((d) => d.name === n));
+  if (unknown.length > 0) {
+    throw new ImageBuildError(
+      `unknown image ${unknown.join(", ")}; the images are: ${known.map((d) => d.name).join(", ")}`,
+    );
+  }
+  if (only.length > 0) return known.filter((d) => only.includes(d.name));
+  if (options.services === true) return [...SERVICE_IMAGES];
+  return IMAGES.filter((d) => options.all === true || d.optional !== true);
+}
+
 /**
  * Builds every image (or `only` those), reusing what the cache already holds for the same inputs, and returns
  * their references and archives in IMAGES order. Needs Go, umoci, GNU tar and a static busybox.
  */
 export async function buildImages(options: BuildImagesOptions): Promise<BuiltImage[]> {
-  const only = options.only ?? [];
-  const unknown = only.filter((n) => !IMAGES.some((d) => d.name === n));
-  if (unknown.length > 0) {
-    throw new ImageBuildError(
-      `unknown image ${unknown.join(", ")}; the images are: ${IMAGES.map((d) => d.name).join(", ")}`,
-    );
-  }
-  const defs = IMAGES.filter((d) =>
-    only.length > 0 ? only.includes(d.name) : options.all === true || d.optional !== true,
-  );
+  const defs = selectImages(options);
   const cacheDir = options.cacheDir ?? imagesCacheDir(options.env);
   makeDir(cacheDir);
   const tools = await findTools(options.env);
-  const settings = {
+  const settings: BuildSettings = {
     cacheDir,
+    debsDir: options.debsDir ?? join(cacheDir, "debs"),
     sourcesDir: options.sourcesDir ?? join(repoRoot, "hack", "images"),
     report: options.report ?? ((): void => undefined),
   };
   const built: BuiltImage[] = [];
   for (const def of defs) built.push(await buildOne(def, tools, settings));
   return built;
+}
+
+/**
+ * Rewrites the Node.js base's lock (hack/images/nodejs/packages-<arch>.lock) with what Debian offers now for the
+ * same packages (apt-get update of the build's private lists first), keeping its comment lines. Returns the
+ * packages whose version changed. The next build fetches and checks the new .debs.
+ */
+export async function lockNodeBase(options: {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cacheDir?: string;
+  readonly sourcesDir?: string;
+  readonly report?: (line: string) => void;
+}): Promise<{ file: string; changed: PinnedDeb[] }> {
+  const architecture = hostPlatform().architecture;
+  const sourcesDir = options.sourcesDir ?? join(repoRoot, "hack", "images");
+  const folder = join(sourcesDir, "nodejs");
+  const { file, pinned } = nodeBaseLock(folder, architecture);
+  const sourcesList = join(folder, "sources.list");
+  const aptKey = createHash("sha256").update(readFileSync(sourcesList)).digest("hex").slice(0, 12);
+  const debsDir = join(options.cacheDir ?? imagesCacheDir(options.env), "debs");
+  const store = {
+    dir: debsDir,
+    aptState: join(debsDir, `apt-${architecture}-${aptKey}`),
+    sourcesList,
+    architecture,
+    report: options.report ?? ((): void => undefined),
+  };
+  await updateAptLists(store);
+  const now = await candidateDebs(
+    store,
+    pinned.map((p) => p.name),
+  );
+  const text = readFileSync(file, "utf8");
+  writeFileSync(file, formatDebLock(lockHeader(text), now));
+  const changed = now.filter(
+    (n) => !pinned.some((p) => p.name === n.name && p.sha256 === n.sha256),
+  );
+  return { file, changed };
 }
 
 export interface ImportImagesOptions {
@@ -945,20 +1315,24 @@ export async function importImages(options: ImportImagesOptions): Promise<void> 
   }
 }
 
-/** One line per reference: REF, DIGEST, SIZE, ARCHIVE (what `kubeplus-dev images build` prints). */
+/** One line per reference: REF, DIGEST, SIZE (the archive), UNPACKED (the layers), ARCHIVE (what `images build` prints). */
 export function formatImages(images: readonly BuiltImage[]): string {
+  const mib = (bytes: number | undefined): string =>
+    bytes === undefined ? "?" : `${(bytes / 2 ** 20).toFixed(1)}MiB`;
   const rows = images.flatMap((i) =>
     i.refs.map((ref) => [
       ref,
       i.digest.slice(0, 19),
-      `${(i.archiveBytes / 2 ** 20).toFixed(1)}MiB`,
+      mib(i.archiveBytes),
+      mib(i.unpackedBytes as number | undefined),
       i.archive,
     ]),
   );
-  const widths = [0, 1, 2].map((c) =>
-    Math.max(...[["REF", "DIGEST", "SIZE"], ...rows].map((r) => (r[c] ?? "").length)),
+  const head = ["REF", "DIGEST", "SIZE", "UNPACKED", "ARCHIVE"];
+  const widths = [0, 1, 2, 3].map((c) =>
+    Math.max(...[head, ...rows].map((r) => (r[c] ?? "").length)),
   );
   const line = (r: readonly string[]): string =>
-    `${r.map((v, c) => (c < 3 ? v.padEnd((widths[c] ?? 0) + 2) : v)).join("")}\n`;
-  return [["REF", "DIGEST", "SIZE", "ARCHIVE"], ...rows].map(line).join("");
+    `${r.map((v, c) => (c < 4 ? v.padEnd((widths[c] ?? 0) + 2) : v)).join("")}\n`;
+  return [head, ...rows].map(line).join("");
 }

@@ -22,11 +22,15 @@ export { webhookClientCaFile, webhookClientPaths } from "./webhook-client.js";
 export type { WebhookClientFiles } from "./webhook-client.js";
 export {
   buildImages,
+  CHART_IMAGE_REGISTRY,
   IMAGES,
   imageReference,
   imagesCacheDir,
   importImages,
   formatImages,
+  lockNodeBase,
+  selectImages,
+  SERVICE_IMAGES,
 } from "./images.js";
 export type {
   BuildImagesOptions,
