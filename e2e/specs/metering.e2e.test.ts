@@ -483,7 +483,9 @@ describe("per-instance metering", () => {
     // Compared between records whose last pass measured both CPU and memory: a gap in one gauge (kwok sometimes
     // leaves a pod's counter out) is covered by the next pass that measures it, so across a gap the two gauges
     // cover different seconds (CI: 1.78 "cores" from a CPU gap just before the first snapshot).
-    const settled = async (more: (d: { cpuCoreSeconds: number }) => boolean) => {
+    const settled = async (
+      more: (d: { cpuCoreSeconds: number; memoryByteSeconds: number }) => boolean,
+    ) => {
       const r = await record();
       const d = r.days.find((x) => x.date === today);
       const both = r.lastAt !== undefined && r.cpuSince === r.lastAt && r.memorySince === r.lastAt;
@@ -495,10 +497,18 @@ describe("per-instance metering", () => {
     });
     await collector.stop();
     collector = await startCollector();
-    const after = await waitFor(() => settled((d) => d.cpuCoreSeconds > before.cpuCoreSeconds), {
-      what: "the restarted collector to add to the record",
-      timeoutMs: 30_000,
-    });
+    // At least 10 s of passes (five at 2 s): the restarted collector's first pass has no earlier CPU reading of its
+    // own and rates each pod by its average since it started, which alone may be far from its current rate (CI, loaded:
+    // 0.24 cores from one such pass against the 0.35 the rest measure).
+    const after = await waitFor(
+      () =>
+        settled(
+          (d) =>
+            d.cpuCoreSeconds > before.cpuCoreSeconds &&
+            d.memoryByteSeconds - before.memoryByteSeconds >= 10 * 500 * MiB,
+        ),
+      { what: "the restarted collector to add 10 s to the record", timeoutMs: 45_000 },
+    );
     // What the restarted collector added: gauges integrated over the same seconds, so 3 GiB of claims against
     // 500 MiB of memory exactly, and 0.35 cores against that memory.
     const memory = after.memoryByteSeconds - before.memoryByteSeconds;
