@@ -18,6 +18,7 @@ import {
 import { arch } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
+import { configure } from "safe-stable-stringify";
 import { repoRoot } from "./paths.js";
 
 // The container images the real nodes run, built without any registry: Go programs of ours (hack/images/<folder>,
@@ -237,16 +238,14 @@ export interface BuildInputs {
   readonly umociVersion: string;
 }
 
-/** JSON with object keys sorted at every depth, so equal inputs hash alike whatever order they were built in. */
+const stableJson = configure({ strict: true });
+
+/**
+ * JSON with object keys sorted at every depth (safe-stable-stringify), so equal inputs hash alike whatever order
+ * they were built in; undefined fields are left out, as JSON.stringify does.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  return stableJson(value) ?? "null";
 }
 
 /** The cache key: sha256 of the canonical inputs, 20 hex digits (80 bits) in folder names. */
