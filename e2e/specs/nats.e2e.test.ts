@@ -145,12 +145,17 @@ describe("the chart's NATS configuration", () => {
       (d) => d.kind === "ConfigMap" && d.metadata.name === "kubeplus-nats-config",
     )?.data?.["nats.conf"];
     expect(conf).toContain("verify_and_map: true");
+    // Core NATS only (docs/adr/0007-no-jetstream.md): no JetStream, no volume, nothing to lose with the pod.
+    expect(conf).not.toMatch(/jetstream/i);
+    const natsSet = docs.find((d) => d.kind === "StatefulSet" && d.metadata.name === "nats") as
+      { spec?: { volumeClaimTemplates?: unknown } } | undefined;
+    expect(natsSet?.spec).toBeDefined();
+    expect(natsSet?.spec?.volumeClaimTemplates).toBeUndefined();
     [port] = [await freePort()];
     const monitor = await freePort();
     // The pod's paths and ports become this test's; the server listens on loopback only.
     const local = (conf ?? "")
       .replaceAll("/etc/nats/tls/", `${dir}/`)
-      .replace("store_dir: /data", `store_dir: ${join(dir, "data")}`)
       .replace("port: 4222", `host: 127.0.0.1\nport: ${String(port)}`)
       .replace("http_port: 8222", `http: 127.0.0.1:${String(monitor)}`);
     writeFileSync(join(dir, "nats.conf"), local);

@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative } from "node:path";
+<<<<<<< HEAD
 import { gunzipSync } from "node:zlib";
 import { bundleService, esbuildVersion } from "./images-bundle.js";
 import {
@@ -26,6 +27,10 @@ import {
   updateAptLists,
   type PinnedDeb,
 } from "./images-debian.js";
+=======
+import { promisify } from "node:util";
+import { configure } from "safe-stable-stringify";
+>>>>>>> debt20
 import { repoRoot } from "./paths.js";
 import {
   clampTimes,
@@ -342,16 +347,14 @@ export interface BuildInputs {
   readonly esbuildVersion?: string;
 }
 
-/** JSON with object keys sorted at every depth, so equal inputs hash alike whatever order they were built in. */
+const stableJson = configure({ strict: true });
+
+/**
+ * JSON with object keys sorted at every depth (safe-stable-stringify), so equal inputs hash alike whatever order
+ * they were built in; undefined fields are left out, as JSON.stringify does.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  return stableJson(value) ?? "null";
 }
 
 /** The cache key: sha256 of the canonical inputs, 20 hex digits (80 bits) in folder names. */

@@ -1,6 +1,6 @@
 import type { InstanceUsage } from "@kubeplus/contracts";
 import type { Sample } from "./prom-text.js";
-import { parseQuantity } from "./quantity.js";
+import { parseQuantity } from "@kubeplus/api";
 
 /** What metering needs of a pod (from the Pod object). */
 export interface PodFacts {
@@ -276,8 +276,8 @@ function quotaOf(input: CollectInput): InstanceUsage["quota"] {
   return Object.entries(input.quota.hard)
     .map(([resource, hard]) => ({
       resource,
-      hard: parseQuantity(hard),
-      used: parseQuantity(input.quota?.used[resource] ?? "0"),
+      hard: parseQuantity(hard) ?? Number.NaN,
+      used: parseQuantity(input.quota?.used[resource] ?? "0") ?? Number.NaN,
     }))
     .filter((q) => Number.isFinite(q.hard) && Number.isFinite(q.used))
     .sort((a, b) => a.resource.localeCompare(b.resource));
@@ -326,7 +326,7 @@ export function computeUsage(input: CollectInput): InstanceUsage {
     ...instance.inventory.filter((o) => o.kind === "PersistentVolumeClaim").map((o) => o.name),
   ]);
   const bound = input.claims.filter((c) => claimNames.has(c.name));
-  const storageBytes = bound.reduce((sum, c) => sum + (parseQuantity(c.capacity) || 0), 0);
+  const storageBytes = bound.reduce((sum, c) => sum + (parseQuantity(c.capacity) ?? 0), 0);
   const storageUsedBytes = storageUsed(
     input,
     bound.map((c) => c.name),

@@ -6,3 +6,4 @@ export { startHealthServer } from "./health.js";
 export type { HealthChecks } from "./health.js";
 export { REPLICA_ENV, replicaConfig } from "./replica.js";
 export type { ReplicaConfig } from "./replica.js";
+export { positiveNumbers } from "./env.js";

@@ -1,4 +1,4 @@
-import { NATS_ENV, natsConfig, type NatsConfig } from "@kubeplus/runtime";
+import { NATS_ENV, natsConfig, positiveNumbers, type NatsConfig } from "@kubeplus/runtime";
 import { readFileSync } from "node:fs";
 
 export interface CrdHookConfig {
@@ -80,14 +80,6 @@ export const CRD_HOOK_ENV = {
   },
 } as const;
 
-function num(env: NodeJS.ProcessEnv, name: keyof typeof CRD_HOOK_ENV, problems: string[]): number {
-  const raw = env[name] ?? CRD_HOOK_ENV[name].default ?? "";
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    problems.push(`${name} must be a positive number (got '${raw}')`);
-  return value;
-}
-
 function healthPortOf(env: NodeJS.ProcessEnv, problems: string[]): number {
   const raw = env.HEALTH_PORT ?? CRD_HOOK_ENV.HEALTH_PORT.default;
   const port = Number(raw);
@@ -124,6 +116,7 @@ const text = (env: NodeJS.ProcessEnv, name: StringVar): string =>
 
 export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
   const problems: string[] = [];
+  const positive = positiveNumbers(env, CRD_HOOK_ENV, problems);
   const webhookUrl = text(env, "WEBHOOK_URL");
   const mode = text(env, "WEBHOOK_CONFIGURATIONS");
   if (mode !== "create" && mode !== "chart")
@@ -135,15 +128,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     nats: natsConfig(env, "crd-hook", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: text(env, "KUBEPLUS_NAMESPACE"),
-    port: num(env, "PORT", problems),
+    port: positive("PORT"),
     host: text(env, "HOST"),
     serviceName: text(env, "SERVICE_NAME"),
     ...(webhookUrl ? { webhookUrl: webhookUrl.replace(/\/$/, "") } : {}),
     tlsSecretName: text(env, "TLS_SECRET_NAME"),
-    renderTimeoutMs: num(env, "RENDER_TIMEOUT_MS", problems),
-    requestDeadlineMs: num(env, "REQUEST_DEADLINE_MS", problems),
-    certRenewBeforeMs: num(env, "CERT_RENEW_BEFORE_DAYS", problems) * 24 * 3600 * 1000,
-    certValidityDays: num(env, "CERT_VALIDITY_DAYS", problems),
+    renderTimeoutMs: positive("RENDER_TIMEOUT_MS"),
+    requestDeadlineMs: positive("REQUEST_DEADLINE_MS"),
+    certRenewBeforeMs: positive("CERT_RENEW_BEFORE_DAYS") * 24 * 3600 * 1000,
+    certValidityDays: positive("CERT_VALIDITY_DAYS"),
     logLevel: text(env, "LOG_LEVEL"),
     webhookConfigurations: text(env, "WEBHOOK_CONFIGURATIONS") === "chart" ? "chart" : "create",
     ...(clientCa ? { clientCa } : {}),

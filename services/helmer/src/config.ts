@@ -4,6 +4,7 @@ import { parseAllowList, type AllowEntry } from "@kubeplus/charts";
 import {
   NATS_ENV,
   natsConfig,
+  positiveNumbers,
   REPLICA_ENV,
   replicaConfig,
   type NatsConfig,
@@ -114,18 +115,6 @@ function cidrList(text: string, problems: string[], name = "CLUSTER_CIDRS"): str
   return list;
 }
 
-function positive(
-  env: NodeJS.ProcessEnv,
-  name: keyof typeof HELMER_ENV,
-  problems: string[],
-): number {
-  const raw = env[name] ?? HELMER_ENV[name].default ?? "";
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    problems.push(`${name} must be a positive number (got '${raw}')`);
-  return value;
-}
-
 function allowList(env: NodeJS.ProcessEnv, problems: string[]): AllowEntry[] {
   try {
     return parseAllowList(env.CHART_FETCH_ALLOW_CIDRS ?? "");
@@ -138,6 +127,7 @@ function allowList(env: NodeJS.ProcessEnv, problems: string[]): AllowEntry[] {
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
   const problems: string[] = [];
+  const positive = positiveNumbers(env, HELMER_ENV, problems);
   const config: HelmerConfig = {
     nats: natsConfig(env, "helmer", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
@@ -145,18 +135,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): HelmerConfig {
     helmBin: env.HELM_BIN ?? HELMER_ENV.HELM_BIN.default,
     postRenderBin: env.POST_RENDER_BIN ?? HELMER_ENV.POST_RENDER_BIN.default,
     chartCacheDir: env.CHART_CACHE_DIR ?? HELMER_ENV.CHART_CACHE_DIR.default,
-    chartUrlTtlMs: positive(env, "CHART_URL_TTL_SECONDS", problems) * 1000,
+    chartUrlTtlMs: positive("CHART_URL_TTL_SECONDS") * 1000,
     ociPlainHttpRegistries: (env.OCI_PLAIN_HTTP_REGISTRIES ?? "")
       .split(",")
       .map((r) => r.trim())
       .filter(Boolean),
     chartFetchAllow: allowList(env, problems),
-    renderBurst: positive(env, "RENDER_BURST", problems),
-    renderRatePerMinute: positive(env, "RENDER_RATE_PER_MINUTE", problems),
-    renderCacheEntries: positive(env, "RENDER_CACHE_ENTRIES", problems),
-    renderTimeoutMs: positive(env, "RENDER_TIMEOUT_SECONDS", problems) * 1000,
-    workers: positive(env, "WORKERS", problems),
-    resyncMs: positive(env, "RESYNC_SECONDS", problems) * 1000,
+    renderBurst: positive("RENDER_BURST"),
+    renderRatePerMinute: positive("RENDER_RATE_PER_MINUTE"),
+    renderCacheEntries: positive("RENDER_CACHE_ENTRIES"),
+    renderTimeoutMs: positive("RENDER_TIMEOUT_SECONDS") * 1000,
+    workers: positive("WORKERS"),
+    resyncMs: positive("RESYNC_SECONDS") * 1000,
     logLevel: env.LOG_LEVEL ?? HELMER_ENV.LOG_LEVEL.default,
     reservedNamespaces: (env.RESERVED_NAMESPACES ?? "")
       .split(",")

@@ -1,6 +1,7 @@
 import {
   NATS_ENV,
   natsConfig,
+  positiveNumbers,
   REPLICA_ENV,
   replicaConfig,
   type NatsConfig,
@@ -48,24 +49,13 @@ export const GENERATOR_ENV = {
   ...REPLICA_ENV,
 } as const;
 
-function positive(
-  env: NodeJS.ProcessEnv,
-  name: keyof typeof GENERATOR_ENV,
-  problems: string[],
-): number {
-  const raw = env[name] ?? GENERATOR_ENV[name].default ?? "";
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    problems.push(`${name} must be a positive whole number (got '${raw}')`);
-  return value;
-}
-
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): GeneratorConfig {
   const problems: string[] = [];
-  const consumerTokenSeconds = positive(env, "CONSUMER_TOKEN_SECONDS", problems);
+  const positive = positiveNumbers(env, GENERATOR_ENV, problems);
+  const consumerTokenSeconds = positive("CONSUMER_TOKEN_SECONDS", { integer: true });
   if (consumerTokenSeconds < 600) problems.push("CONSUMER_TOKEN_SECONDS must be at least 600");
-  const maxTokenSeconds = positive(env, "MAX_TOKEN_SECONDS", problems);
+  const maxTokenSeconds = positive("MAX_TOKEN_SECONDS", { integer: true });
   if (maxTokenSeconds < 600 || maxTokenSeconds > TOKEN_SECONDS_CEILING)
     problems.push(
       `MAX_TOKEN_SECONDS must be between 600 and ${String(TOKEN_SECONDS_CEILING)} (90 days; got ${String(maxTokenSeconds)})`,
@@ -81,7 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GeneratorConfig {
     ...(env.PUBLIC_SERVER_URL ? { publicServerUrl: env.PUBLIC_SERVER_URL } : {}),
     consumerTokenSeconds,
     maxTokenSeconds,
-    checkMs: positive(env, "CHECK_SECONDS", problems) * 1000,
+    checkMs: positive("CHECK_SECONDS", { integer: true }) * 1000,
     logLevel: env.LOG_LEVEL ?? GENERATOR_ENV.LOG_LEVEL.default,
     ...replicaConfig(env, problems),
   };

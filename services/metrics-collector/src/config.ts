@@ -3,6 +3,7 @@ import type { KubeletAccess } from "./collector.js";
 import {
   NATS_ENV,
   natsConfig,
+  positiveNumbers,
   REPLICA_ENV,
   replicaConfig,
   type NatsConfig,
@@ -49,18 +50,6 @@ export const COLLECTOR_ENV = {
   ...REPLICA_ENV,
 } as const;
 
-function positive(
-  env: NodeJS.ProcessEnv,
-  name: keyof typeof COLLECTOR_ENV,
-  problems: string[],
-): number {
-  const raw = env[name] ?? COLLECTOR_ENV[name].default ?? "";
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    problems.push(`${name} must be a positive number (got '${raw}')`);
-  return value;
-}
-
 function portOf(env: NodeJS.ProcessEnv, problems: string[]): number {
   const raw = env.PORT ?? COLLECTOR_ENV.PORT.default;
   const port = Number(raw);
@@ -89,14 +78,15 @@ function kubeletAccess(env: NodeJS.ProcessEnv, problems: string[]): KubeletAcces
 /** Reads and validates the configuration once; every problem is reported together. */
 export function loadConfig(env: NodeJS.ProcessEnv): CollectorConfig {
   const problems: string[] = [];
+  const positive = positiveNumbers(env, COLLECTOR_ENV, problems);
   const config: CollectorConfig = {
     nats: natsConfig(env, "metrics-collector", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     namespace: env.KUBEPLUS_NAMESPACE ?? COLLECTOR_ENV.KUBEPLUS_NAMESPACE.default,
     port: portOf(env, problems),
     host: env.HOST ?? COLLECTOR_ENV.HOST.default,
-    intervalMs: positive(env, "INTERVAL_SECONDS", problems) * 1000,
-    concurrency: positive(env, "CONCURRENCY", problems),
+    intervalMs: positive("INTERVAL_SECONDS") * 1000,
+    concurrency: positive("CONCURRENCY"),
     logLevel: env.LOG_LEVEL ?? COLLECTOR_ENV.LOG_LEVEL.default,
     kubeletAccess: kubeletAccess(env, problems),
     ...replicaConfig(env, problems),

@@ -320,7 +320,7 @@ describe("instance admission", () => {
       {
         apiVersion: "platformapi.kubeplus/v1alpha1",
         kind: "WordpressService",
-        metadata: { name, namespace: "kubeplus", uid: `uid-${name}` },
+        metadata: { name, namespace: "kubeplus", uid: `uid-${name}`, generation: 1 },
         spec,
       },
       {
@@ -332,16 +332,40 @@ describe("instance admission", () => {
   const withRc = (over: Partial<AdmitDeps> = {}): AdmitDeps =>
     deps({ compositionFor: () => rc, ...over });
 
-  it("admits a good instance and emits an instance-admitted event", async () => {
+  it("admits a good instance and emits an instance-admitted event (the payload docs/architecture.md shows)", async () => {
     const { response, event } = await validate(
-      instanceReview("wp-tenant1", { nodeName: "kwok-node-1" }),
+      instanceReview(
+        "wp-tenant1",
+        { nodeName: "kwok-node-1" },
+        { userInfo: { username: "system:serviceaccount:kubeplus:kubeplus-saas-consumer" } },
+      ),
       withRc(),
     );
     expect(response.allowed).toBe(true);
-    expect(event).toMatchObject({
+    expect(event).toEqual({
       type: "instance",
-      payload: { kind: "WordpressService", name: "wp-tenant1", group: "platformapi.kubeplus" },
+      payload: {
+        version: 1,
+        operation: "CREATE",
+        group: "platformapi.kubeplus",
+        apiVersion: "platformapi.kubeplus/v1alpha1",
+        kind: "WordpressService",
+        namespace: "kubeplus",
+        name: "wp-tenant1",
+        uid: "uid-wp-tenant1",
+        generation: 1,
+        user: "system:serviceaccount:kubeplus:kubeplus-saas-consumer",
+      },
     });
+  });
+
+  it("emits no instance-admitted event for a dry run", async () => {
+    const { response, event } = await validate(
+      instanceReview("wp-tenant1", { nodeName: "kwok-node-1" }, { dryRun: true }),
+      withRc(),
+    );
+    expect(response.allowed).toBe(true);
+    expect(event).toBeUndefined();
   });
 
   it("says how long the name may be for the release name to fit", async () => {

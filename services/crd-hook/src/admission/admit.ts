@@ -15,7 +15,10 @@ export interface AdmitDeps extends CompositionDeps, InstanceDeps, CompositionDel
   compositionFor(group: string, kind: string): ResourceComposition | undefined;
 }
 
-/** What the adapter publishes after an admitted create or update (a reconcile hint for the helmer). */
+/**
+ * What the adapter publishes after an admitted create or update: a composition's is a reconcile hint for the helmer;
+ * an instance's is for the provider's own tools (docs/architecture.md, events for outside subscribers).
+ */
 export type AdmittedEvent =
   | { type: "composition"; payload: CompositionAdmitted }
   | { type: "instance"; payload: InstanceAdmitted };

@@ -85,6 +85,12 @@ describe("decideHelmAction: every state of the release", () => {
       { kind: "none" },
     ],
     [
+      "deployed with a nested value changed, keys in another order (a change)",
+      release({ values: { nested: { b: [1, 2], a: 2 }, replicas: 2, greeting: "hello" } }),
+      "sha256:new",
+      { kind: "upgrade", chartChange: false },
+    ],
+    [
       "deployed with the same values, no chart recorded in the status yet",
       release(),
       undefined,

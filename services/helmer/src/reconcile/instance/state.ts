@@ -1,16 +1,11 @@
+import { configure } from "safe-stable-stringify";
 import type { Converging } from "./deps.js";
 
-/** JSON with sorted keys, so that equal values compare equal whatever their key order. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a.localeCompare(b),
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
+/**
+ * JSON with object keys sorted at every depth (safe-stable-stringify), so that equal values compare equal whatever
+ * their key order. Strict: a value JSON cannot hold (a function, NaN) throws rather than compare as something else.
+ */
+const canonical = configure({ strict: true });
 
 /** What helm must do, decided from the release itself (the source of truth), never from our own status. */
 export type HelmAction =
