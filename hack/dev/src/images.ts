@@ -14,7 +14,6 @@ import {
 } from "node:fs";
 import { arch } from "node:os";
 import { dirname, join, relative } from "node:path";
-<<<<<<< HEAD
 import { gunzipSync } from "node:zlib";
 import { bundleService, esbuildVersion } from "./images-bundle.js";
 import {
@@ -27,10 +26,7 @@ import {
   updateAptLists,
   type PinnedDeb,
 } from "./images-debian.js";
-=======
-import { promisify } from "node:util";
 import { configure } from "safe-stable-stringify";
->>>>>>> debt20
 import { repoRoot } from "./paths.js";
 import {
   clampTimes,
