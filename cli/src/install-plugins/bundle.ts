@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -54,6 +55,9 @@ export async function bundlePlugins(
       minify: true,
       legalComments: "none",
       logLevel: "error",
+      // Node's built-in punycode is deprecated: on Node >= 21 every plugin printed a DEP0040 warning on stderr (tr46 and
+      // uri-js, under client-node and ajv, require it). The userland package of the same code is bundled instead.
+      alias: { punycode: createRequire(import.meta.url).resolve("punycode/") },
       // `kubectl kubeplus version` reports the bundle's version.
       define: { "process.env.KUBEPLUS_PLUGINS_VERSION": JSON.stringify(version) },
     });
