@@ -356,12 +356,29 @@ describe("per-instance metering", () => {
       "appEndpoints: no Service labelled app.kubernetes.io/component=web with a NodePort",
     );
 
-    const pretty = await kubectl(["metrics", KIND, T1, kp]);
+    // Each answer is a pass of its own: wait for one the kubelets left nothing out of, then check its figures.
+    const pretty = await waitFor(
+      async () => {
+        const r = await kubectl(["metrics", KIND, T1, kp]);
+        return r.code === 0 && !r.stdout.includes("not measured") ? r : undefined;
+      },
+      { what: `a complete pass in kubectl metrics ${T1}`, timeoutMs: 60_000 },
+    );
     expect(pretty.stderr).toBe("");
     expect(pretty.stdout).toContain("Number of Pods: 2");
+    expect(pretty.stdout).toMatch(/Total CPU\(cores\): \d+m/);
     expect(pretty.stdout).toContain("Total MEMORY(bytes): 500.00Mi");
     expect(pretty.stdout).toContain("Total Storage(bytes): 3.00Gi");
-    const text = await kubectl(["metrics", KIND, T1, kp, "-o", "prometheus"]);
+    const text = await waitFor(
+      async () => {
+        const r = await kubectl(["metrics", KIND, T1, kp, "-o", "prometheus"]);
+        const complete = ["cpu_usage_cores", "memory_working_set_bytes", "app_metric"].every((f) =>
+          r.stdout.includes(`kubeplus_instance_${f}{`),
+        );
+        return r.code === 0 && complete ? r : undefined;
+      },
+      { what: `a complete pass in kubectl metrics ${T1} -o prometheus`, timeoutMs: 60_000 },
+    );
     expect(text.stdout).toContain(
       `kubeplus_instance_memory_working_set_bytes{kind="${KIND}",instance="${T1}",namespace="${kp}"} ${String(500 * MiB)}`,
     );
@@ -373,9 +390,11 @@ describe("per-instance metering", () => {
   });
 
   it("a consumer reads its own instance's metrics with its kubeconfig alone, and is refused another tenant's", async () => {
-    const mine = await kubectl(["metrics", KIND, T1, kp, "-o", "json"], consumer);
-    expect(mine.stderr).toBe("");
-    expect((JSON.parse(mine.stdout) as MetricsJson).memory.bytes).toBe(500 * MiB);
+    const mine = await waitFor(() => metricsJson(T1, consumer).then((m) => complete(m) && m), {
+      what: `a complete pass of ${T1} read with the consumer's kubeconfig`,
+      timeoutMs: 60_000,
+    });
+    expect(mine.memory.bytes).toBe(500 * MiB);
     const other = await kubectl(["metrics", KIND, T2, kp, "-o", "json"], consumer);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/forbidden|not allowed|permission/i);
