@@ -32,7 +32,8 @@ import {
 import { ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
 import type { StatusWriter } from "./status-writer.js";
 import type { InstanceReconcileDeps } from "./instance/deps.js";
-import { reconcileInstance, reportTerminal } from "./instance/reconcile.js";
+import { reconcileInstance, reportQueued, reportTerminal } from "./instance/reconcile.js";
+import { saysNothingYet } from "./instance/status.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -99,6 +100,8 @@ export class InstanceController {
   /** Per composition: the spec generation and registered chart its instances were last woken for. */
   private readonly seen = new Map<string, string>();
   private readonly queue: WorkQueue;
+  /** Status writes of new instances waiting for a worker; the instance's reconcile starts after its write. */
+  private readonly acknowledgements = new Map<string, Promise<void>>();
 
   private constructor(options: InstanceControllerOptions, adapters: Adapters) {
     this.options = options;
@@ -185,6 +188,8 @@ export class InstanceController {
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const found = this.find(key);
     if (!found) return {};
+    // Its "waiting for a worker" lands before anything this reconcile writes, never after it.
+    await this.acknowledgements.get(key);
     try {
       return await reconcileInstance(found.namespace, found.name, found.kind.deps);
     } catch (err) {
@@ -310,9 +315,10 @@ export class InstanceController {
     });
     const gvr = { group: r.group, version: r.version, plural: r.plural };
     const statuses = instanceStatusWriter(kc, () => gvr);
-    this.kinds.set(gvrKey, { rcKey, cache, statuses, deps: this.depsFor(rcKey, cache, statuses) });
+    const kind = { rcKey, cache, statuses, deps: this.depsFor(rcKey, cache, statuses) };
+    this.kinds.set(gvrKey, kind);
     const enqueue = (o: InstanceObject): void => {
-      this.queue.add(`${rcKey}|${objectKey(o)}`);
+      this.enqueue(kind, o);
     };
     const wake = new WakeFilter();
     cache.onChange((o, event) => {
@@ -322,6 +328,25 @@ export class InstanceController {
     });
     cache.list().forEach(enqueue);
     log.info({ kind: r.kind, group: r.group }, "watching instances");
+  }
+
+  /**
+   * Queues a reconcile of the instance. A new instance that has to wait for a worker (all of them busy, with other
+   * instances' helm runs) says so at once: its status is never empty for longer than one status write.
+   */
+  private enqueue(kind: WatchedKind, o: InstanceObject): void {
+    const key = `${kind.rcKey}|${objectKey(o)}`;
+    this.queue.add(key);
+    const ahead = this.queue.waiting(key);
+    const instance = kind.statuses.current(o);
+    if (ahead === undefined || this.acknowledgements.has(key)) return;
+    if (!saysNothingYet(instance) || instance.metadata.deletionTimestamp) return;
+    const write = reportQueued(instance, ahead, kind.deps)
+      .catch((err: unknown) => {
+        this.options.log.warn({ err, instance: key }, "could not report the instance as queued");
+      })
+      .finally(() => this.acknowledgements.delete(key));
+    this.acknowledgements.set(key, write);
   }
 
   /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress). */
@@ -335,8 +360,7 @@ export class InstanceController {
     if (this.seen.get(rcKey) === version) return;
     this.seen.set(rcKey, version);
     for (const entry of this.kinds.values())
-      if (entry.rcKey === rcKey)
-        for (const o of entry.cache.list()) this.queue.add(`${rcKey}|${objectKey(o)}`);
+      if (entry.rcKey === rcKey) for (const o of entry.cache.list()) this.enqueue(entry, o);
   }
 
   /** A kind whose composition is gone is not served any more: stop watching it. */
