@@ -102,6 +102,8 @@ export class InstanceController {
   private readonly queue: WorkQueue;
   /** Status writes of new instances waiting for a worker; the instance's reconcile starts after its write. */
   private readonly acknowledgements = new Map<string, Promise<void>>();
+  /** Kinds whose instance watch is starting (the list and the watch take a while on a busy apiserver). */
+  private readonly starting = new Set<string>();
 
   private constructor(options: InstanceControllerOptions, adapters: Adapters) {
     this.options = options;
@@ -293,11 +295,25 @@ export class InstanceController {
     };
   }
 
+  /**
+   * Starts watching the instances of a registered composition's kind, once: every change of any composition calls
+   * this, and one that comes while the watch of the kind is still starting must not start a second one.
+   */
   private async watchKind(rc: ResourceComposition): Promise<void> {
-    const { kc, log } = this.options;
     const r = rc.spec.newResource.resource;
     const gvrKey = `${r.group}/${r.version}/${r.plural}`;
-    if (this.kinds.has(gvrKey) || !isRegistered(rc)) return;
+    if (this.kinds.has(gvrKey) || this.starting.has(gvrKey) || !isRegistered(rc)) return;
+    this.starting.add(gvrKey);
+    try {
+      await this.startWatchingKind(rc, gvrKey);
+    } finally {
+      this.starting.delete(gvrKey);
+    }
+  }
+
+  private async startWatchingKind(rc: ResourceComposition, gvrKey: string): Promise<void> {
+    const { kc, log } = this.options;
+    const r = rc.spec.newResource.resource;
     const rcKey = objectKey(rc);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const cache = await startCache<InstanceObject>({
