@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { recordServiceProcess, stopLeftoverServices, testWebhookName } from "./leftovers.js";
 
 const alive = (pid: number): boolean => {
@@ -14,9 +14,20 @@ const alive = (pid: number): boolean => {
   }
 };
 
+const scratch: string[] = [];
+const runDirOf = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "leftovers-"));
+  scratch.push(dir);
+  return dir;
+};
+
 describe("leftovers of an earlier test file", () => {
+  afterEach(() => {
+    for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
   it("stops a recorded service still running its entry file, with its process group, and forgets the record", async () => {
-    const runDir = mkdtempSync(join(tmpdir(), "leftovers-"));
+    const runDir = runDirOf();
     const entry = join(runDir, "main.js");
     writeFileSync(entry, "setInterval(() => undefined, 1000);");
     // Detached, as startService starts services: a process group of its own that outlives the test worker.
@@ -31,7 +42,7 @@ describe("leftovers of an earlier test file", () => {
   });
 
   it("never signals a recorded PID that now runs something else (PIDs are reused)", () => {
-    const runDir = mkdtempSync(join(tmpdir(), "leftovers-"));
+    const runDir = runDirOf();
     recordServiceProcess(runDir, {
       pid: process.pid,
       name: "crd-hook",
