@@ -32,7 +32,12 @@ import {
 import { ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
 import type { StatusWriter } from "./status-writer.js";
 import type { InstanceReconcileDeps } from "./instance/deps.js";
-import { reconcileInstance, reportQueued, reportTerminal } from "./instance/reconcile.js";
+import {
+  reconcileInstance,
+  reportQueued,
+  reportRetrying,
+  reportTerminal,
+} from "./instance/reconcile.js";
 import { saysNothingYet } from "./instance/status.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
@@ -114,6 +119,7 @@ export class InstanceController {
       reconcile: (key) => this.reconcile(key),
       onError: (key, err, retryInMs) => {
         log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
+        this.acknowledge(key, (instance, deps) => reportRetrying(instance, err, retryInMs, deps));
       },
       onTerminal: async (key, err) => {
         log.warn(
@@ -354,15 +360,34 @@ export class InstanceController {
     const key = `${kind.rcKey}|${objectKey(o)}`;
     this.queue.add(key);
     const ahead = this.queue.waiting(key);
-    const instance = kind.statuses.current(o);
-    if (ahead === undefined || this.acknowledgements.has(key)) return;
-    if (!saysNothingYet(instance) || instance.metadata.deletionTimestamp) return;
-    const write = reportQueued(instance, ahead, kind.deps)
+    if (ahead === undefined) return;
+    this.acknowledge(key, (instance, deps) =>
+      saysNothingYet(instance) && !instance.metadata.deletionTimestamp
+        ? reportQueued(instance, ahead, deps)
+        : Promise.resolve(),
+    );
+  }
+
+  /**
+   * A status write made outside a reconcile (the instance waits for a worker, or for a retry): one at a time per
+   * instance, and the instance's next reconcile starts only after it, so it never lands over what that reconcile wrote.
+   */
+  private acknowledge(
+    key: string,
+    write: (instance: Instance, deps: InstanceReconcileDeps) => Promise<void>,
+  ): void {
+    const found = this.find(key);
+    const instance = found?.kind.deps.get(found.namespace, found.name);
+    if (!found || !instance || this.acknowledgements.has(key)) return;
+    const written = write(instance, found.kind.deps)
       .catch((err: unknown) => {
-        this.options.log.warn({ err, instance: key }, "could not report the instance as queued");
+        this.options.log.warn(
+          { err, instance: key },
+          "could not report what the instance waits for",
+        );
       })
       .finally(() => this.acknowledgements.delete(key));
-    this.acknowledgements.set(key, write);
+    this.acknowledgements.set(key, written);
   }
 
   /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InstanceWorld } from "../../testing/instance-world.js";
+import { reportQueued, reportRetrying } from "./reconcile.js";
 
 /** Lets every promise that can settle now settle (the reconcile runs up to its next real wait). */
 const settled = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -67,5 +68,35 @@ describe("a new instance says what it waits for before anything slow", () => {
     expect(w.condition("Reconciling")?.status).toBe("True");
     expect(w.condition("Stalled")?.status).not.toBe("True");
     expect(result.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  it("says Queued, with the reconciles ahead of it, while it waits for a worker", async () => {
+    const w = new InstanceWorld();
+    await reportQueued(w.instance, 3, w.deps());
+    expect(w.condition()).toMatchObject({
+      status: "False",
+      reason: "Queued",
+      message: "waiting for a free worker of the helmer: 3 reconciles ahead of it",
+    });
+    expect(w.condition("Reconciling")?.status).toBe("True");
+    expect(w.instance.status?.namespace).toMatch(/^t1-[0-9a-f]{8}$/);
+  });
+
+  it("says Retrying with the error when a reconcile failed on something that may pass, unless it is Ready", async () => {
+    const w = new InstanceWorld();
+    const timeout = Object.assign(new Error("HTTP-Code: 504"), {
+      body: JSON.stringify({ message: "etcdserver: request timed out" }),
+    });
+    await reportRetrying(w.instance, timeout, 3_200, w.deps());
+    expect(w.condition()).toMatchObject({
+      status: "False",
+      reason: "Retrying",
+      message: "etcdserver: request timed out; trying again in 4 s",
+    });
+    expect(w.condition("Stalled")?.status).not.toBe("True");
+    await w.reconcile();
+    expect(w.condition()?.reason).toBe("Ready");
+    await reportRetrying(w.instance, timeout, 3_200, w.deps());
+    expect(w.condition()?.reason).toBe("Ready");
   });
 });

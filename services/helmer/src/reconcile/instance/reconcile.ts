@@ -6,7 +6,7 @@ import {
   type Instance,
   type ResourceComposition,
 } from "@kubeplus/api";
-import type { TerminalError } from "@kubeplus/kube/lite";
+import { apiErrorMessage, type TerminalError } from "@kubeplus/kube/lite";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
@@ -21,7 +21,7 @@ import { claimNamespace } from "./namespace.js";
 import { prepare } from "./prepare.js";
 import { reportReadiness } from "./readiness-report.js";
 import { decideHelmAction } from "./state.js";
-import { InstanceReason, instanceRef, report, saysNothingYet } from "./status.js";
+import { InstanceReason, instanceRef, readyOf, report, saysNothingYet } from "./status.js";
 import { finalize } from "./uninstall.js";
 import { unlock } from "./unlock.js";
 import { upgrade } from "./upgrade.js";
@@ -187,6 +187,31 @@ export async function reportQueued(
       ready: false,
       reason: InstanceReason.Queued,
       message: `waiting for a free worker of the helmer: ${String(ahead)} reconciles ahead of it`,
+    },
+    deps,
+  );
+}
+
+/**
+ * A reconcile that failed on something that may pass (a busy or unreachable apiserver) and comes back after a
+ * backoff: an instance that is not Ready says so, with the error, instead of keeping its last word (or none at all,
+ * for a new instance, through growing backoffs). A Ready instance stays Ready: its release still serves it.
+ */
+export async function reportRetrying(
+  instance: Instance,
+  err: unknown,
+  retryInMs: number,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+): Promise<void> {
+  if (instance.metadata.deletionTimestamp || readyOf(instance)?.status === "True") return;
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
+  await report(
+    instance,
+    releasePlan(instance, target),
+    {
+      ready: false,
+      reason: InstanceReason.Retrying,
+      message: `${apiErrorMessage(err)}; trying again in ${String(Math.ceil(retryInMs / 1000))} s`,
     },
     deps,
   );

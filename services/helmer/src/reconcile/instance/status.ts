@@ -31,6 +31,8 @@ export const InstanceReason = {
   Queued: "Queued",
   /** Its first reconcile: the namespace, the isolation objects and the chart, before helm runs. */
   Preparing: "Preparing",
+  /** A reconcile failed on something that may pass (the apiserver busy or unreachable): tried again after a backoff. */
+  Retrying: "Retrying",
   /** The instance's namespace exists and is not this instance's, or its name is reserved. */
   NamespaceConflict: "NamespaceConflict",
   /** The namespace of an earlier instance of the same name is still being deleted. */
