@@ -8,6 +8,8 @@ export interface ServiceLog {
   readonly pid: number | undefined;
   /** Every output line so far (stdout and stderr, as written). */
   lines(): readonly string[];
+  /** "running", or how it ended ("exited with code 1"): a service that died is the first thing to know. */
+  state?(): string;
 }
 
 const started: ServiceLog[] = [];
@@ -28,7 +30,8 @@ export function serviceLogTails(lines = 25): string {
         .lines()
         .slice(-lines)
         .map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}...` : l));
-      const header = `--- ${s.name} (pid ${String(s.pid ?? "?")}), last ${String(tail.length)} lines ---`;
+      const state = s.state ? `, ${s.state()}` : "";
+      const header = `--- ${s.name} (pid ${String(s.pid ?? "?")}${state}), last ${String(tail.length)} lines ---`;
       return [header, ...tail].join("\n");
     })
     .join("\n");

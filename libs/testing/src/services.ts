@@ -153,7 +153,17 @@ export async function startService(
     }
   });
   child.stderr.on("data", (chunk: Buffer) => raw.push(chunk.toString()));
-  recordServiceLog({ name, pid: child.pid, lines: () => raw });
+  recordServiceLog({
+    name,
+    pid: child.pid,
+    lines: () => raw,
+    state: () =>
+      child.exitCode !== null
+        ? `exited with code ${String(child.exitCode)}`
+        : child.signalCode !== null
+          ? `killed by ${child.signalCode}`
+          : "running",
+  });
   // Recorded until it exits: should this file end without stopping it, the next one does (leftovers.ts).
   const runDir = currentRunDir();
   const pid = child.pid;

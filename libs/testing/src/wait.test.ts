@@ -33,7 +33,12 @@ describe("waitFor", () => {
   it("prints the last lines of every service the file started, stopped ones too", async () => {
     const helmer = Array.from({ length: 40 }, (_, i) => `{"msg":"helmer line ${String(i)}"}`);
     recordServiceLog({ name: "helmer", pid: 41, lines: () => helmer });
-    recordServiceLog({ name: "crd-hook", pid: 42, lines: () => ["crd-hook stopped"] });
+    recordServiceLog({
+      name: "crd-hook",
+      pid: 42,
+      lines: () => ["lost the leader lease; exiting"],
+      state: () => "exited with code 1",
+    });
     const failing = waitFor(() => false, {
       what: "an instance's status",
       timeoutMs: 20,
@@ -46,6 +51,8 @@ describe("waitFor", () => {
     expect(message).toContain("--- helmer (pid 41), last 25 lines ---");
     expect(message).toContain("helmer line 39");
     expect(message).not.toContain('helmer line 14"');
-    expect(message).toContain("--- crd-hook (pid 42), last 1 lines ---\ncrd-hook stopped");
+    expect(message).toContain(
+      "--- crd-hook (pid 42, exited with code 1), last 1 lines ---\nlost the leader lease; exiting",
+    );
   });
 });
