@@ -61,15 +61,6 @@ async function createAndTime(name: string): Promise<{ ready: TestCondition; afte
   return { ready, afterMs: Date.now() - created };
 }
 
-const waitReady = (name: string): Promise<Hs> =>
-  waitFor(
-    async () => {
-      const hs = await get(name);
-      return conditionOf(hs)?.status === "True" ? hs : undefined;
-    },
-    { what: `${name} Ready`, timeoutMs: 120_000 },
-  );
-
 beforeAll(async () => {
   kp = await platformNamespace(cluster, "kpf");
   charts = await serveFiles({
@@ -123,16 +114,16 @@ describe("an instance's first status", () => {
       "waiting for a free worker of the helmer: 1 reconciles ahead of it",
     );
     expect(second.afterMs).toBeLessThan(SAYS_WITHIN_MS);
-    // Each then goes its way: Installing once its turn comes, Ready once its workloads are.
-    await waitReady("first");
+    // Each then goes its way: the second Installing once the only worker is free, both Ready once their workloads
+    // are (the first one's readiness polls wait behind the second one's helm run: one worker).
     const reasons = new Set<string>();
     await waitFor(
       async () => {
-        const c = conditionOf(await get("second"));
-        if (c) reasons.add(c.reason);
-        return c?.status === "True";
+        const [one, two] = [conditionOf(await get("first")), conditionOf(await get("second"))];
+        if (two) reasons.add(two.reason);
+        return one?.status === "True" && two?.status === "True";
       },
-      { what: "second Ready", timeoutMs: 120_000, intervalMs: 250 },
+      { what: "first and second Ready", timeoutMs: 120_000, intervalMs: 250 },
     );
     expect(reasons).toContain("Installing");
   }, 240_000);
