@@ -514,20 +514,29 @@ describe("per-instance metering", () => {
     });
     await collector.stop();
     collector = await startCollector();
-    const after = await waitFor(() => settled((d) => d.cpuCoreSeconds > before.cpuCoreSeconds), {
-      what: "the restarted collector to add to the record",
+    const continued = await waitFor(
+      () => settled((d) => d.cpuCoreSeconds > before.cpuCoreSeconds),
+      { what: "the restarted collector to add to the record", timeoutMs: 30_000 },
+    );
+    // It continued the record rather than starting one of its own: every total grew from where it was.
+    expect(continued.memoryByteSeconds).toBeGreaterThan(before.memoryByteSeconds);
+    expect(continued.storageByteSeconds).toBeGreaterThan(before.storageByteSeconds);
+    // Its figures, between two complete passes of its own: across the restart CPU is a rate with no reading of the
+    // restarted process before it, so the first pass after it covers the gap from the pod's average (CI: 0.24 cores).
+    const after = await waitFor(() => settled((d) => d.cpuCoreSeconds > continued.cpuCoreSeconds), {
+      what: "a second complete pass of the restarted collector",
       timeoutMs: 30_000,
     });
-    // What the restarted collector added: gauges integrated over the same seconds, so 3 GiB of claims against
-    // 500 MiB of memory exactly, and 0.35 cores against that memory.
-    const memory = after.memoryByteSeconds - before.memoryByteSeconds;
-    expect((after.storageByteSeconds - before.storageByteSeconds) / memory).toBeCloseTo(
+    // Gauges integrated over the same seconds: 3 GiB of claims against 500 MiB of memory exactly, and 0.35 cores
+    // against that memory.
+    const memory = after.memoryByteSeconds - continued.memoryByteSeconds;
+    expect((after.storageByteSeconds - continued.storageByteSeconds) / memory).toBeCloseTo(
       (3 * 1024) / 500,
       6,
     );
     // CPU is a rate between readings; a pass that lacks a pod's counter (kwok sometimes leaves one out) is a gap the
     // next measured pass covers, so CPU and memory cover about the same seconds: within bounds of 0.35 cores.
-    const cores = ((after.cpuCoreSeconds - before.cpuCoreSeconds) / memory) * 500 * MiB;
+    const cores = ((after.cpuCoreSeconds - continued.cpuCoreSeconds) / memory) * 500 * MiB;
     expect(cores).toBeGreaterThan(0.25);
     expect(cores).toBeLessThan(0.45);
   });
