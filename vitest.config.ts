@@ -11,6 +11,8 @@ const shared = {
   resolve: { conditions: ["@kubeplus/source"] },
 };
 const clusterSetup = "./libs/testing/src/global-setup.ts";
+// Before each int and e2e file: what an earlier file left behind (webhook configurations, services) goes.
+const fileSetup = "./libs/testing/src/file-setup.ts";
 
 export default defineConfig({
   ...shared,
@@ -33,6 +35,7 @@ export default defineConfig({
           fileParallelism: false,
           exclude: ["**/node_modules/**", "**/dist/**", imageTests],
           globalSetup: [clusterSetup],
+          setupFiles: [fileSetup],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
@@ -57,6 +60,7 @@ export default defineConfig({
           // configurations, the kubeplus namespace of the installed chart): one file at a time.
           fileParallelism: false,
           globalSetup: [clusterSetup],
+          setupFiles: [fileSetup],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

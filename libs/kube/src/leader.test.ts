@@ -159,4 +159,71 @@ describe("startLeaderElection", () => {
     expect(leases.current()?.spec.holderIdentity).toBe("b");
     await b.release();
   });
+
+  /** One leader on a Lease whose writes can be made to fail or hang, as on a busy apiserver. */
+  function flakyLeader(): {
+    leases: ReturnType<typeof memoryLease>;
+    faults: { fail: number; hang: boolean };
+    state: { leading: boolean; stops: number };
+    election: ReturnType<typeof startLeaderElection>;
+  } {
+    const leases = memoryLease();
+    const faults = { fail: 0, hang: false };
+    const state = { leading: false, stops: 0 };
+    const flaky: LeaseStore = {
+      ...leases,
+      update: (lease) => {
+        if (faults.hang) return new Promise<void>(() => undefined);
+        if (faults.fail > 0) {
+          faults.fail -= 1;
+          return Promise.reject(
+            Object.assign(new Error("etcdserver: request timed out"), { code: 500 }),
+          );
+        }
+        return leases.update(lease);
+      },
+    };
+    const election = startLeaderElection(noApi, {
+      namespace: "kubeplus",
+      name: "test",
+      identity: "a",
+      leases: flaky,
+      onStartedLeading: () => {
+        state.leading = true;
+      },
+      onStoppedLeading: () => {
+        state.leading = false;
+        state.stops += 1;
+      },
+    });
+    return { leases, faults, state, election };
+  }
+
+  it("keeps leading through renewals that fail on a busy apiserver, as long as one succeeds within its renew deadline", async () => {
+    const { faults, state, election } = flakyLeader();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(state.leading).toBe(true);
+    // Two renewals in a row fail: client-go's RetryPeriod (2 s) leaves room for more tries within the 10 s deadline.
+    faults.fail = 2;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(faults.fail).toBe(0);
+    expect(state).toEqual({ leading: true, stops: 0 });
+    // Renewals that keep failing past the deadline: the lease is lost.
+    faults.fail = 100;
+    await vi.advanceTimersByTimeAsync(12_000);
+    expect(state).toEqual({ leading: false, stops: 1 });
+    await election.release();
+  });
+
+  it("stops leading at its renew deadline when a renewal hangs, not whenever the request ends", async () => {
+    const { faults, state, election } = flakyLeader();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(state.leading).toBe(true);
+    faults.hang = true;
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(state.leading).toBe(true);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(state).toEqual({ leading: false, stops: 1 });
+    await election.release();
+  });
 });

@@ -13,7 +13,11 @@ export interface LeaderElectionOptions {
    * two thirds of the lease by default (client-go's RenewDeadline), so that it stops before anyone may take over.
    */
   readonly renewDeadlineMs?: number;
-  /** How often the holder renews and the others try; a third of the lease by default. */
+  /**
+   * How often the holder renews and the others try; 2 s for a 15 s lease by default (client-go's RetryPeriod), so that
+   * a leader has several tries within its renew deadline: one slow or failed renewal on a busy apiserver is not a
+   * lost lease.
+   */
   readonly retryMs?: number;
   readonly onStartedLeading: () => void | Promise<void>;
   /** Called when the lease is lost (renewal failed past its deadline). The safe reaction is to exit and restart. */
@@ -116,7 +120,7 @@ function apiLeases(kc: ApiAccess, namespace: string, name: string): LeaseStore {
  */
 export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOptions): LeaderElection {
   const leaseSeconds = options.leaseSeconds ?? 15;
-  const retryMs = options.retryMs ?? Math.floor((leaseSeconds * 1000) / 3);
+  const retryMs = options.retryMs ?? Math.floor((leaseSeconds * 1000 * 2) / 15);
   const renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((leaseSeconds * 1000 * 2) / 3);
   const now = options.now ?? Date.now;
   const leases = options.leases ?? apiLeases(kc, options.namespace, options.name);
@@ -142,14 +146,19 @@ export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOption
     return spec;
   };
 
+  /** Attempts are numbered: one that outlived the renew deadline was given up, and its late answer is ignored. */
+  let attempts = 0;
   const tryOnce = async (): Promise<void> => {
+    const attempt = ++attempts;
     const started = now();
     const current = await leases.get();
+    if (attempt !== attempts) return;
     if (current) {
       observation.observe(current.spec, now());
       if (!observation.canAcquire(current.spec, options.identity, now())) return;
     }
     const written = await write(current);
+    if (attempt !== attempts) return;
     observation.observe(written, now());
     lastRenew = started;
     if (!leader) {
@@ -158,9 +167,30 @@ export function startLeaderElection(kc: ApiAccess, options: LeaderElectionOption
     }
   };
 
+  /**
+   * A leader's attempt is given up when its renew deadline passes (as client-go's renew runs under a context with that
+   * deadline): a renewal hanging on a stalled apiserver must not keep a leader acting after its lease may be taken.
+   */
+  const bounded = (attempt: Promise<void>): Promise<void> => {
+    if (!leader) return attempt;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((_resolve, reject) => {
+      timer = setTimeout(
+        () => {
+          attempts += 1;
+          reject(
+            new Error(`lease renewal took longer than its ${String(renewDeadlineMs)} ms deadline`),
+          );
+        },
+        Math.max(0, lastRenew + renewDeadlineMs - now() + 1),
+      );
+    });
+    return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
+  };
+
   const loop = (): void => {
     if (stopped) return;
-    tryOnce()
+    bounded(tryOnce())
       .catch((err: unknown) => {
         options.onError?.(err);
       })

@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { defaultRunDir, down, up, type ClusterState } from "@kubeplus/dev";
+import { removeLeftovers, stopLeftoverServices } from "./leftovers.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -28,6 +29,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide("cluster", state);
   return async () => {
+    // The last file's leftovers (file-setup.ts removes those of the files before it): a reused control plane is left
+    // without a test's webhook configurations or services, and none outlives the one this run stops.
+    const removed = reused
+      ? await removeLeftovers(state).catch((err: unknown) => [`(failed: ${String(err)})`])
+      : stopLeftoverServices(state.runDir);
+    if (removed.length > 0)
+      report(`removed what the test files left behind: ${removed.join(", ")}`);
     if (!reused) await down(runDir, report);
   };
 }

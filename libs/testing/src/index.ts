@@ -7,6 +7,7 @@ export {
 } from "./cluster.js";
 export type { KubectlResult } from "./cluster.js";
 export { waitFor, WaitTimeoutError } from "./wait.js";
+export { serviceLogTails } from "./service-logs.js";
 export type { WaitOptions } from "./wait.js";
 export { exampleChart, sharedChart, sharedChartPath, sharedChartsDir } from "./charts.js";
 export { connectNatsAs, natsEnv, serveFiles, serviceEnv, startService } from "./services.js";

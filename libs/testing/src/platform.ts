@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { repoRoot, webhookClientCaFile } from "@kubeplus/dev";
 import type { TestCluster } from "./cluster.js";
+import { testWebhookName } from "./leftovers.js";
 import { serviceEnv, startService, type RunningService } from "./services.js";
 import { waitFor } from "./wait.js";
 
@@ -120,7 +121,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * crd-hook as a real process serving its webhooks on a loopback port (the apiserver calls it by URL), answering only
- * clients with the apiserver's webhook client certificate (the local control plane's AdmissionConfiguration).
+ * clients with the apiserver's webhook client certificate (the local control plane's AdmissionConfiguration). Its
+ * webhook configurations are named after the file's KubePlus namespace (testWebhookName), so that they are this
+ * file's alone and removed before the next file whatever happens to this one (leftovers.ts).
  */
 export function startCrdHook(
   cluster: TestCluster,
@@ -134,6 +137,7 @@ export function startCrdHook(
       PORT: String(port),
       HOST: "127.0.0.1",
       WEBHOOK_URL: `https://127.0.0.1:${port}`,
+      WEBHOOK_CONFIGURATION_NAME: testWebhookName(namespace),
       CLIENT_CA_FILE: webhookClientCaFile(cluster.state.runDir),
     }),
     (l) => l.msg === "crd-hook started",
@@ -152,40 +156,46 @@ export interface TearDownOptions {
 /**
  * Tears a platform test down in the only safe order: instances while the helmer still runs (they carry its
  * finalizer), then the compositions (at once: a later test file's helmer must not find them), then the services, the
- * webhook configurations, the generated CRDs and the namespace.
+ * webhook configurations, the generated CRDs and the namespace. Every wait is bounded, and the services and webhook
+ * configurations go even when an earlier step fails; what a timed-out teardown still leaves, the next file's setup
+ * removes (file-setup.ts).
  */
 export async function tearDownPlatform(cluster: TestCluster, o: TearDownOptions): Promise<void> {
-  for (const crd of o.generatedCrds) {
+  try {
+    for (const crd of o.generatedCrds) {
+      await cluster.kubectl([
+        "delete",
+        crd,
+        "--all",
+        "-n",
+        o.namespace,
+        "--wait=true",
+        "--timeout=60s",
+        "--ignore-not-found",
+      ]);
+    }
     await cluster.kubectl([
       "delete",
-      crd,
+      "resourcecompositions",
       "--all",
       "-n",
       o.namespace,
       "--wait=true",
       "--timeout=60s",
-      "--ignore-not-found",
     ]);
-  }
-  await cluster.kubectl([
-    "delete",
-    "resourcecompositions",
-    "--all",
-    "-n",
-    o.namespace,
-    "--wait=true",
-  ]);
-  for (const service of o.services) await service?.stop();
-  if (o.webhooks) {
-    await cluster.kubectl([
-      "delete",
-      "validatingwebhookconfiguration,mutatingwebhookconfiguration",
-      "kubeplus-crd-hook",
-      "--ignore-not-found",
-    ]);
+  } finally {
+    for (const service of o.services) await service?.stop();
+    if (o.webhooks) {
+      await cluster.kubectl([
+        "delete",
+        "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+        testWebhookName(o.namespace),
+        "--ignore-not-found",
+      ]);
+    }
   }
   for (const crd of o.generatedCrds)
-    await cluster.kubectl(["delete", "crd", crd, "--ignore-not-found"]);
+    await cluster.kubectl(["delete", "crd", crd, "--ignore-not-found", "--timeout=60s"]);
   await cluster.core.deleteNamespace({ name: o.namespace }).catch(() => undefined);
 }
 

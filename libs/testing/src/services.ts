@@ -5,6 +5,9 @@ import { dirname, join } from "node:path";
 import { natsCredentialFiles, repoRoot, type ClusterState } from "@kubeplus/dev";
 import { connectNats } from "@kubeplus/runtime";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { inject } from "vitest";
+import { forgetServiceProcess, recordServiceProcess } from "./leftovers.js";
+import { recordServiceLog } from "./service-logs.js";
 
 /** A KubePlus service running as a real process (node dist/main.js), with its structured log captured. */
 export interface RunningService {
@@ -96,6 +99,18 @@ function withNatsCredential(name: string, env: NodeJS.ProcessEnv): NodeJS.Proces
   return { ...env, NATS_CERT_FILE: certFile, NATS_KEY_FILE: keyFile };
 }
 
+/** How long `stop` waits for a service's graceful shutdown before it kills it. */
+const STOP_GRACE_MS = 15_000;
+
+/** The control plane's run folder, when this runs in a test worker of the int or e2e project. */
+function currentRunDir(): string | undefined {
+  try {
+    return inject("cluster").runDir;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startService(
   name: string,
   serviceEnvironment: NodeJS.ProcessEnv,
@@ -138,9 +153,28 @@ export async function startService(
     }
   });
   child.stderr.on("data", (chunk: Buffer) => raw.push(chunk.toString()));
+  recordServiceLog({
+    name,
+    pid: child.pid,
+    lines: () => raw,
+    state: () =>
+      child.exitCode !== null
+        ? `exited with code ${String(child.exitCode)}`
+        : child.signalCode !== null
+          ? `killed by ${child.signalCode}`
+          : "running",
+  });
+  // Recorded until it exits: should this file end without stopping it, the next one does (leftovers.ts).
+  const runDir = currentRunDir();
+  const pid = child.pid;
+  if (runDir && pid !== undefined) recordServiceProcess(runDir, { pid, name, entry });
   const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
+    child.once("exit", (code) => {
+      if (runDir && pid !== undefined) forgetServiceProcess(runDir, pid);
+      resolve(code);
+    }),
   );
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
 
   const waitForLog = (
     match: (l: Record<string, unknown>) => boolean,
@@ -180,12 +214,16 @@ export async function startService(
     logs: () => [...lines],
     waitForLog,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (alive()) child.kill(signal);
+      // A service that does not finish its shutdown in time is killed, with its children: a teardown never hangs on it.
+      const timer = setTimeout(() => {
+        if (pid !== undefined && alive()) process.kill(-pid, "SIGKILL");
+      }, STOP_GRACE_MS);
       await exited;
+      clearTimeout(timer);
     },
     crash: async () => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-        process.kill(-child.pid, "SIGKILL");
+      if (pid !== undefined && alive()) process.kill(-pid, "SIGKILL");
       await exited;
     },
   };

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { serviceLogTails } from "./service-logs.js";
 
 export interface WaitOptions {
   /** What we are waiting for, in words: "pods of web to be Running". */
@@ -28,7 +29,8 @@ async function runDiagnosis(diagnose: WaitOptions["diagnose"]): Promise<string> 
 
 /**
  * Polls `check` until it returns a value other than undefined/false, and returns that value. On timeout it throws
- * with the last error `check` raised and the `diagnose` output, so a failing test says what it saw.
+ * with the last error `check` raised, the `diagnose` output and the last lines of every service the test file started
+ * (service-logs.ts), so a failing test says what it saw and what each service was doing.
  */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
@@ -47,9 +49,10 @@ export async function waitFor<T>(
     await sleep(options.intervalMs ?? 200);
   }
   const diagnosis = await runDiagnosis(options.diagnose);
+  const services = serviceLogTails();
   const last = lastError instanceof Error ? `\nlast error: ${lastError.message}` : "";
   throw new WaitTimeoutError(
-    `timed out after ${(options.timeoutMs ?? 30_000) / 1000}s waiting for ${options.what}${last}${diagnosis ? `\n${diagnosis}` : ""}`,
+    `timed out after ${(options.timeoutMs ?? 30_000) / 1000}s waiting for ${options.what}${last}${diagnosis ? `\n${diagnosis}` : ""}${services ? `\nservices started by this test file:\n${services}` : ""}`,
     { cause: lastError },
   );
 }

@@ -18,6 +18,8 @@ export interface CrdHookConfig {
   readonly logLevel: string;
   /** `create`: crd-hook creates its webhook configurations; `chart`: the Helm chart owns them, crd-hook fills them. */
   readonly webhookConfigurations: "create" | "chart";
+  /** Name of its validating and mutating webhook configurations. */
+  readonly webhookConfigurationName: string;
   /**
    * PEM of the CA that signed the apiserver's webhook client certificate: when set, TLS refuses every client that
    * does not present a certificate it signed (only the apiserver may post reviews). Undefined: any client.
@@ -72,6 +74,10 @@ export const CRD_HOOK_ENV = {
     default: "",
     doc: "the same CA as PEM text (the chart sets it from a Secret); CLIENT_CA_FILE wins when both are set",
   },
+  WEBHOOK_CONFIGURATION_NAME: {
+    default: "kubeplus-crd-hook",
+    doc: "name of the validating and mutating webhook configurations (the chart's are kubeplus-crd-hook); several crd-hooks in one cluster, as the test files run them, each need one of their own",
+  },
   HEALTH_PORT: { default: "8081", doc: "port of /healthz and /readyz (plain HTTP)" },
   HEALTH_HOST: { default: "0.0.0.0", doc: "address of the health endpoints" },
   WEBHOOK_CONFIGURATIONS: {
@@ -124,6 +130,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
   if (webhookUrl && !webhookUrl.startsWith("https://"))
     problems.push(`WEBHOOK_URL must start with https:// (got '${webhookUrl}')`);
   const clientCa = clientCaOf(env, problems);
+  const webhookConfigurationName = text(env, "WEBHOOK_CONFIGURATION_NAME");
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(webhookConfigurationName))
+    problems.push(
+      `WEBHOOK_CONFIGURATION_NAME must be a DNS subdomain name (got '${webhookConfigurationName}')`,
+    );
   const config: CrdHookConfig = {
     nats: natsConfig(env, "crd-hook", problems),
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
@@ -139,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     certValidityDays: positive("CERT_VALIDITY_DAYS"),
     logLevel: text(env, "LOG_LEVEL"),
     webhookConfigurations: text(env, "WEBHOOK_CONFIGURATIONS") === "chart" ? "chart" : "create",
+    webhookConfigurationName,
     ...(clientCa ? { clientCa } : {}),
     healthPort: healthPortOf(env, problems),
     healthHost: text(env, "HEALTH_HOST"),

@@ -9,16 +9,13 @@ import { loadConfig } from "./config.js";
 import { createApp } from "./server.js";
 import { startClusterState } from "./state/cluster-state.js";
 import { ensureServingCertificate, type ServingMaterial } from "./tls/serving-cert.js";
-import {
-  buildWebhookConfigurations,
-  WEBHOOK_CONFIGURATION,
-  type ClientTarget,
-} from "./webhook/configurations.js";
+import { buildWebhookConfigurations, type ClientTarget } from "./webhook/configurations.js";
 
 const FIELD_MANAGER = "kubeplus-crd-hook";
 const CERT_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 
 const config = loadConfig(process.env);
+const webhookName = config.webhookConfigurationName;
 const log = createLogger({ service: "crd-hook", level: config.logLevel });
 const kc = loadKubeConfig(config.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
@@ -62,12 +59,8 @@ let appliedKey = "";
 async function chartCreatedWebhooks(): Promise<boolean> {
   const base = "/apis/admissionregistration.k8s.io/v1";
   try {
-    await kubeRequest(
-      kc,
-      "GET",
-      `${base}/validatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`,
-    );
-    await kubeRequest(kc, "GET", `${base}/mutatingwebhookconfigurations/${WEBHOOK_CONFIGURATION}`);
+    await kubeRequest(kc, "GET", `${base}/validatingwebhookconfigurations/${webhookName}`);
+    await kubeRequest(kc, "GET", `${base}/mutatingwebhookconfigurations/${webhookName}`);
     return true;
   } catch (err) {
     if (err instanceof KubeRequestError && err.code === 404) return false;
@@ -80,13 +73,14 @@ async function applyWebhooks(current: ServingMaterial): Promise<void> {
   if (key === appliedKey) return;
   if (config.webhookConfigurations === "chart" && !(await chartCreatedWebhooks())) {
     log.warn(
-      { name: WEBHOOK_CONFIGURATION },
+      { name: webhookName },
       "webhook configurations not created by the chart yet; filling them when they appear",
     );
     setTimeout(() => void applyWebhooks(material).catch(() => undefined), 5_000);
     return;
   }
   const { validating, mutating } = buildWebhookConfigurations({
+    name: webhookName,
     target,
     caBundle: current.ca.certPem,
     generatedGroups: groups,
@@ -94,9 +88,7 @@ async function applyWebhooks(current: ServingMaterial): Promise<void> {
   });
   // In chart mode the release owns the objects' metadata; crd-hook claims only the webhooks it fills in.
   const owned = (o: Record<string, unknown>): Record<string, unknown> =>
-    config.webhookConfigurations === "chart"
-      ? { ...o, metadata: { name: WEBHOOK_CONFIGURATION } }
-      : o;
+    config.webhookConfigurations === "chart" ? { ...o, metadata: { name: webhookName } } : o;
   await applier.apply(owned(validating) as never);
   await applier.apply(owned(mutating) as never);
   appliedKey = key;

@@ -3,6 +3,7 @@ import { PLATFORM_GROUP } from "@kubeplus/api";
 /** Names users see in kubectl errors: `admission webhook "platform-as-code.crd-binding.v1" denied the request`. */
 export const VALIDATING_WEBHOOK = "platform-as-code.crd-binding.v1";
 export const MUTATING_WEBHOOK = "accountidentity.crd-binding.v1";
+/** The webhook configurations' name unless WEBHOOK_CONFIGURATION_NAME says otherwise (the chart's). */
 export const WEBHOOK_CONFIGURATION = "kubeplus-crd-hook";
 
 /** How the apiserver reaches crd-hook: a Service in the cluster, or a URL (local development). */
@@ -17,6 +18,8 @@ export type ClientTarget =
   | { readonly url: string };
 
 export interface WebhookOptions {
+  /** Name of both configurations (WEBHOOK_CONFIGURATION unless configured). */
+  readonly name?: string;
   readonly target: ClientTarget;
   readonly caBundle: string;
   /** Generated API groups (from the compositions in the cluster), besides workflows.kubeplus. */
@@ -72,7 +75,7 @@ export function buildWebhookConfigurations(options: WebhookOptions): {
     },
   ];
   const metadata = {
-    name: WEBHOOK_CONFIGURATION,
+    name: options.name ?? WEBHOOK_CONFIGURATION,
     labels: {
       "app.kubernetes.io/managed-by": "kubeplus",
       "app.kubernetes.io/component": "crd-hook",

@@ -51,8 +51,15 @@ const readyInstance = (plural: string, name: string): Promise<Instance> =>
     {
       what: `${plural}/${name} Ready`,
       timeoutMs: 120_000,
-      diagnose: async () =>
-        `${(await cluster.kubectl(["get", plural, name, "-n", kp, "-o", "yaml"])).stdout}\n${await cluster.diagnose(name)}`,
+      // The instance as it stands, and the objects of the namespace its status names (`<instance>-<hash>`, not its
+      // name: a diagnosis of a namespace that never exists shows nothing); waitFor adds the helmer's last lines.
+      diagnose: async () => {
+        const shown = await cluster.kubectl(["get", plural, name, "-n", kp, "-o", "json"]);
+        const namespace =
+          shown.code === 0 ? (JSON.parse(shown.stdout) as Instance).status?.namespace : undefined;
+        const objects = namespace ? await cluster.diagnose(namespace) : "(no status.namespace yet)";
+        return `${shown.stdout}${shown.stderr}\n${objects}`;
+      },
     },
   );
 

@@ -32,7 +32,13 @@ import {
 import { ISOLATION, type ServiceAccountRef } from "./instance-desired.js";
 import type { StatusWriter } from "./status-writer.js";
 import type { InstanceReconcileDeps } from "./instance/deps.js";
-import { reconcileInstance, reportTerminal } from "./instance/reconcile.js";
+import {
+  reconcileInstance,
+  reportQueued,
+  reportRetrying,
+  reportTerminal,
+} from "./instance/reconcile.js";
+import { saysNothingYet } from "./instance/status.js";
 import { WakeFilter } from "./wake.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -99,6 +105,10 @@ export class InstanceController {
   /** Per composition: the spec generation and registered chart its instances were last woken for. */
   private readonly seen = new Map<string, string>();
   private readonly queue: WorkQueue;
+  /** Status writes of new instances waiting for a worker; the instance's reconcile starts after its write. */
+  private readonly acknowledgements = new Map<string, Promise<void>>();
+  /** Kinds whose instance watch is starting (the list and the watch take a while on a busy apiserver). */
+  private readonly starting = new Set<string>();
 
   private constructor(options: InstanceControllerOptions, adapters: Adapters) {
     this.options = options;
@@ -109,6 +119,7 @@ export class InstanceController {
       reconcile: (key) => this.reconcile(key),
       onError: (key, err, retryInMs) => {
         log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
+        this.acknowledge(key, (instance, deps) => reportRetrying(instance, err, retryInMs, deps));
       },
       onTerminal: async (key, err) => {
         log.warn(
@@ -185,6 +196,8 @@ export class InstanceController {
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const found = this.find(key);
     if (!found) return {};
+    // Its "waiting for a worker" lands before anything this reconcile writes, never after it.
+    await this.acknowledgements.get(key);
     try {
       return await reconcileInstance(found.namespace, found.name, found.kind.deps);
     } catch (err) {
@@ -288,11 +301,25 @@ export class InstanceController {
     };
   }
 
+  /**
+   * Starts watching the instances of a registered composition's kind, once: every change of any composition calls
+   * this, and one that comes while the watch of the kind is still starting must not start a second one.
+   */
   private async watchKind(rc: ResourceComposition): Promise<void> {
-    const { kc, log } = this.options;
     const r = rc.spec.newResource.resource;
     const gvrKey = `${r.group}/${r.version}/${r.plural}`;
-    if (this.kinds.has(gvrKey) || !isRegistered(rc)) return;
+    if (this.kinds.has(gvrKey) || this.starting.has(gvrKey) || !isRegistered(rc)) return;
+    this.starting.add(gvrKey);
+    try {
+      await this.startWatchingKind(rc, gvrKey);
+    } finally {
+      this.starting.delete(gvrKey);
+    }
+  }
+
+  private async startWatchingKind(rc: ResourceComposition, gvrKey: string): Promise<void> {
+    const { kc, log } = this.options;
+    const r = rc.spec.newResource.resource;
     const rcKey = objectKey(rc);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const cache = await startCache<InstanceObject>({
@@ -310,9 +337,10 @@ export class InstanceController {
     });
     const gvr = { group: r.group, version: r.version, plural: r.plural };
     const statuses = instanceStatusWriter(kc, () => gvr);
-    this.kinds.set(gvrKey, { rcKey, cache, statuses, deps: this.depsFor(rcKey, cache, statuses) });
+    const kind = { rcKey, cache, statuses, deps: this.depsFor(rcKey, cache, statuses) };
+    this.kinds.set(gvrKey, kind);
     const enqueue = (o: InstanceObject): void => {
-      this.queue.add(`${rcKey}|${objectKey(o)}`);
+      this.enqueue(kind, o);
     };
     const wake = new WakeFilter();
     cache.onChange((o, event) => {
@@ -322,6 +350,44 @@ export class InstanceController {
     });
     cache.list().forEach(enqueue);
     log.info({ kind: r.kind, group: r.group }, "watching instances");
+  }
+
+  /**
+   * Queues a reconcile of the instance. A new instance that has to wait for a worker (all of them busy, with other
+   * instances' helm runs) says so at once: its status is never empty for longer than one status write.
+   */
+  private enqueue(kind: WatchedKind, o: InstanceObject): void {
+    const key = `${kind.rcKey}|${objectKey(o)}`;
+    this.queue.add(key);
+    const ahead = this.queue.waiting(key);
+    if (ahead === undefined) return;
+    this.acknowledge(key, (instance, deps) =>
+      saysNothingYet(instance) && !instance.metadata.deletionTimestamp
+        ? reportQueued(instance, ahead, deps)
+        : Promise.resolve(),
+    );
+  }
+
+  /**
+   * A status write made outside a reconcile (the instance waits for a worker, or for a retry): one at a time per
+   * instance, and the instance's next reconcile starts only after it, so it never lands over what that reconcile wrote.
+   */
+  private acknowledge(
+    key: string,
+    write: (instance: Instance, deps: InstanceReconcileDeps) => Promise<void>,
+  ): void {
+    const found = this.find(key);
+    const instance = found?.kind.deps.get(found.namespace, found.name);
+    if (!found || !instance || this.acknowledgements.has(key)) return;
+    const written = write(instance, found.kind.deps)
+      .catch((err: unknown) => {
+        this.options.log.warn(
+          { err, instance: key },
+          "could not report what the instance waits for",
+        );
+      })
+      .finally(() => this.acknowledgements.delete(key));
+    this.acknowledgements.set(key, written);
   }
 
   /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress). */
@@ -335,8 +401,7 @@ export class InstanceController {
     if (this.seen.get(rcKey) === version) return;
     this.seen.set(rcKey, version);
     for (const entry of this.kinds.values())
-      if (entry.rcKey === rcKey)
-        for (const o of entry.cache.list()) this.queue.add(`${rcKey}|${objectKey(o)}`);
+      if (entry.rcKey === rcKey) for (const o of entry.cache.list()) this.enqueue(entry, o);
   }
 
   /** A kind whose composition is gone is not served any more: stop watching it. */

@@ -33,6 +33,31 @@ describe("WorkQueue", () => {
     expect(log.filter((k) => k === "b")).toHaveLength(1);
   });
 
+  it("says how many reconciles are ahead of a key waiting for a worker, and nothing once it runs", async () => {
+    const release: (() => void)[] = [];
+    const q = new WorkQueue({
+      concurrency: 2,
+      onError: () => undefined,
+      reconcile: () => new Promise((r) => release.push(() => r({}))),
+    });
+    q.add("a");
+    q.add("b");
+    q.add("c");
+    q.add("d");
+    expect(q.waiting("a")).toBeUndefined(); // started at once
+    expect(q.waiting("c")).toBe(2);
+    expect(q.waiting("d")).toBe(3);
+    expect(q.waiting("e")).toBeUndefined();
+    release.shift()?.();
+    await tick();
+    expect(q.waiting("c")).toBeUndefined();
+    expect(q.waiting("d")).toBe(2);
+    for (const r of release.splice(0)) r();
+    await tick();
+    for (const r of release.splice(0)) r();
+    await q.idle();
+  });
+
   it("retries failures with growing backoff, and honours requeueAfter", async () => {
     const attempts: number[] = [];
     const errors: number[] = [];

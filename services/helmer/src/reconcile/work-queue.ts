@@ -67,6 +67,15 @@ export class WorkQueue {
     );
   }
 
+  /**
+   * How many reconciles are ahead of a key that is queued and waiting for a free worker (those running and those
+   * queued before it), or undefined when it is not waiting (running, not queued, or started at once).
+   */
+  waiting(key: string): number | undefined {
+    if (this.active.has(key) || !this.queued.has(key)) return undefined;
+    return this.running + this.queue.indexOf(key);
+  }
+
   get length(): number {
     return this.queue.length + this.active.size;
   }

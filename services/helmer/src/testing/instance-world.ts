@@ -79,6 +79,8 @@ export class InstanceWorld {
   rollbackFails = false;
   /** The composition's chart cannot be fetched. */
   chartError: string | undefined;
+  /** While set, fetching the chart waits for it (a slow download). */
+  chartFetch: Promise<void> | undefined;
   fleet: FleetDecision = "go";
   slotsReleased = 0;
   namespaceClaim: NamespaceClaim = { state: "ours" };
@@ -250,8 +252,11 @@ export class InstanceWorld {
         };
         return Promise.resolve();
       },
-      chart: () =>
-        this.chartError ? Promise.reject(new Error(this.chartError)) : Promise.resolve(this.chart),
+      chart: async () => {
+        await this.chartFetch;
+        if (this.chartError) throw new Error(this.chartError);
+        return this.chart;
+      },
       render: (_c, _p, values) => Promise.resolve(renderFor(values)),
       isolationProblems: (rc, rendered) =>
         (rc.spec.isolation?.allow ?? []).includes("hostPath")

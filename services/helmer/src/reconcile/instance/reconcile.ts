@@ -1,12 +1,13 @@
 import {
   ConditionType,
+  findCondition,
   isConditionTrue,
   targetNamespaceFor,
   type Instance,
   type ResourceComposition,
 } from "@kubeplus/api";
-import type { TerminalError } from "@kubeplus/kube/lite";
-import { planInstance, releasePlan } from "../instance-desired.js";
+import { apiErrorMessage, type TerminalError } from "@kubeplus/kube/lite";
+import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
   INSTANCE_FINALIZER,
@@ -20,7 +21,7 @@ import { claimNamespace } from "./namespace.js";
 import { prepare } from "./prepare.js";
 import { reportReadiness } from "./readiness-report.js";
 import { decideHelmAction } from "./state.js";
-import { InstanceReason, instanceRef, report } from "./status.js";
+import { InstanceReason, instanceRef, readyOf, report, saysNothingYet } from "./status.js";
 import { finalize } from "./uninstall.js";
 import { unlock } from "./unlock.js";
 import { upgrade } from "./upgrade.js";
@@ -30,6 +31,39 @@ function compositionSettled(rc: ResourceComposition): boolean {
   return (
     isConditionTrue(rc.status?.conditions, ConditionType.Ready) &&
     (rc.status?.observedGeneration ?? 0) >= (rc.metadata.generation ?? 0)
+  );
+}
+
+/** What an instance of a composition that has not registered its current spec waits for. */
+function compositionNotReady(rc: ResourceComposition | undefined): string {
+  if (!rc) return "waiting for its ResourceComposition, which is gone or not seen yet";
+  const name = `${rc.metadata.namespace ?? ""}/${rc.metadata.name ?? ""}`;
+  const ready = findCondition(rc.status?.conditions, ConditionType.Ready);
+  const why = ready ? `${ready.reason}: ${ready.message}` : "not registered yet";
+  return `waiting for ResourceComposition ${name} to register its current spec (${why})`;
+}
+
+/**
+ * A new instance says what it waits for before any step that can take a while (the namespace, the isolation objects,
+ * a chart download, helm), not when the first of them is done.
+ */
+async function reportPreparing(
+  instance: Instance,
+  rc: ResourceComposition,
+  plan: InstancePlan,
+  deps: InstanceReconcileDeps,
+): Promise<void> {
+  if (!saysNothingYet(instance)) return;
+  const { chartName, chartURL } = rc.spec.newResource;
+  await report(
+    instance,
+    plan,
+    {
+      ready: false,
+      reason: InstanceReason.Preparing,
+      message: `preparing namespace ${plan.namespace} and fetching chart ${chartName} (${chartURL})`,
+    },
+    deps,
   );
 }
 
@@ -50,7 +84,9 @@ async function act(c: Converging, deps: InstanceReconcileDeps): Promise<Reconcil
 
 /**
  * Reconciles one instance, level-based:
- *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer: uninstall.ts);
+ *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer: uninstall.ts); a
+ *     composition that has not registered its spec is reported (CompositionNotReady), and a new instance says it is
+ *     Preparing, before anything that can take a while;
  *  2. ensure the finalizer, the namespace (namespace.ts) and the isolation objects, before any chart object;
  *  3. fetch the composition's chart and read the release (prepare.ts; a deployed release is checked for isolation
  *     again, refusal.ts);
@@ -72,7 +108,20 @@ export async function reconcileInstance(
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
   if (instance.metadata.deletionTimestamp)
     return finalize(instance, releasePlan(instance, target), deps);
-  if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
+  if (!rc || !compositionSettled(rc)) {
+    // Said, never waited for in silence: an instance whose kind cannot be served yet tells its user why.
+    await report(
+      instance,
+      releasePlan(instance, target),
+      {
+        ready: false,
+        reason: InstanceReason.CompositionNotReady,
+        message: compositionNotReady(rc),
+      },
+      deps,
+    );
+    return { requeueAfterMs: POLL_MS * 2 };
+  }
   const plan = planInstance(
     instance,
     rc,
@@ -91,6 +140,8 @@ export async function reconcileInstance(
     ]);
     return {};
   }
+  // After the finalizer: a status write first would make the finalizer's update, made from the same read, conflict.
+  await reportPreparing(instance, rc, plan, deps);
   const unclaimed = await claimNamespace(instance, plan, deps);
   if (unclaimed) return unclaimed;
   for (const object of plan.isolation) await deps.apply(object);
@@ -115,6 +166,53 @@ export async function reportTerminal(
     instance,
     releasePlan(instance, target),
     { ready: false, stalled: true, reason, message: err.message },
+    deps,
+  );
+}
+
+/**
+ * A new instance the helmer has seen but cannot start on yet (every worker busy: other instances' helm runs): it says
+ * so at once, with how many reconciles are ahead of it, instead of saying nothing until its turn comes.
+ */
+export async function reportQueued(
+  instance: Instance,
+  ahead: number,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+): Promise<void> {
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
+  await report(
+    instance,
+    releasePlan(instance, target),
+    {
+      ready: false,
+      reason: InstanceReason.Queued,
+      message: `waiting for a free worker of the helmer: ${String(ahead)} reconciles ahead of it`,
+    },
+    deps,
+  );
+}
+
+/**
+ * A reconcile that failed on something that may pass (a busy or unreachable apiserver) and comes back after a
+ * backoff: an instance that is not Ready says so, with the error, instead of keeping its last word (or none at all,
+ * for a new instance, through growing backoffs). A Ready instance stays Ready: its release still serves it.
+ */
+export async function reportRetrying(
+  instance: Instance,
+  err: unknown,
+  retryInMs: number,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+): Promise<void> {
+  if (instance.metadata.deletionTimestamp || readyOf(instance)?.status === "True") return;
+  const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
+  await report(
+    instance,
+    releasePlan(instance, target),
+    {
+      ready: false,
+      reason: InstanceReason.Retrying,
+      message: `${apiErrorMessage(err)}; trying again in ${String(Math.ceil(retryInMs / 1000))} s`,
+    },
     deps,
   );
 }

@@ -25,7 +25,14 @@ export const InstanceReason = {
   UpgradePending: "UpgradePending",
   UpgradeHalted: "UpgradeHalted",
   Deleting: "Deleting",
+  /** The composition of its kind has not registered its current spec: nothing is done until it has. */
   CompositionNotReady: "CompositionNotReady",
+  /** Seen, and waiting for a free worker of the helmer (the work queue): the reconciles ahead of it are counted. */
+  Queued: "Queued",
+  /** Its first reconcile: the namespace, the isolation objects and the chart, before helm runs. */
+  Preparing: "Preparing",
+  /** A reconcile failed on something that may pass (the apiserver busy or unreachable): tried again after a backoff. */
+  Retrying: "Retrying",
   /** The instance's namespace exists and is not this instance's, or its name is reserved. */
   NamespaceConflict: "NamespaceConflict",
   /** The namespace of an earlier instance of the same name is still being deleted. */
@@ -67,6 +74,12 @@ const verdictOf = (r: Report): Verdict => ({
 
 export const readyOf = (instance: Instance): Condition | undefined =>
   findCondition(instance.status?.conditions, ConditionType.Ready);
+
+/**
+ * Whether the instance's status says anything yet. A new instance says nothing until a step writes it: every step that
+ * can take a while (a wait for a worker, a composition, a chart, helm) is preceded by a report of what it waits for.
+ */
+export const saysNothingYet = (instance: Instance): boolean => readyOf(instance) === undefined;
 
 /** Writes the status one step decided: the conditions (Ready, Reconciling, Stalled agree), and only its fields. */
 export async function report(
