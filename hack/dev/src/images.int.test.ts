@@ -212,6 +212,31 @@ describe("images in a real containerd (ctr import, ctr run)", () => {
     expect(run.output()).toMatch(/request path=\/bytes n=100000 from=127\.0\.0\.1:\d+ tenant=acme/);
   });
 
+  it("nats runs the pinned nats-server as uid 65532 and answers /healthz on its monitoring port", async () => {
+    const [client, monitor] = [await freePort(), await freePort()];
+    const ref = byName(images, "nats").ref;
+    // The chart passes `-c <file>`; flags here, to stay on 127.0.0.1 without a config mount.
+    const args = ["-a", "127.0.0.1", "-p", String(client), "-m", String(monitor)];
+    const run = runContainer(d(), ref, "nats", ["--net-host"], ["/nats-server", ...args]);
+    try {
+      const pid = await taskPid(d(), "nats");
+      expect(readFileSync(`/proc/${String(pid)}/status`, "utf8")).toMatch(/^Uid:\s+65532\s/m);
+      expect(await get(`http://127.0.0.1:${String(monitor)}/healthz`)).toEqual({
+        status: 200,
+        body: '{"status":"ok"}',
+      });
+      const varz = JSON.parse((await get(`http://127.0.0.1:${String(monitor)}/varz`)).body) as {
+        version: string;
+      };
+      expect(varz.version).toBe(byName(images, "nats").version);
+    } finally {
+      await stopTask(d(), run);
+    }
+    // No shell in the image: running one fails.
+    const sh = runContainer(d(), ref, "nats-sh", [], ["/bin/sh", "-c", "true"]);
+    expect(await sh.exited).not.toBe(0);
+  });
+
   it("pause runs until SIGTERM and then exits 0", async () => {
     const run = runContainer(d(), byName(images, "pause").ref, "pause", []);
     const pid = await taskPid(d(), "pause");

@@ -109,6 +109,11 @@ export interface ImageDefinition {
   readonly goPrograms?: Readonly<Record<string, string>>;
   /** Where the pinned helm (hack/tools/versions.env HELM_VERSION, built by make tools) goes in the image. */
   readonly helm?: string;
+  /**
+   * A pinned static binary of the tools cache (`make tools` builds it: <tools>/<tool>-<version>/<tool>) put at
+   * `path`, its version `pin` of hack/tools/versions.env, which must equal the folder's VERSION (with a leading v).
+   */
+  readonly pinnedTool?: { readonly tool: string; readonly pin: string; readonly path: string };
 }
 
 /** What every service image's process sees (the pod's env overrides it). HOME: the chart's writable /tmp. */
@@ -237,6 +242,18 @@ export const IMAGES: readonly ImageDefinition[] = [
       "Stand-in for nginx-unprivileged (examples/charts): serves /usr/share/nginx/html on 8080.",
   },
   {
+    // The chart's built-in NATS (deploy/charts/kubeplus templates/nats.yaml: args -c /etc/nats/config/nats.conf,
+    // /healthz on the monitoring port 8222). The binary only: static, no shell, no JetStream (ADR 0007).
+    name: "nats",
+    folder: "nats",
+    pinnedTool: { tool: "nats-server", pin: "NATS_SERVER_VERSION", path: "/nats-server" },
+    busybox: false,
+    entrypoint: ["/nats-server"],
+    ports: [4222, 8222],
+    description:
+      "nats-server (the pinned release, static) for the KubePlus chart's built-in NATS; entrypoint /nats-server.",
+  },
+  {
     name: "mariadb",
     folder: "mariadb",
     busybox: true,
@@ -339,6 +356,8 @@ export interface BuildInputs {
   readonly umociVersion: string;
   /** The pinned helm put into the image: its version and the binary's sha256. */
   readonly helm?: { readonly version: string; readonly sha256: string };
+  /** The pinned tool binary put into the image (ImageDefinition.pinnedTool): its version and sha256. */
+  readonly pinnedTool?: { readonly version: string; readonly sha256: string };
   /** The esbuild version that bundled the service (its output is in `sources` as bundle:/app/dist/main.js). */
   readonly esbuildVersion?: string;
 }
@@ -703,17 +722,43 @@ function hashFiles(dir: string, prefix: string): Record<string, string> {
   );
 }
 
-/** HELM_VERSION of hack/tools/versions.env: the helm every test uses, and the helmer image's. */
-function pinnedHelmVersion(): string {
+/** A version pinned in hack/tools/versions.env (e.g. HELM_VERSION: the helm every test uses, and the helmer image's). */
+function pinnedVersion(pin: string): string {
   const versions = readFileSync(join(repoRoot, "hack", "tools", "versions.env"), "utf8");
-  const version = /^HELM_VERSION=(\S+)/m.exec(versions)?.[1];
-  if (!version) throw new ImageBuildError("hack/tools/versions.env sets no HELM_VERSION");
+  const version = new RegExp(`^${pin}=(\\S+)`, "m").exec(versions)?.[1];
+  if (!version) throw new ImageBuildError(`hack/tools/versions.env sets no ${pin}`);
   return version;
+}
+
+/**
+ * The pinned tool binary of an image (ImageDefinition.pinnedTool) from the tools cache, checked against the folder's
+ * VERSION and for being a static binary (the image has no libraries).
+ */
+function findPinnedTool(
+  def: ImageDefinition,
+  version: string,
+  env: NodeJS.ProcessEnv,
+): { path: string; version: string; sha256: string } | undefined {
+  const pinned = def.pinnedTool;
+  if (!pinned) return undefined;
+  const toolVersion = pinnedVersion(pinned.pin);
+  if (toolVersion.replace(/^v/, "") !== version) {
+    throw new ImageBuildError(
+      `hack/images/${def.folder}/VERSION says ${version} but hack/tools/versions.env pins ${pinned.pin}=${toolVersion}: write ${toolVersion.replace(/^v/, "")} into VERSION`,
+    );
+  }
+  const path = join(dirname(imagesCacheDir(env)), `${pinned.tool}-${toolVersion}`, pinned.tool);
+  if (!existsSync(path) || !isStaticElf(readFileSync(path))) {
+    throw new ImageBuildError(
+      `the pinned ${pinned.tool} ${toolVersion} is missing or not a static binary (${path}): run make tools`,
+    );
+  }
+  return { path, version: toolVersion, sha256: sha256File(path) };
 }
 
 /** The pinned helm binary: HELM_BIN, else what make tools built into the tools cache; checked by its version. */
 async function findHelm(env: NodeJS.ProcessEnv): Promise<{ path: string; version: string }> {
-  const version = pinnedHelmVersion();
+  const version = pinnedVersion("HELM_VERSION");
   const path = env.HELM_BIN ?? join(dirname(imagesCacheDir(env)), `helm-${version}`, "helm");
   if (!existsSync(path)) {
     throw new ImageBuildError(
@@ -812,6 +857,7 @@ async function gatherInputs(
   const version = readFileSync(versionFile, "utf8").trim();
   const debs = def.debs ? await resolveDebs(join(folder, def.debs), tools) : undefined;
   if (debs) checkDebVersion(versionFile, version, debs[0]);
+  const tool = findPinnedTool(def, version, tools.env);
   return {
     recipe: IMAGE_RECIPE,
     definition: def,
@@ -825,6 +871,7 @@ async function gatherInputs(
     debs: debs
       ? Object.fromEntries(debs.map((p) => [`${p.name}=${p.version}`, p.sha256] as const))
       : undefined,
+    pinnedTool: tool ? { version: tool.version, sha256: tool.sha256 } : undefined,
   };
 }
 
@@ -930,6 +977,16 @@ async function stageProgram(
   }
   if (def.binary)
     await goBuild(join(sourcesDir, def.folder), join(root, def.binary), inputs, tools);
+  const tool = findPinnedTool(def, inputs.version, tools.env);
+  if (def.pinnedTool && tool) {
+    const target = join(root, def.pinnedTool.path);
+    makeDir(dirname(target));
+    copyFileSync(tool.path, target);
+    chmodSync(target, 0o755);
+    if (sha256File(target) !== inputs.pinnedTool?.sha256) {
+      throw new ImageBuildError(`${tool.path} changed while the ${def.name} image was built`);
+    }
+  }
   if (def.folders?.["/usr/share/nginx/html"] !== undefined) {
     const page = join(root, "usr/share/nginx/html/index.html");
     writeFileSync(page, `<!doctype html><title>${def.name}</title><p>${def.description}</p>\n`);
@@ -1139,7 +1196,7 @@ async function stageDebLayer(tmp: string, ctx: StageContext): Promise<string | u
 /** The program layer: a service (bundle, schemas, helm, forwarder) or the folder's program, files and folders. */
 async function stageAppLayer(tmp: string, ctx: StageContext): Promise<string | undefined> {
   const def = ctx.inputs.definition;
-  if (!(def.binary ?? def.folders ?? def.files ?? def.service)) return undefined;
+  if (!(def.binary ?? def.folders ?? def.files ?? def.service ?? def.pinnedTool)) return undefined;
   const dir = join(tmp, "app");
   if (def.service) await stageService(dir, ctx.inputs, ctx.tools, ctx.prepared);
   else await stageProgram(dir, ctx.inputs, ctx.tools, ctx.settings.sourcesDir);
