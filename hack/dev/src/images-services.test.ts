@@ -149,8 +149,8 @@ describe("the service images", () => {
       "helmer",
     ]);
     expect(selectImages({}).some((d) => d.service)).toBe(false);
-    expect(() => selectImages({ only: ["nats"] })).toThrow(
-      /unknown image nats; .*crd-hook, helmer/,
+    expect(() => selectImages({ only: ["nginx"] })).toThrow(
+      /unknown image nginx; .*crd-hook, helmer/,
     );
   });
 });
