@@ -377,9 +377,7 @@ async function startOnce(
     launcher.ready("local volume provisioner");
     await waitForServiceAccounts(launcher, apiUrl, tls);
     const nodeImages =
-      network.nodes.length === 0
-        ? []
-        : (options.nodeImages ?? (await buildImages({ env: options.env, report: options.report })));
+      network.nodes.length === 0 ? [] : (options.nodeImages ?? (await realNodeImages(options)));
     const realNodeProcesses = await startRealNodes({
       plan: network,
       tools,
@@ -528,4 +526,19 @@ export async function isHealthy(state: ClusterState): Promise<boolean> {
   if (!componentStatus(state).every((c) => c.running)) return false;
   const tls = adminTls(pkiPaths(runLayout(state.runDir).pki));
   return (await probe(`${state.apiServerUrl}/readyz`, tls)) === 200;
+}
+
+/**
+ * What a real node's containerd holds from its start: the nodes' images (hack/images: pause, the stand-ins, NATS)
+ * and the four KubePlus service images (bundled from the services' dist: `tsc -b` first), so the chart's pods run
+ * there with `imagePullPolicy: IfNotPresent` (image.registry localhost/kubeplus, or the chart's default registry,
+ * under which they are imported too).
+ */
+async function realNodeImages(options: {
+  readonly env: NodeJS.ProcessEnv;
+  readonly report?: (line: string) => void;
+}): Promise<BuiltImage[]> {
+  const nodes = await buildImages({ env: options.env, report: options.report });
+  const services = await buildImages({ env: options.env, report: options.report, services: true });
+  return [...nodes, ...services];
 }

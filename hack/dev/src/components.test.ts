@@ -64,6 +64,12 @@ describe("component arguments", () => {
     expect(apiServerSpec(ctx).args).not.toContain("--audit-log-path=/tmp/a.log");
   });
 
+  it("calls webhooks at a Service's endpoints (pod addresses the host routes) only when real nodes run", () => {
+    expect(apiServerSpec(ctx).args).not.toContain("--enable-aggregator-routing=true");
+    const real = apiServerSpec({ ...ctx, network: networkPlan(0, 1) }).args;
+    expect(real).toContain("--enable-aggregator-routing=true");
+  });
+
   it("runs etcd without fsync (test data only) on its own data dir", () => {
     expect(etcdSpec(ctx).args).toEqual(
       expect.arrayContaining(["--unsafe-no-fsync=true", "--data-dir=/run/etcd"]),

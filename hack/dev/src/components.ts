@@ -155,6 +155,10 @@ export function apiServerSpec({
       `--proxy-client-key-file=${pki.key("front-proxy-client")}`,
       "--profiling=false",
       "--v=1",
+      // The apiserver runs on the host, where no kube-proxy turns a ClusterIP into a pod: webhooks (crd-hook as the
+      // chart's pod, behind its Service) and aggregated APIs are called at one of the Service's endpoints instead,
+      // a pod address the host routes to its real node (real-nodes.ts).
+      ...(network.nodes.length > 0 ? ["--enable-aggregator-routing=true"] : []),
       ...apiServerArgs,
     ],
   };

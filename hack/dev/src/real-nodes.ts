@@ -531,6 +531,34 @@ async function createDnsService(ctx: RealNodeContext, dnsNode: RealNodePlan): Pr
   });
 }
 
+/**
+ * The `kubernetes` Service's endpoints, for pods on the real nodes (the chart's KubePlus pods use their in-cluster
+ * identity): each node's address at the apiserver's port, where the node's forwarder listens in its namespace and
+ * carries the connection to the apiserver on the host's loopback (startNode). The apiserver, bound to loopback with
+ * `--endpoint-reconciler-type=none`, writes none itself; its certificate names the Service's address.
+ */
+async function createApiServerEndpoints(ctx: RealNodeContext): Promise<void> {
+  await applyObject(ctx, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "kubernetes-real-nodes",
+      namespace: "default",
+      labels: {
+        "kubernetes.io/service-name": "kubernetes",
+        "endpointslice.kubernetes.io/managed-by": "kubeplus-dev",
+      },
+    },
+    addressType: "IPv4",
+    endpoints: ctx.plan.nodes.map((node) => ({
+      addresses: [node.ip],
+      conditions: { ready: true },
+      nodeName: node.name,
+    })),
+    ports: [{ name: "https", port: ctx.apiServerPort, protocol: "TCP" }],
+  });
+}
+
 function nsenter(node: RealNodePlan): string[] {
   return ["/usr/bin/nsenter", `--net=/run/netns/${node.netns}`, "--"];
 }
@@ -739,6 +767,7 @@ export async function startRealNodes(ctx: RealNodeContext): Promise<ManagedProce
     await createNodeRbac(ctx);
     const first = plan.nodes[0];
     if (first) await createDnsService(ctx, first);
+    await createApiServerEndpoints(ctx);
     for (const node of plan.nodes) {
       await startNode(ctx, node, hostSocket, started);
       ctx.report(`real node ${node.name} (${node.ip}, pods ${node.podCidr})`);

@@ -30,3 +30,4 @@ export {
   tearDownPlatform,
 } from "./platform.js";
 export type { CompositionFixture, TearDownOptions, TestCondition } from "./platform.js";
+export { testWebhookName } from "./leftovers.js";
