@@ -23,7 +23,7 @@ import {
   startCache,
   type WatchedCache,
 } from "@kubeplus/kube";
-import type { Logger } from "@kubeplus/runtime";
+import type { Logger, ServiceMetrics } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
@@ -40,7 +40,7 @@ import {
 } from "./reconcile-composition.js";
 import { StatusWriter, type Written } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
-import { WorkQueue } from "./work-queue.js";
+import { controllerMetrics, WorkQueue } from "./work-queue.js";
 
 export interface ControllerOptions {
   readonly kc: KubeConfig;
@@ -49,6 +49,8 @@ export interface ControllerOptions {
   readonly log: Logger;
   readonly concurrency: number;
   readonly slots: FleetSlots;
+  /** The service's metrics: this controller's queue and reconciles, and its chart fetches. */
+  readonly metrics?: ServiceMetrics;
   /** The watched instances of a composition (`namespace/name`); late-bound: the instance controller starts later. */
   readonly instancesOf: (rcKey: string) => readonly Instance[] | undefined;
 }
@@ -142,7 +144,12 @@ export async function startCompositionController(
     }),
   ]);
 
-  const policies = await startPolicyStatusController({ kc, log, compositions });
+  const policies = await startPolicyStatusController({
+    kc,
+    log,
+    compositions,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
 
   const statuses = new StatusWriter<ResourceCompositionStatus, ResourceComposition>(
     async (rc, fields) =>
@@ -257,6 +264,7 @@ export async function startCompositionController(
   /** Keys: `namespace/name` (the whole reconcile) or `fleet|namespace/name` (fleet progress only). */
   const queue = new WorkQueue({
     concurrency: options.concurrency,
+    metrics: controllerMetrics(options.metrics, "resourcecomposition", options.concurrency),
     reconcile: (key) => {
       const started = Date.now();
       const [fleetKey] = key.startsWith(FLEET_PREFIX) ? [key.slice(FLEET_PREFIX.length)] : [];
