@@ -288,6 +288,7 @@ export class InstanceController {
       },
       resyncMs: options.resyncMs,
       now: () => new Date(),
+      log: options.log,
     };
   }
 

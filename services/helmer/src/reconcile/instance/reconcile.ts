@@ -1,12 +1,15 @@
 import {
   ConditionType,
+  findCondition,
   isConditionTrue,
+  type Condition,
   targetNamespaceFor,
   type Instance,
   type ResourceComposition,
 } from "@kubeplus/api";
 import type { TerminalError } from "@kubeplus/kube/lite";
-import { planInstance, releasePlan } from "../instance-desired.js";
+import type { Logger } from "@kubeplus/runtime";
+import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
   INSTANCE_FINALIZER,
@@ -36,6 +39,16 @@ function compositionSettled(rc: ResourceComposition): boolean {
 /** The Helm action the release calls for (state.ts), each in its own file as helm-controller lays them out. */
 async function act(c: Converging, deps: InstanceReconcileDeps): Promise<ReconcileResult | Applied> {
   const action = decideHelmAction(c);
+  if (action.kind === "none") deps.log?.debug("release serves this spec; no helm action");
+  else
+    deps.log?.info(
+      {
+        action: action.kind,
+        release: `${c.plan.namespace}:${c.plan.release}`,
+        chart: c.chartStatus.ref,
+      },
+      "helm action",
+    );
   switch (action.kind) {
     case "none":
       return { objects: c.rendered ?? [] };
@@ -46,6 +59,17 @@ async function act(c: Converging, deps: InstanceReconcileDeps): Promise<Reconcil
     case "upgrade":
       return upgrade(c, action, deps);
   }
+}
+
+/** The fields of every line a reconcile logs: the instance it works on, at the generation it read. */
+function instanceFields(instance: Instance): Record<string, unknown> {
+  return {
+    kind: instance.kind,
+    namespace: instance.metadata.namespace ?? "",
+    name: instance.metadata.name ?? "",
+    uid: instance.metadata.uid ?? "",
+    generation: instance.metadata.generation ?? 0,
+  };
 }
 
 /**
@@ -59,6 +83,7 @@ async function act(c: Converging, deps: InstanceReconcileDeps): Promise<Reconcil
  *     for isolation and given the pod policy at its post-render step, before anything is applied;
  *  5. Ready only when the release's workloads are (readiness-report.ts); status: helmrelease
  *     `<namespace>:<release>`, chart, inventory, conditions with reasons on every path; events on NATS.
+ * Each reconcile logs through its own child logger (instanceFields): state changes at info, steps at debug.
  */
 export async function reconcileInstance(
   namespace: string,
@@ -66,13 +91,81 @@ export async function reconcileInstance(
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
   const instance = deps.get(namespace, name);
-  if (!instance) return {};
+  if (!instance) {
+    deps.log?.debug({ namespace, name }, "instance not found; nothing to do");
+    return {};
+  }
+  const scoped = scopedTo(instance, deps);
+  const { log } = scoped;
+  const started = performance.now();
+  log?.debug("reconcile started");
+  const result = await converge(instance, scoped);
+  log?.debug(
+    { durationMs: Math.round(performance.now() - started), requeueAfterMs: result.requeueAfterMs },
+    "reconcile done",
+  );
+  return result;
+}
+
+/** One info line when Ready or its reason changes (the state an operator follows); otherwise a debug line. */
+function logChange(before: Condition | undefined, after: Condition | undefined, log: Logger): void {
+  if (!after) return;
+  const fields = {
+    ready: after.status === "True",
+    reason: after.reason,
+    previousReason: before?.reason ?? "",
+    ...(after.status === "True" ? {} : { message: after.message }),
+  };
+  if (before?.status !== after.status || before.reason !== after.reason)
+    log.info(fields, "instance state changed");
+  else log.debug(fields, "instance state unchanged");
+}
+
+/**
+ * The deps of one reconcile of `instance`: its own child logger, and status writes that log each change of Ready
+ * (against what this reconcile read, then against its own last write).
+ */
+function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log">>(
+  instance: Instance,
+  deps: D,
+): D {
+  const log = deps.log?.child(instanceFields(instance));
+  if (!log) return deps;
+  let ready = findCondition(instance.status?.conditions, ConditionType.Ready);
+  return {
+    ...deps,
+    log,
+    writeStatus: async (target, status) => {
+      await deps.writeStatus(target, status);
+      const next = findCondition(status.conditions, ConditionType.Ready);
+      logChange(ready, next, log);
+      ready = next ?? ready;
+    },
+  };
+}
+
+function releaseFields(c: Converging): Record<string, unknown> {
+  return {
+    chart: c.chartStatus.ref,
+    release: `${c.plan.namespace}:${c.plan.release}`,
+    revision: c.release?.revision,
+    releaseStatus: c.release?.status,
+  };
+}
+
+async function converge(instance: Instance, deps: InstanceReconcileDeps): Promise<ReconcileResult> {
+  const { log } = deps;
   const rc = deps.composition();
   const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
-  if (instance.metadata.deletionTimestamp)
+  if (instance.metadata.deletionTimestamp) {
+    log?.debug({ targetNamespace: target.namespace }, "deleting: finalizing release and namespace");
     return finalize(instance, releasePlan(instance, target), deps);
-  if (!rc || !compositionSettled(rc)) return { requeueAfterMs: POLL_MS * 2 };
+  }
+  if (!rc || !compositionSettled(rc)) {
+    log?.debug("composition not registered yet; waiting");
+    return { requeueAfterMs: POLL_MS * 2 };
+  }
   const plan = planInstance(
     instance,
     rc,
@@ -89,13 +182,30 @@ export async function reconcileInstance(
       ...(instance.metadata.finalizers ?? []),
       INSTANCE_FINALIZER,
     ]);
+    log?.debug("finalizer added");
     return {};
   }
+  return release(instance, rc, plan, deps);
+}
+
+/** Steps 2 to 5 for an instance that has its finalizer: namespace, isolation, chart, helm, readiness. */
+async function release(
+  instance: Instance,
+  rc: ResourceComposition,
+  plan: InstancePlan,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const { log } = deps;
   const unclaimed = await claimNamespace(instance, plan, deps);
   if (unclaimed) return unclaimed;
   for (const object of plan.isolation) await deps.apply(object);
+  log?.debug(
+    { targetNamespace: plan.namespace, objects: plan.isolation.length },
+    "namespace claimed and isolation objects applied",
+  );
   const prepared = await prepare(instance, rc, plan, deps);
   if (!("chart" in prepared)) return prepared;
+  log?.debug(releaseFields(prepared), "chart fetched and release read");
   const acted = await act(prepared, deps);
   return "objects" in acted ? reportReadiness(prepared, acted.objects, deps) : acted;
 }
@@ -107,8 +217,9 @@ export async function reconcileInstance(
 export async function reportTerminal(
   instance: Instance,
   err: TerminalError,
-  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels" | "log">,
 ): Promise<void> {
+  deps = scopedTo(instance, deps);
   const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   const reason = err.reason ?? InstanceReason.Invalid;
   await report(
