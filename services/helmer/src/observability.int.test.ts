@@ -1,0 +1,240 @@
+// What an operator sees of the helmer and crd-hook: their /metrics after an instance's creation, and /readyz that
+// follows NATS. The test runs a nats-server of its own (same CA, certificates and permissions as the control
+// plane's) so that it can stop and restart it without touching the one other tests use.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsServerConfig, webhookClientCaFile } from "@kubeplus/dev";
+import {
+  compositionManifest,
+  freePort,
+  ManifestDir,
+  platformNamespace,
+  serveFiles,
+  serviceEnv,
+  sharedChart,
+  startService,
+  tearDownPlatform,
+  TestCluster,
+  waitFor,
+  waitForCrd,
+  type RunningService,
+} from "@kubeplus/testing";
+
+const cluster = new TestCluster();
+const manifests = new ManifestDir("observability");
+let kp = "";
+let helmer: RunningService | undefined;
+let hook: RunningService | undefined;
+let charts: Awaited<ReturnType<typeof serveFiles>> | undefined;
+let nats: { child: ChildProcess; exited: Promise<void> } | undefined;
+let natsPort = 0;
+let natsConfig = "";
+const health = { helmer: "", hook: "" };
+
+/** Starts this test's own nats-server (by its PID only ever stopped here). */
+async function startNats(): Promise<void> {
+  const child = spawn(cluster.state.tools.natsServer, ["-c", natsConfig], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  nats = { child, exited };
+  await waitFor(() => out.includes("Server is ready"), {
+    what: "the test's nats-server to start",
+    timeoutMs: 20_000,
+    diagnose: () => out,
+  });
+}
+
+async function stopNats(): Promise<void> {
+  if (nats?.child.exitCode !== null || nats.child.signalCode !== null) return;
+  nats.child.kill("SIGKILL");
+  await nats.exited;
+}
+
+/** The health address a service logged when it started. */
+async function healthUrl(service: RunningService, started: string): Promise<string> {
+  const line = await service.waitForLog((l) => l.msg === started);
+  const { port } = line.health as { port: number };
+  return `http://127.0.0.1:${String(port)}`;
+}
+
+/** One sample's value from an exposition (`name{labels}` exactly as exposed), or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const scrape = async (base: string): Promise<string> => (await fetch(`${base}/metrics`)).text();
+const readyz = async (base: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const res = await fetch(`${base}/readyz`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+beforeAll(async () => {
+  kp = await platformNamespace(cluster, "obs");
+  natsPort = await freePort();
+  const authDir = cluster.state.natsAuthDir;
+  const dir = mkdtempSync(join(tmpdir(), "obs-nats-"));
+  natsConfig = join(dir, "nats-server.conf");
+  writeFileSync(
+    natsConfig,
+    natsServerConfig({
+      port: natsPort,
+      monitorPort: await freePort(),
+      storeDir: join(dir, "js"),
+      files: {
+        dir: authDir,
+        caFile: cluster.state.natsCaFile,
+        serverCert: join(authDir, "server.crt"),
+        serverKey: join(authDir, "server.key"),
+        config: natsConfig,
+      },
+    }),
+  );
+  await startNats();
+  const natsUrl = `nats://127.0.0.1:${String(natsPort)}`;
+  charts = await serveFiles({
+    "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
+  });
+  helmer = await startService(
+    "helmer",
+    serviceEnv(cluster.state, {
+      KUBEPLUS_NAMESPACE: kp,
+      CHART_CACHE_DIR: join(manifests.dir, "cache"),
+      POD_NAME: `helmer-${kp}`,
+      NATS_URL: natsUrl,
+    }),
+    (l) => l.msg === "leading: controllers started",
+  );
+  const hookPort = await freePort();
+  hook = await startService(
+    "crd-hook",
+    serviceEnv(cluster.state, {
+      KUBEPLUS_NAMESPACE: kp,
+      PORT: String(hookPort),
+      HOST: "127.0.0.1",
+      WEBHOOK_URL: `https://127.0.0.1:${String(hookPort)}`,
+      CLIENT_CA_FILE: webhookClientCaFile(cluster.state.runDir),
+      NATS_URL: natsUrl,
+    }),
+    (l) => l.msg === "crd-hook started",
+  );
+  health.helmer = await healthUrl(helmer, "helmer started");
+  health.hook = await healthUrl(hook, "crd-hook started");
+  const rc = compositionManifest({
+    name: "hello-world-service-composition",
+    namespace: kp,
+    kind: "HelloWorldService",
+    plural: "helloworldservices",
+    chartURL: `${charts.url}/hello-world-chart-0.0.3.tgz`,
+    chartName: "hello-world-chart",
+  });
+  expect((await cluster.kubectl(["create", "-f", manifests.write("rc", rc)])).stderr).toBe("");
+  await waitForCrd(cluster, "helloworldservices.platformapi.kubeplus");
+}, 180_000);
+
+afterAll(async () => {
+  // NATS back first: crd-hook (fail-closed webhooks) must answer the deletions.
+  if (nats && (nats.child.exitCode !== null || nats.child.signalCode !== null)) await startNats();
+  await tearDownPlatform(cluster, {
+    namespace: kp,
+    generatedCrds: ["helloworldservices.platformapi.kubeplus"],
+    services: [hook, helmer],
+    webhooks: true,
+  });
+  await charts?.close();
+  await stopNats();
+});
+
+describe("metrics and readiness an operator can rely on", () => {
+  it("shows the reconcile, queue, helm, chart, NATS and admission families with counts after an instance's creation", async () => {
+    const instance = manifests.write("obs1", {
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: "HelloWorldService",
+      metadata: { name: "obs1", namespace: kp },
+      spec: { greeting: "hello", replicas: 1 },
+    });
+    expect((await cluster.kubectl(["create", "-f", instance])).stderr).toBe("");
+    await waitFor(
+      async () => {
+        const r = await cluster.kubectl([
+          "get",
+          "helloworldservice",
+          "obs1",
+          "-n",
+          kp,
+          "-o",
+          "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        ]);
+        return r.stdout === "True";
+      },
+      { what: "obs1 to be Ready", timeoutMs: 90_000, diagnose: () => cluster.diagnose("obs1") },
+    );
+    const h = await scrape(health.helmer);
+    const positive: string[] = [
+      'controller_runtime_reconcile_total{controller="instance",result="success"}',
+      'controller_runtime_reconcile_time_seconds_count{controller="instance"}',
+      'controller_runtime_reconcile_total{controller="resourcecomposition",result="success"}',
+      'workqueue_adds_total{name="instance"}',
+      'workqueue_queue_duration_seconds_count{name="instance"}',
+      'workqueue_work_duration_seconds_count{name="instance"}',
+      'kubeplus_helm_run_duration_seconds_count{action="upgrade-install",outcome="success"}',
+      'kubeplus_chart_fetch_duration_seconds_count{source="http",outcome="success"}',
+      'kubeplus_chart_cache_lookups_total{cache="chart",result="hit"}',
+      'kubeplus_nats_handler_duration_seconds_count{subject="kubeplus.v1.helmer.render",outcome="success"}',
+      "process_cpu_seconds_total",
+      "nodejs_heap_size_used_bytes",
+    ];
+    for (const series of positive) expect(sample(h, series) ?? 0, series).toBeGreaterThan(0);
+    // Bounded labels: the instance's name is in no series.
+    expect(h).not.toContain("obs1");
+
+    const c = await scrape(health.hook);
+    for (const series of [
+      'kubeplus_admission_verdicts_total{webhook="validate",kind="HelloWorldService",operation="CREATE",verdict="allowed"}',
+      'kubeplus_admission_verdicts_total{webhook="validate",kind="ResourceComposition",operation="CREATE",verdict="allowed"}',
+      'kubeplus_admission_request_duration_seconds_count{webhook="validate",kind="HelloWorldService"}',
+      'kubeplus_nats_request_duration_seconds_count{subject="kubeplus.v1.helmer.render",outcome="success"}',
+      "process_resident_memory_bytes",
+    ])
+      expect(sample(c, series) ?? 0, series).toBeGreaterThan(0);
+    expect(c).not.toContain("obs1");
+  });
+
+  it("takes crd-hook out of service while NATS is gone, and the helmer keeps leading; both recover with NATS", async () => {
+    expect((await readyz(health.hook)).status).toBe(200);
+    expect((await readyz(health.helmer)).body).toMatchObject({
+      leader: true,
+      servingRenders: true,
+    });
+    await stopNats();
+    const down = await waitFor(
+      async () => {
+        const r = await readyz(health.hook);
+        return r.status === 503 ? r : undefined;
+      },
+      { what: "crd-hook's /readyz to drop without NATS", timeoutMs: 15_000 },
+    );
+    expect(down.body).toMatchObject({ ok: false, nats: false });
+    // The helmer still leads (its controllers need no NATS) but no longer serves renders.
+    const helmerDown = await readyz(health.helmer);
+    expect(helmerDown.status).toBe(200);
+    expect(helmerDown.body).toMatchObject({ leader: true, servingRenders: false });
+
+    await startNats();
+    await waitFor(async () => (await readyz(health.hook)).status === 200, {
+      what: "crd-hook's /readyz to come back with NATS",
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await readyz(health.helmer)).body.servingRenders === true, {
+      what: "the helmer to serve renders again",
+      timeoutMs: 30_000,
+    });
+  });
+});
