@@ -1,12 +1,14 @@
 // What an operator sees of the helmer and crd-hook: their /metrics after an instance's creation, and /readyz that
 // follows NATS. The test runs a nats-server of its own (same CA, certificates and permissions as the control
 // plane's) so that it can stop and restart it without touching the one other tests use.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { natsServerConfig, webhookClientCaFile } from "@kubeplus/dev";
+import { natsServerConfig, repoRoot, webhookClientCaFile } from "@kubeplus/dev";
 import {
   compositionManifest,
   freePort,
@@ -236,5 +238,87 @@ describe("metrics and readiness an operator can rely on", () => {
       what: "the helmer to serve renders again",
       timeoutMs: 30_000,
     });
+  });
+});
+
+interface Rendered {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+/** `helm template` of the KubePlus chart with these --set values. */
+async function renderChart(sets: string[]): Promise<Rendered[]> {
+  const { stdout } = await promisify(execFile)(
+    cluster.state.tools.helm,
+    [
+      "template",
+      "kubeplus",
+      join(repoRoot, "deploy", "charts", "kubeplus"),
+      "-n",
+      "kubeplus",
+      ...sets.flatMap((s) => ["--set", s]),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJSON() as Rendered | null)
+    .filter((o): o is Rendered => o !== null);
+}
+
+const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+
+describe("the chart's Prometheus Operator toggles", () => {
+  it("renders no monitor by default, and a PodMonitor and a ServiceMonitor that reach every service's /metrics", async () => {
+    const plain = await renderChart([]);
+    expect(plain.filter((o) => o.kind.endsWith("Monitor"))).toEqual([]);
+    const objects = await renderChart([
+      "monitoring.podMonitor.enabled=true",
+      "monitoring.serviceMonitor.enabled=true",
+      "monitoring.serviceMonitor.labels.release=prom",
+      "networkPolicy.metricsFromNamespaces={monitoring}",
+    ]);
+    const podMonitor = objects.find((o) => o.kind === "PodMonitor");
+    const selector = podMonitor?.spec.selector as {
+      matchLabels: Record<string, string>;
+      matchExpressions: { key: string; values: string[] }[];
+    };
+    expect(podMonitor?.spec.podMetricsEndpoints).toEqual([
+      { port: "health", path: "/metrics", interval: "30s" },
+    ]);
+    // The selector picks exactly the four services' pods, each of which names its health port.
+    const deployments = objects.filter((o) => o.kind === "Deployment");
+    const picked = deployments.filter((d) => {
+      const template = d.spec.template as {
+        metadata: { labels: Record<string, string> };
+        spec: { containers: { ports?: { name: string }[] }[] };
+      };
+      const labels = template.metadata.labels;
+      const matches =
+        Object.entries(selector.matchLabels).every(([k, v]) => labels[k] === v) &&
+        selector.matchExpressions.every((e) => e.values.includes(labels[e.key] ?? ""));
+      if (matches)
+        expect(template.spec.containers[0]?.ports?.map((p) => p.name)).toContain("health");
+      return matches;
+    });
+    expect(picked.map((d) => d.metadata.name).sort()).toEqual(SERVICES);
+
+    const serviceMonitor = objects.find((o) => o.kind === "ServiceMonitor");
+    expect(serviceMonitor?.metadata.labels).toMatchObject({ release: "prom" });
+    const wanted = (serviceMonitor?.spec.selector as { matchLabels: Record<string, string> })
+      .matchLabels;
+    const services = objects.filter(
+      (o) =>
+        o.kind === "Service" &&
+        Object.entries(wanted).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    expect(services.map((s) => s.metadata.name).sort()).toEqual(
+      SERVICES.map((s) => `${s}-metrics`),
+    );
+    for (const s of services)
+      expect(s.spec.ports).toEqual([{ name: "health", port: 8081, targetPort: "health" }]);
+    // The monitoring namespace may reach the health ports through the NetworkPolicy.
+    const policy = JSON.stringify(objects.find((o) => o.kind === "NetworkPolicy")?.spec);
+    expect(policy).toContain('"port":8081');
   });
 });
