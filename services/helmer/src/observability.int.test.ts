@@ -17,12 +17,14 @@ import {
   serveFiles,
   serviceEnv,
   sharedChart,
+  startPrometheus,
   startService,
   tearDownPlatform,
   TestCluster,
   waitFor,
   waitForCrd,
   type RunningService,
+  type TestServer,
 } from "@kubeplus/testing";
 
 const cluster = new TestCluster();
@@ -34,6 +36,7 @@ let charts: Awaited<ReturnType<typeof serveFiles>> | undefined;
 let nats: { child: ChildProcess; exited: Promise<void> } | undefined;
 let natsPort = 0;
 let natsConfig = "";
+let prometheus: TestServer | undefined;
 const health = { helmer: "", hook: "" };
 
 /** Starts this test's own nats-server (by its PID only ever stopped here). */
@@ -151,6 +154,7 @@ afterAll(async () => {
     webhooks: true,
   });
   await charts?.close();
+  await prometheus?.stop();
   await stopNats();
 });
 
@@ -207,6 +211,39 @@ describe("metrics and readiness an operator can rely on", () => {
     ])
       expect(sample(c, series) ?? 0, series).toBeGreaterThan(0);
     expect(c).not.toContain("obs1");
+  });
+
+  it("a real Prometheus scrapes both and answers PromQL on reconcile and admission latency", async () => {
+    const target = (base: string): string => base.replace("http://", "");
+    prometheus = await startPrometheus(cluster.state, [target(health.helmer), target(health.hook)]);
+    const query = async (promql: string): Promise<number | undefined> => {
+      const res = await fetch(
+        `${prometheus?.url ?? ""}/api/v1/query?query=${encodeURIComponent(promql)}`,
+      );
+      const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
+      const value = body.data?.result?.[0]?.value[1];
+      return value === undefined ? undefined : Number(value);
+    };
+    const reconcileP99 = await waitFor(
+      () =>
+        query(
+          'histogram_quantile(0.99, sum by (le) (controller_runtime_reconcile_time_seconds_bucket{controller="instance"}))',
+        ),
+      {
+        what: "Prometheus to answer the reconcile latency",
+        timeoutMs: 30_000,
+        diagnose: () => prometheus?.output() ?? "",
+      },
+    );
+    expect(reconcileP99).toBeGreaterThan(0.001);
+    expect(reconcileP99).toBeLessThan(60);
+    const admissionP99 = await query(
+      'histogram_quantile(0.99, sum by (le) (kubeplus_admission_request_duration_seconds_bucket{webhook="validate"}))',
+    );
+    expect(admissionP99).toBeGreaterThan(0);
+    expect(admissionP99).toBeLessThan(10);
+    // Both targets are up, as Prometheus sees them.
+    expect(await query("sum(up)")).toBe(2);
   });
 
   it("takes crd-hook out of service while NATS is gone, and the helmer keeps leading; both recover with NATS", async () => {
