@@ -72,7 +72,7 @@ export const CRD_HOOK_ENV = {
     default: "",
     doc: "the same CA as PEM text (the chart sets it from a Secret); CLIENT_CA_FILE wins when both are set",
   },
-  HEALTH_PORT: { default: "8081", doc: "port of /healthz and /readyz (plain HTTP)" },
+  HEALTH_PORT: { default: "8081", doc: "port of /healthz, /readyz and /metrics (plain HTTP)" },
   HEALTH_HOST: { default: "0.0.0.0", doc: "address of the health endpoints" },
   WEBHOOK_CONFIGURATIONS: {
     default: "create",
