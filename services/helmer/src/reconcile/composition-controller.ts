@@ -7,6 +7,8 @@ import {
 } from "@kubernetes/client-node";
 import { startCompositionFacts, type CompositionFacts } from "@kubeplus/admission";
 import {
+  ConditionType,
+  findCondition,
   isConditionTrue,
   PlatformKinds,
   type Instance,
@@ -38,6 +40,7 @@ import {
   reportTerminal,
   type CompositionReconcileDeps,
 } from "./reconcile-composition.js";
+import { logReadyChange, objectFields } from "./state-log.js";
 import { StatusWriter, type Written } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
 import { controllerMetrics, WorkQueue } from "./work-queue.js";
@@ -169,7 +172,16 @@ export async function startCompositionController(
     rc: ResourceComposition,
     fields: Partial<ResourceCompositionStatus>,
   ): Promise<void> => {
+    // Read-your-writes: against this controller's own last write, not the cache's copy.
+    const before = statuses.current(rc).status?.conditions;
     await statuses.write(rc, fields);
+    if (fields.conditions)
+      logReadyChange(
+        log.child(objectFields(rc)),
+        "composition",
+        findCondition(before, ConditionType.Ready),
+        findCondition(fields.conditions, ConditionType.Ready),
+      );
   };
   // The chart each composition last registered (for its fleet counts before the cache shows it).
   const registered = new Map<string, { name: string; version: string; digest: string }>();
@@ -276,7 +288,11 @@ export async function startCompositionController(
           throw asReconcileError(err);
         })
         .finally(() => {
-          log.debug({ name: key, durationMs: Date.now() - started }, "composition reconciled");
+          const [namespace = "", name = ""] = (fleetKey ?? key).split("/");
+          log.debug(
+            { kind: "ResourceComposition", namespace, name, durationMs: Date.now() - started },
+            fleetKey ? "fleet progress reconciled" : "composition reconciled",
+          );
         });
     },
     onError: (key, err, retryInMs) => {

@@ -2,13 +2,12 @@ import {
   ConditionType,
   findCondition,
   isConditionTrue,
-  type Condition,
   targetNamespaceFor,
   type Instance,
   type ResourceComposition,
 } from "@kubeplus/api";
 import type { TerminalError } from "@kubeplus/kube/lite";
-import type { Logger } from "@kubeplus/runtime";
+import { logReadyChange, objectFields } from "../state-log.js";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
@@ -61,17 +60,6 @@ async function act(c: Converging, deps: InstanceReconcileDeps): Promise<Reconcil
   }
 }
 
-/** The fields of every line a reconcile logs: the instance it works on, at the generation it read. */
-function instanceFields(instance: Instance): Record<string, unknown> {
-  return {
-    kind: instance.kind,
-    namespace: instance.metadata.namespace ?? "",
-    name: instance.metadata.name ?? "",
-    uid: instance.metadata.uid ?? "",
-    generation: instance.metadata.generation ?? 0,
-  };
-}
-
 /**
  * Reconciles one instance, level-based:
  *  1. load the instance and its composition; deleting: finalize (release, namespace, finalizer: uninstall.ts);
@@ -83,7 +71,7 @@ function instanceFields(instance: Instance): Record<string, unknown> {
  *     for isolation and given the pod policy at its post-render step, before anything is applied;
  *  5. Ready only when the release's workloads are (readiness-report.ts); status: helmrelease
  *     `<namespace>:<release>`, chart, inventory, conditions with reasons on every path; events on NATS.
- * Each reconcile logs through its own child logger (instanceFields): state changes at info, steps at debug.
+ * Each reconcile logs through its own child logger (objectFields): state changes at info, steps at debug.
  */
 export async function reconcileInstance(
   namespace: string,
@@ -107,20 +95,6 @@ export async function reconcileInstance(
   return result;
 }
 
-/** One info line when Ready or its reason changes (the state an operator follows); otherwise a debug line. */
-function logChange(before: Condition | undefined, after: Condition | undefined, log: Logger): void {
-  if (!after) return;
-  const fields = {
-    ready: after.status === "True",
-    reason: after.reason,
-    previousReason: before?.reason ?? "",
-    ...(after.status === "True" ? {} : { message: after.message }),
-  };
-  if (before?.status !== after.status || before.reason !== after.reason)
-    log.info(fields, "instance state changed");
-  else log.debug(fields, "instance state unchanged");
-}
-
 /**
  * The deps of one reconcile of `instance`: its own child logger, and status writes that log each change of Ready
  * (against what this reconcile read, then against its own last write).
@@ -129,7 +103,7 @@ function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log">>(
   instance: Instance,
   deps: D,
 ): D {
-  const log = deps.log?.child(instanceFields(instance));
+  const log = deps.log?.child(objectFields(instance));
   if (!log) return deps;
   let ready = findCondition(instance.status?.conditions, ConditionType.Ready);
   return {
@@ -138,7 +112,7 @@ function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log">>(
     writeStatus: async (target, status) => {
       await deps.writeStatus(target, status);
       const next = findCondition(status.conditions, ConditionType.Ready);
-      logChange(ready, next, log);
+      logReadyChange(log, "instance", ready, next);
       ready = next ?? ready;
     },
   };
