@@ -42,6 +42,8 @@ describe("a reconcile's log", () => {
     for (const line of lines) expect(line).toMatchObject({ ...INSTANCE, component: "instances" });
     const info = lines.filter((l) => l.level === 30).map((l) => [l.msg, l.reason ?? l.action]);
     expect(info).toEqual([
+      // A new instance says Preparing before its namespace, chart and helm run (first-status.test.ts).
+      ["instance state changed", "Preparing"],
       ["helm action", "install"],
       ["instance state changed", "Installing"],
       ["instance state changed", "Progressing"],
