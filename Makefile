@@ -90,10 +90,11 @@ down: ## Stop everything `make up` started (services, then the control plane).
 	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) stack down; $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
 
 .PHONY: logs
-logs: ## Follow one service's log: make logs SERVICE=helmer (crd-hook, kubeconfig-generator, metrics-collector).
-	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector>"; exit 2; }
+logs: ## Follow one service's log: make logs SERVICE=helmer [INSTANCE=<name>] (crd-hook, kubeconfig-generator, metrics-collector).
+	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector> [INSTANCE=<name>]"; exit 2; }
 	@test -f .run/stack/logs/$(SERVICE).log || { echo "no log for '$(SERVICE)' in .run/stack/logs (is 'make up' running?)"; exit 1; }
-	tail -n 50 -F .run/stack/logs/$(SERVICE).log
+	@if [ -n "$(INSTANCE)" ]; then tail -n +1 -F .run/stack/logs/$(SERVICE).log | grep --line-buffered -F '"name":"$(INSTANCE)"'; \
+	else tail -n 50 -F .run/stack/logs/$(SERVICE).log; fi
 
 .PHONY: demo
 demo: up ## The walkthrough, end to end, as a user would type it (starts `make up` first; `make down` stops it).

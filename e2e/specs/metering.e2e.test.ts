@@ -407,7 +407,13 @@ describe("per-instance metering", () => {
   });
 
   it("a real Prometheus scrapes the collector and answers a PromQL query for an instance's memory", async () => {
-    prometheus = await startPrometheus(cluster.state, [`127.0.0.1:${String(collectorPort)}`]);
+    // The helmer's own /metrics (its health port) too: the reconciles that released the two tenants.
+    const started = await helmer.waitForLog((l) => l.msg === "helmer started");
+    const helmerHealth = `127.0.0.1:${String((started.health as { port: number }).port)}`;
+    prometheus = await startPrometheus(cluster.state, [
+      `127.0.0.1:${String(collectorPort)}`,
+      helmerHealth,
+    ]);
     const url = prometheus.url;
     const query = `kubeplus_instance_memory_working_set_bytes{kind="${KIND}",instance="${T1}",namespace="${kp}"}`;
     const value = await waitFor(
@@ -432,6 +438,23 @@ describe("per-instance metering", () => {
     );
     const summed = (await sum.json()) as { data: { result: { value: [number, string] }[] } };
     expect(summed.data.result[0]?.value[1]).toBe(String(500 * MiB));
+    // Reconcile latency, as an operator asks it: the p99 of the instance controller's reconciles since the start.
+    const latency = `histogram_quantile(0.99, sum by (le) (controller_runtime_reconcile_time_seconds_bucket{controller="instance",instance="${helmerHealth}"}))`;
+    const p99 = await waitFor(
+      async () => {
+        const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(latency)}`);
+        const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
+        return body.data?.result?.[0];
+      },
+      {
+        what: "Prometheus to have scraped the helmer",
+        timeoutMs: 30_000,
+        diagnose: () => prometheus?.output() ?? "",
+      },
+    );
+    // Two tenants were installed by helm: a reconcile took more than a millisecond and less than a minute.
+    expect(Number(p99.value[1])).toBeGreaterThan(0.001);
+    expect(Number(p99.value[1])).toBeLessThan(60);
   });
 
   it("publishes each pass's usage on NATS, typed, one event per instance", async () => {

@@ -144,10 +144,10 @@ async function stackCommand(runDir: string, rest: string[], values: CliValues): 
 }
 
 function printStack(state: StackState): void {
-  const rows = state.services.map(
-    (s) =>
-      `  ${s.name.padEnd(22)}pid ${String(s.pid).padEnd(8)}${(isRunning(s) ? "Running" : "Stopped").padEnd(9)}make logs SERVICE=${s.name}   (${s.log})`,
-  );
+  const rows = state.services.flatMap((s) => [
+    `  ${s.name.padEnd(22)}pid ${String(s.pid).padEnd(8)}${(isRunning(s) ? "Running" : "Stopped").padEnd(9)}make logs SERVICE=${s.name}   (${s.log})`,
+    `  ${"".padEnd(22)}curl ${s.healthUrl.replace(/\/readyz$/, "/metrics")}   (its own metrics; /readyz says why it is or is not ready)`,
+  ]);
   process.stdout.write(
     [
       `KubePlus is installed in namespace ${state.namespace} (helm release ${state.release}, as the provider).`,
@@ -157,7 +157,7 @@ function printStack(state: StackState): void {
       `  kubectl get resourcecompositions -n ${state.namespace} --kubeconfig ${state.providerKubeconfig}`,
       "  PATH=$PWD/bin/plugins:$PATH kubectl kubeplus commands   # the kubectl plugins (make plugins)",
       ...(state.metricsUrl
-        ? [`  curl ${state.metricsUrl}                 # Prometheus metrics`]
+        ? [`  curl ${state.metricsUrl}                 # the instances' usage (Prometheus)`]
         : []),
       "",
       "Services (local processes acting as the chart's identity, kubeplus-saas-provider):",

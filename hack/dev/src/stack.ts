@@ -114,7 +114,8 @@ function serviceEnv(
     POD_NAME: `${service}-local`,
     HEALTH_PORT: String(ports.health),
     HEALTH_HOST: "127.0.0.1",
-    LOG_LEVEL: "info",
+    // `make up LOG_LEVEL=debug`: every step of every reconcile, not only the state changes.
+    LOG_LEVEL: options.env.LOG_LEVEL ?? "info",
   };
   if (service === "crd-hook") {
     // The apiserver calls crd-hook by URL on loopback (the provider was created with --allow-webhook-url); the

@@ -7,3 +7,16 @@ export type { HealthChecks } from "./health.js";
 export { REPLICA_ENV, replicaConfig } from "./replica.js";
 export type { ReplicaConfig } from "./replica.js";
 export { positiveNumbers } from "./env.js";
+export type { MetricsSource } from "./health.js";
+export { Outcome, ReconcileResult, ServiceMetrics, secondsSince, Verdict } from "./metrics.js";
+export type {
+  AdmissionMetrics,
+  ChartMetrics,
+  ControllerMetrics,
+  HelmMetrics,
+  NatsMetrics,
+  ServiceMetricsOptions,
+  WorkQueueMetrics,
+} from "./metrics.js";
+export { watchNatsConnection } from "./nats-status.js";
+export type { NatsReachability } from "./nats-status.js";

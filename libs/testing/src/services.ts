@@ -6,7 +6,7 @@ import { natsCredentialFiles, repoRoot, type ClusterState } from "@kubeplus/dev"
 import { connectNats } from "@kubeplus/runtime";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { inject } from "vitest";
-import { forgetServiceProcess, recordServiceProcess } from "./leftovers.js";
+import { forgetServiceProcess, recordServiceProcess, testWebhookName } from "./leftovers.js";
 import { recordServiceLog } from "./service-logs.js";
 
 /** A KubePlus service running as a real process (node dist/main.js), with its structured log captured. */
@@ -111,12 +111,29 @@ function currentRunDir(): string | undefined {
   }
 }
 
+/**
+ * Every crd-hook a test starts names its webhook configurations after its KubePlus namespace (testWebhookName), unless
+ * the test names them itself: with crd-hook's default name, a file whose teardown removed its own name left the
+ * configurations behind, failing closed on every KubePlus object of the files after it (CI, 2026-12-03: the
+ * observability test's crd-hook, then "connection refused" in eleven tests of five later files).
+ */
+function withTestWebhookName(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.WEBHOOK_CONFIGURATION_NAME) return env;
+  return {
+    ...env,
+    WEBHOOK_CONFIGURATION_NAME: testWebhookName(env.KUBEPLUS_NAMESPACE ?? "kubeplus"),
+  };
+}
+
 export async function startService(
   name: string,
   serviceEnvironment: NodeJS.ProcessEnv,
   ready: (line: Record<string, unknown>) => boolean,
 ): Promise<RunningService> {
-  const env = withNatsCredential(name, serviceEnvironment);
+  const env = withNatsCredential(
+    name,
+    name === "crd-hook" ? withTestWebhookName(serviceEnvironment) : serviceEnvironment,
+  );
   const entry = join(repoRoot, "services", name, "dist", "main.js");
   // Its own process group, so that crash() takes its children (helm) down with it, as a dying container would.
   const child = spawn(process.execPath, [entry], {

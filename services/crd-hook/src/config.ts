@@ -78,7 +78,7 @@ export const CRD_HOOK_ENV = {
     default: "kubeplus-crd-hook",
     doc: "name of the validating and mutating webhook configurations (the chart's are kubeplus-crd-hook); several crd-hooks in one cluster, as the test files run them, each need one of their own",
   },
-  HEALTH_PORT: { default: "8081", doc: "port of /healthz and /readyz (plain HTTP)" },
+  HEALTH_PORT: { default: "8081", doc: "port of /healthz, /readyz and /metrics (plain HTTP)" },
   HEALTH_HOST: { default: "0.0.0.0", doc: "address of the health endpoints" },
   WEBHOOK_CONFIGURATIONS: {
     default: "create",

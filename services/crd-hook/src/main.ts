@@ -1,9 +1,16 @@
 #!/usr/bin/env node
+import { X509Certificate } from "node:crypto";
 import { createServer } from "node:https";
 import { CoreV1Api } from "@kubernetes/client-node";
-import { publish, request } from "@kubeplus/contracts";
+import { publish, request, Subjects } from "@kubeplus/contracts";
 import { Applier, KubeRequestError, kubeRequest, loadKubeConfig } from "@kubeplus/kube";
-import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
+import {
+  connectNats,
+  createLogger,
+  ServiceMetrics,
+  startHealthServer,
+  watchNatsConnection,
+} from "@kubeplus/runtime";
 import { mutate, validate } from "./admission/admit.js";
 import { loadConfig } from "./config.js";
 import { createApp } from "./server.js";
@@ -17,6 +24,7 @@ const CERT_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 const config = loadConfig(process.env);
 const webhookName = config.webhookConfigurationName;
 const log = createLogger({ service: "crd-hook", level: config.logLevel });
+const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const applier = new Applier(kc, FIELD_MANAGER);
@@ -34,17 +42,28 @@ const certOptions = {
   validityDays: config.certValidityDays,
 };
 let { material } = await ensureServingCertificate(core, certOptions);
+/** When the serving certificate in use stops being valid (ms): past it, crd-hook holds no usable certificate. */
+const validUntil = (m: ServingMaterial): number =>
+  new Date(new X509Certificate(m.serving.certPem).validTo).getTime();
+let certificateValidUntil = validUntil(material);
 
 const nc = await connectNats({ ...config.nats, name: "crd-hook" });
+// Admission asks the helmer to render charts over NATS: without it, compositions cannot be admitted.
+const natsLink = watchNatsConnection(nc, (connected) => {
+  if (connected) log.info("reconnected to NATS");
+  else log.warn("disconnected from NATS: not ready until it is back");
+});
 const state = await startClusterState({
   kc,
   namespace: config.namespace,
   render: (chartURL, chartName) =>
-    request(
-      nc,
-      "HelmerRender",
-      { version: 1, chartURL, chartName },
-      { timeoutMs: config.renderTimeoutMs, requester: "crd-hook" },
+    metrics.nats.request(Subjects.HelmerRender.subject, () =>
+      request(
+        nc,
+        "HelmerRender",
+        { version: 1, chartURL, chartName },
+        { timeoutMs: config.renderTimeoutMs, requester: "crd-hook" },
+      ),
     ),
   onWatchError: (err: unknown) => {
     log.warn({ err }, "watch failed; restarting it");
@@ -95,7 +114,9 @@ async function applyWebhooks(current: ServingMaterial): Promise<void> {
   log.info({ groups }, "webhook configurations applied");
 }
 
-let ready = false;
+// Started: the webhook configurations are applied. Ready: also holding a valid certificate and reaching NATS.
+let started = false;
+const ready = (): boolean => started && Date.now() < certificateValidUntil && natsLink.connected();
 const app = createApp(
   {
     validate: (req) => validate(req, state),
@@ -105,9 +126,13 @@ const app = createApp(
         publish(nc, "CompositionAdmitted", result.event.payload);
       if (result.event?.type === "instance") publish(nc, "InstanceAdmitted", result.event.payload);
     },
-    ready: () => ready,
+    ready,
   },
-  { deadlineMs: config.requestDeadlineMs, log: log.child({ component: "admission" }) },
+  {
+    deadlineMs: config.requestDeadlineMs,
+    log: log.child({ component: "admission" }),
+    metrics: metrics.admission,
+  },
 );
 // With a client CA, TLS itself refuses every client but the apiserver (its webhook client certificate): a forged
 // review never reaches the handlers.
@@ -120,10 +145,16 @@ const server = createServer(
 );
 await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
 const health = await startHealthServer(config.healthPort, config.healthHost, {
-  ready: () => ready,
+  ready,
+  details: () => ({
+    started,
+    certificateValidUntil: new Date(certificateValidUntil).toISOString(),
+    nats: natsLink.connected(),
+  }),
+  metrics,
 });
 await applyWebhooks(material);
-ready = true;
+started = true;
 log.info(
   {
     port: config.port,
@@ -151,6 +182,7 @@ const rotation = setInterval(() => {
       const next = await ensureServingCertificate(core, certOptions);
       if (next.rotated) {
         material = next.material;
+        certificateValidUntil = validUntil(material);
         // The client CA is part of the secure context: it stays with the new certificate.
         server.setSecureContext({
           cert: material.serving.certPem,
@@ -168,7 +200,7 @@ const rotation = setInterval(() => {
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "shutting down");
-  ready = false;
+  started = false;
   clearInterval(rotation);
   server.close();
   health.close();

@@ -1,5 +1,5 @@
 import express, { type Express, type Request, type Response } from "express";
-import type { Logger } from "@kubeplus/runtime";
+import { secondsSince, Verdict, type AdmissionMetrics, type Logger } from "@kubeplus/runtime";
 import type { AdmitResult } from "./admission/admit.js";
 import type { AdmissionRequest, AdmissionReview } from "./admission/review.js";
 
@@ -15,6 +15,8 @@ export interface ServerOptions {
   /** Answer every review within this, below the webhooks' timeoutSeconds. */
   readonly deadlineMs: number;
   readonly log: Logger;
+  /** Each review's duration and verdict, by webhook and kind. */
+  readonly metrics?: AdmissionMetrics;
 }
 
 class DeadlineError extends Error {}
@@ -59,7 +61,9 @@ export function createApp(handlers: Handlers, options: ServerOptions): Express {
         namespace: request.namespace,
       });
     const started = Date.now();
+    const startedAt = performance.now();
     let result: AdmitResult;
+    let failed = false;
     try {
       result = await withDeadline(Promise.resolve(handlers[name](request)), options.deadlineMs);
     } catch (err) {
@@ -72,7 +76,13 @@ export function createApp(handlers: Handlers, options: ServerOptions): Express {
         ? `crd-hook could not decide within ${options.deadlineMs} ms; retry`
         : `crd-hook failed: ${err instanceof Error ? err.message : String(err)}; retry, and see the crd-hook log if it persists`;
       result = { response: { uid: request.uid, allowed: false, status: { code: 500, message } } };
+      failed = true;
     }
+    options.metrics?.reviewed(
+      { webhook: name, kind: request.kind.kind, operation: request.operation },
+      failed ? Verdict.Error : result.response.allowed ? Verdict.Allowed : Verdict.Denied,
+      secondsSince(startedAt),
+    );
     if (result.response.allowed) handlers.afterAdmit(result);
     if (options.log.isLevelEnabled("debug"))
       log().debug(

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 import { join } from "node:path";
 import { VersionApi } from "@kubernetes/client-node";
-import { serve } from "@kubeplus/contracts";
+import { serve, Subjects } from "@kubeplus/contracts";
 import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
-import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
+import {
+  connectNats,
+  createLogger,
+  ServiceMetrics,
+  startHealthServer,
+  watchNatsConnection,
+  type NatsReachability,
+} from "@kubeplus/runtime";
 import { ChartStore } from "./charts/chart-store.js";
 import { watchUploadedCharts } from "./charts/uploaded-charts.js";
 import { loadConfig } from "./config.js";
@@ -20,6 +27,7 @@ import { serviceAccountOf } from "./reconcile/instance-desired.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "helmer", level: config.logLevel });
+const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 
 const kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
@@ -64,6 +72,7 @@ const store = new ChartStore({
   renderTimeoutMs: config.renderTimeoutMs,
   kubeVersion,
   uploadedDigest: (file) => uploaded.digest(file),
+  metrics,
 });
 
 const bus = new Bus();
@@ -73,12 +82,17 @@ const renderLimiter = new RateLimiter({
   perMinute: config.renderRatePerMinute,
 });
 const subscriptions: { unsubscribe(): void }[] = [];
+let natsLink: NatsReachability | undefined;
 bus.whenConnected((nc) => {
+  natsLink = watchNatsConnection(nc, (connected) => {
+    if (connected) log.info("reconnected to NATS: serving renders again");
+    else log.warn("disconnected from NATS: not serving renders until it is back");
+  });
   subscriptions.push(
     serve(
       nc,
       "HelmerRender",
-      async (req, meta) => {
+      metrics.nats.handle(Subjects.HelmerRender.subject, async (req, meta) => {
         const started = Date.now();
         const reply = await handleRender(store, req, {
           caller: meta.caller,
@@ -89,7 +103,7 @@ bus.whenConnected((nc) => {
           "chart rendered",
         );
         return reply;
-      },
+      }),
       (err) => {
         renderLog.info({ err }, "render request failed");
       },
@@ -124,6 +138,7 @@ async function startControllers(): Promise<void> {
     log: log.child({ component: "compositions" }),
     concurrency: config.workers,
     slots,
+    metrics,
     instancesOf: (rcKey) => late.instances?.instancesOf(rcKey),
   });
   const instancesController = await startInstanceController({
@@ -133,8 +148,10 @@ async function startControllers(): Promise<void> {
       helmBin: config.helmBin,
       env: helmEnv,
       timeoutMs: config.renderTimeoutMs * 6,
+      metrics: metrics.helm,
       ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
     },
+    metrics,
     postRenders,
     compositions: compositionsController.compositions,
     log: log.child({ component: "instances" }),
@@ -180,9 +197,18 @@ const election = startLeaderElection(kc, {
     log.warn({ err, lease: LEASE_NAME }, "leader election attempt failed; retrying");
   },
 });
+// Ready (the uploaded charts' cache synced before this point) when it either leads with its controllers' caches
+// synced, or serves renders (connected to NATS with its render subscription): a replica that does neither is no use.
+const leading = (): boolean => election.isLeader() && controllers !== undefined;
+const servingRenders = (): boolean => subscriptions.length > 0 && natsLink?.connected() === true;
 const health = await startHealthServer(config.healthPort, config.healthHost, {
-  ready: () => true,
-  details: () => ({ leader: election.isLeader() }),
+  ready: () => leading() || servingRenders(),
+  details: () => ({
+    leader: election.isLeader(),
+    controllers: controllers !== undefined,
+    servingRenders: servingRenders(),
+  }),
+  metrics,
 });
 log.info(
   {

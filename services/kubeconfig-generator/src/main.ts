@@ -2,13 +2,20 @@
 import { ClusterIO } from "@kubeplus/access";
 import { serve, Subjects } from "@kubeplus/contracts";
 import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
-import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
+import {
+  connectNats,
+  createLogger,
+  ServiceMetrics,
+  startHealthServer,
+  watchNatsConnection,
+} from "@kubeplus/runtime";
 import { keepBuiltInConsumerCurrent } from "./built-in-consumer.js";
 import { loadConfig } from "./config.js";
 import { handleGenerate } from "./handle-generate.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "kubeconfig-generator", level: config.logLevel });
+const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 const io = new ClusterIO(kc, "kubeplus-kubeconfig-generator");
 const identity = await whoAmI(kc);
@@ -49,13 +56,18 @@ const election = startLeaderElection(kc, {
 
 const requests = log.child({ component: "generate" });
 const nc = await connectNats({ ...config.nats, name: "kubeconfig-generator" });
+// Kubeconfigs are asked for over NATS only: without it this service does nothing useful.
+const natsLink = watchNatsConnection(nc, (connected) => {
+  if (connected) log.info("reconnected to NATS");
+  else log.warn("disconnected from NATS: not ready until it is back");
+});
 // Who may ask is decided by NATS: only the identities the subject registry names may publish on the subject. The
 // requester a message names is the caller's claim, logged as such.
 const authorizedRequesters = Subjects.KubeconfigGenerate.requestedBy.join(",");
 const subscription = serve(
   nc,
   "KubeconfigGenerate",
-  async (req, meta) => {
+  metrics.nats.handle(Subjects.KubeconfigGenerate.subject, async (req, meta) => {
     const reply = await handleGenerate(io, req, {
       ...(config.publicServerUrl ? { server: config.publicServerUrl } : {}),
       durationSeconds: config.consumerTokenSeconds,
@@ -73,7 +85,7 @@ const subscription = serve(
       "kubeconfig issued",
     );
     return reply;
-  },
+  }),
   (err, meta) => {
     requests.info(
       { err, claimedRequester: meta?.claimedRequester ?? "(none given)", authorizedRequesters },
@@ -82,8 +94,9 @@ const subscription = serve(
   },
 );
 const health = await startHealthServer(config.healthPort, config.healthHost, {
-  ready: () => true,
-  details: () => ({ leader: election.isLeader() }),
+  ready: () => natsLink.connected(),
+  details: () => ({ leader: election.isLeader(), nats: natsLink.connected() }),
+  metrics,
 });
 log.info(
   {

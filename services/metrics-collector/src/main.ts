@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { createServer } from "node:http";
 import type { InstanceUsage } from "@kubeplus/contracts";
-import { publish, serve } from "@kubeplus/contracts";
+import { publish, serve, Subjects } from "@kubeplus/contracts";
 import { loadApiAccess, startLeaderElection, whoAmI } from "@kubeplus/kube/lite";
 import { toPrometheus } from "@kubeplus/metering";
-import { connectNats, createLogger, startHealthServer } from "@kubeplus/runtime";
+import { connectNats, createLogger, ServiceMetrics, startHealthServer } from "@kubeplus/runtime";
 import { Collector, pool } from "./collector.js";
 import { loadConfig } from "./config.js";
 import { UsageRecords } from "./records.js";
@@ -12,6 +12,8 @@ import { selfMetrics } from "./self-metrics.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "metrics-collector", level: config.logLevel });
+const metrics = new ServiceMetrics();
+const observePass = selfMetrics(metrics);
 // The light loader: client-node is never imported for a static kubeconfig or a service account (memory).
 const kc = await loadApiAccess(config.kubeconfig, process.env);
 const identity = await whoAmI(kc);
@@ -75,6 +77,7 @@ async function collect(): Promise<void> {
       failedNodes: result.failedNodes.length,
       passes: lastPass.passes + 1,
     };
+    observePass(lastPass, latest.length);
     for (const usage of latest) publish(nc, "InstanceMetered", usage);
     if (result.failedNodes.length > 0)
       log.warn(
@@ -92,8 +95,11 @@ async function collect(): Promise<void> {
 const http = createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0];
   if (path === "/metrics") {
-    res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-    res.end(exposition + selfMetrics(lastPass, latest.length));
+    // The tenants' usage, then the collector's own families (the same registry its health port serves).
+    void metrics.exposition().then((own) => {
+      res.writeHead(200, { "content-type": metrics.contentType });
+      res.end(exposition + own);
+    });
     return;
   }
   if (path === "/v1/usage") {
@@ -109,7 +115,7 @@ await new Promise<void>((resolve) => http.listen(config.port, config.host, resol
 const subscription = serve(
   nc,
   "MetricsCollect",
-  async (req) => {
+  metrics.nats.handle(Subjects.MetricsCollect.subject, async (req) => {
     const result = await collector.pass(
       (kind, item) =>
         kind.kind === req.kind &&
@@ -120,7 +126,7 @@ const subscription = serve(
     if (!usage)
       throw new Error(`no ${req.kind} ${req.namespace}/${req.name} with a Helm release found`);
     return usage;
-  },
+  }),
   (err) => {
     log.info({ err }, "collect request failed");
   },
@@ -130,6 +136,7 @@ await collect();
 const health = await startHealthServer(config.healthPort, config.healthHost, {
   ready: () => lastPass.passes > 0,
   details: () => ({ leader: election.isLeader(), lastPassMs: lastPass.durationMs }),
+  metrics,
 });
 log.info(
   {

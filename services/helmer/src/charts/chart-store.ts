@@ -7,6 +7,7 @@ import {
   type FetchedChart,
   type RenderedObject,
 } from "@kubeplus/charts";
+import { Outcome, secondsSince, type ServiceMetrics } from "@kubeplus/runtime";
 import { Lru } from "./lru.js";
 
 export interface ChartStoreOptions {
@@ -19,6 +20,24 @@ export interface ChartStoreOptions {
   /** The digest an uploaded chart has now (from the cluster), to notice a re-upload. */
   readonly uploadedDigest: (file: string) => string | undefined;
   readonly now?: () => number;
+  /** Chart fetches and cache lookups; each render is a helm run (`template`). */
+  readonly metrics?: ServiceMetrics;
+}
+
+/** Times `work` and reports its outcome and duration in seconds. */
+async function timed<T>(
+  work: () => Promise<T>,
+  report: (outcome: Outcome, seconds: number) => void,
+): Promise<T> {
+  const started = performance.now();
+  let outcome: Outcome = Outcome.Failure;
+  try {
+    const result = await work();
+    outcome = Outcome.Success;
+    return result;
+  } finally {
+    report(outcome, secondsSince(started));
+  }
 }
 
 export interface RenderInput {
@@ -74,9 +93,15 @@ export class ChartStore {
   async chart(chartURL: string, chartName: string): Promise<FetchedChart> {
     const key = `${chartURL}\n${chartName}`;
     const cached = this.byUrl.get(key);
-    if (cached && this.isFresh(chartURL, cached)) return cached.chart;
+    const fresh = cached && this.isFresh(chartURL, cached);
+    this.options.metrics?.charts.lookup("chart", !!fresh);
+    if (cached && fresh) return cached.chart;
     return this.once(`chart:${key}`, async () => {
-      const chart = await fetchChart(chartURL, chartName, this.options.fetch);
+      const source = parseChartURL(chartURL).type;
+      const chart = await timed(
+        () => fetchChart(chartURL, chartName, this.options.fetch),
+        (outcome, seconds) => this.options.metrics?.charts.fetched(source, outcome, seconds),
+      );
       this.byUrl.set(key, { chart, at: this.now() });
       return chart;
     });
@@ -86,18 +111,23 @@ export class ChartStore {
   async render(chart: FetchedChart, input: RenderInput): Promise<RenderedObject[]> {
     const key = `${chart.digest}\n${input.releaseName}\n${input.namespace}\n${valuesHash(input.values)}`;
     const cached = this.renders.get(key);
+    this.options.metrics?.charts.lookup("render", !!cached);
     if (cached) return cached;
     return this.once(`render:${key}`, async () => {
-      const objects = await renderChart({
-        helmBin: this.options.fetch.helmBin,
-        chartPath: chart.path,
-        releaseName: input.releaseName,
-        namespace: input.namespace,
-        values: input.values,
-        timeoutMs: this.options.renderTimeoutMs,
-        ...(this.options.kubeVersion ? { kubeVersion: this.options.kubeVersion } : {}),
-        ...(this.options.fetch.env ? { env: this.options.fetch.env } : {}),
-      });
+      const objects = await timed(
+        () =>
+          renderChart({
+            helmBin: this.options.fetch.helmBin,
+            chartPath: chart.path,
+            releaseName: input.releaseName,
+            namespace: input.namespace,
+            values: input.values,
+            timeoutMs: this.options.renderTimeoutMs,
+            ...(this.options.kubeVersion ? { kubeVersion: this.options.kubeVersion } : {}),
+            ...(this.options.fetch.env ? { env: this.options.fetch.env } : {}),
+          }),
+        (outcome, seconds) => this.options.metrics?.helm.ran("template", outcome, seconds),
+      );
       this.renders.set(key, objects);
       return objects;
     });

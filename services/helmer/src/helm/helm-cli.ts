@@ -1,10 +1,35 @@
 import { runCommand } from "@kubeplus/charts";
+import { Outcome, secondsSince, type HelmMetrics } from "@kubeplus/runtime";
 
 export interface HelmOptions {
   readonly helmBin: string;
   readonly kubeconfig?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly timeoutMs: number;
+  /** kubeplus_helm_run_duration_seconds{action,outcome}. */
+  readonly metrics?: HelmMetrics;
+}
+
+/** One helm process, timed by its action (the first argument). A non-zero exit is a failure. */
+async function helm(
+  o: HelmOptions,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const action = args[0] === "upgrade" ? "upgrade-install" : (args[0] ?? "");
+  const started = performance.now();
+  let outcome: Outcome = Outcome.Failure;
+  try {
+    const r = await runCommand(o.helmBin, args, {
+      timeoutMs: o.timeoutMs,
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(o.env ? { env: o.env } : {}),
+    });
+    if (r.code === 0) outcome = Outcome.Success;
+    return r;
+  } finally {
+    o.metrics?.ran(action, outcome, secondsSince(started));
+  }
 }
 
 export class HelmError extends Error {
@@ -33,8 +58,8 @@ export interface ReleaseRequest {
 
 /** `helm upgrade --install` with the instance's spec as values (stdin). */
 export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promise<void> {
-  const r = await runCommand(
-    o.helmBin,
+  const r = await helm(
+    o,
     [
       "upgrade",
       "--install",
@@ -62,21 +87,14 @@ export async function upgradeInstall(o: HelmOptions, req: ReleaseRequest): Promi
         : []),
       ...common(o, req.namespace),
     ],
-    { stdin: JSON.stringify(req.values), timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
+    JSON.stringify(req.values),
   );
   if (r.code !== 0) throw new HelmError(firstLines(r.stderr));
 }
 
 /** `helm uninstall`; a release that is already gone is fine. */
 export async function uninstall(o: HelmOptions, release: string, namespace: string): Promise<void> {
-  const r = await runCommand(
-    o.helmBin,
-    ["uninstall", release, "--ignore-not-found", ...common(o, namespace)],
-    {
-      timeoutMs: o.timeoutMs,
-      ...(o.env ? { env: o.env } : {}),
-    },
-  );
+  const r = await helm(o, ["uninstall", release, "--ignore-not-found", ...common(o, namespace)]);
   if (r.code !== 0)
     throw new HelmError(`helm uninstall ${release} failed: ${firstLines(r.stderr)}`);
 }
@@ -91,11 +109,15 @@ export async function rollbackToLastDeployed(
   release: string,
   namespace: string,
 ): Promise<number | undefined> {
-  const history = await runCommand(
-    o.helmBin,
-    ["history", release, "--max", "10", "--output", "json", ...common(o, namespace)],
-    { timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
-  );
+  const history = await helm(o, [
+    "history",
+    release,
+    "--max",
+    "10",
+    "--output",
+    "json",
+    ...common(o, namespace),
+  ]);
   if (history.code !== 0)
     throw new HelmError(`helm history ${release} failed: ${firstLines(history.stderr)}`);
   const revisions = JSON.parse(history.stdout || "[]") as { revision: number; status: string }[];
@@ -104,11 +126,13 @@ export async function rollbackToLastDeployed(
     .map((r) => r.revision)
     .sort((a, b) => b - a)[0];
   if (good === undefined) return undefined;
-  const r = await runCommand(
-    o.helmBin,
-    ["rollback", release, String(good), "--force-conflicts", ...common(o, namespace)],
-    { timeoutMs: o.timeoutMs, ...(o.env ? { env: o.env } : {}) },
-  );
+  const r = await helm(o, [
+    "rollback",
+    release,
+    String(good),
+    "--force-conflicts",
+    ...common(o, namespace),
+  ]);
   if (r.code !== 0) throw new HelmError(`helm rollback ${release} failed: ${firstLines(r.stderr)}`);
   return good;
 }

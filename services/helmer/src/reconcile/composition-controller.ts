@@ -7,6 +7,8 @@ import {
 } from "@kubernetes/client-node";
 import { startCompositionFacts, type CompositionFacts } from "@kubeplus/admission";
 import {
+  ConditionType,
+  findCondition,
   isConditionTrue,
   PlatformKinds,
   type Instance,
@@ -23,7 +25,7 @@ import {
   startCache,
   type WatchedCache,
 } from "@kubeplus/kube";
-import type { Logger } from "@kubeplus/runtime";
+import type { Logger, ServiceMetrics } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
@@ -38,9 +40,10 @@ import {
   reportTerminal,
   type CompositionReconcileDeps,
 } from "./reconcile-composition.js";
+import { logReadyChange, objectFields } from "./state-log.js";
 import { StatusWriter, type Written } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
-import { WorkQueue } from "./work-queue.js";
+import { controllerMetrics, WorkQueue } from "./work-queue.js";
 
 export interface ControllerOptions {
   readonly kc: KubeConfig;
@@ -49,6 +52,8 @@ export interface ControllerOptions {
   readonly log: Logger;
   readonly concurrency: number;
   readonly slots: FleetSlots;
+  /** The service's metrics: this controller's queue and reconciles, and its chart fetches. */
+  readonly metrics?: ServiceMetrics;
   /** The watched instances of a composition (`namespace/name`); late-bound: the instance controller starts later. */
   readonly instancesOf: (rcKey: string) => readonly Instance[] | undefined;
 }
@@ -142,7 +147,12 @@ export async function startCompositionController(
     }),
   ]);
 
-  const policies = await startPolicyStatusController({ kc, log, compositions });
+  const policies = await startPolicyStatusController({
+    kc,
+    log,
+    compositions,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
 
   const statuses = new StatusWriter<ResourceCompositionStatus, ResourceComposition>(
     async (rc, fields) =>
@@ -162,7 +172,16 @@ export async function startCompositionController(
     rc: ResourceComposition,
     fields: Partial<ResourceCompositionStatus>,
   ): Promise<void> => {
+    // Read-your-writes: against this controller's own last write, not the cache's copy.
+    const before = statuses.current(rc).status?.conditions;
     await statuses.write(rc, fields);
+    if (fields.conditions)
+      logReadyChange(
+        log.child(objectFields(rc)),
+        "composition",
+        findCondition(before, ConditionType.Ready),
+        findCondition(fields.conditions, ConditionType.Ready),
+      );
   };
   // The chart each composition last registered (for its fleet counts before the cache shows it).
   const registered = new Map<string, { name: string; version: string; digest: string }>();
@@ -257,6 +276,7 @@ export async function startCompositionController(
   /** Keys: `namespace/name` (the whole reconcile) or `fleet|namespace/name` (fleet progress only). */
   const queue = new WorkQueue({
     concurrency: options.concurrency,
+    metrics: controllerMetrics(options.metrics, "resourcecomposition", options.concurrency),
     reconcile: (key) => {
       const started = Date.now();
       const [fleetKey] = key.startsWith(FLEET_PREFIX) ? [key.slice(FLEET_PREFIX.length)] : [];
@@ -268,7 +288,11 @@ export async function startCompositionController(
           throw asReconcileError(err);
         })
         .finally(() => {
-          log.debug({ name: key, durationMs: Date.now() - started }, "composition reconciled");
+          const [namespace = "", name = ""] = (fleetKey ?? key).split("/");
+          log.debug(
+            { kind: "ResourceComposition", namespace, name, durationMs: Date.now() - started },
+            fleetKey ? "fleet progress reconciled" : "composition reconciled",
+          );
         });
     },
     onError: (key, err, retryInMs) => {

@@ -15,7 +15,7 @@ import {
 } from "@kubeplus/api";
 import { lintRendered, type LintContext } from "@kubeplus/charts";
 import { asReconcileError, startCache, type WatchedCache } from "@kubeplus/kube";
-import type { Logger } from "@kubeplus/runtime";
+import type { Logger, ServiceMetrics } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import type { HelmOptions } from "../helm/helm-cli.js";
@@ -40,7 +40,7 @@ import {
 } from "./instance/reconcile.js";
 import { saysNothingYet } from "./instance/status.js";
 import { WakeFilter } from "./wake.js";
-import { WorkQueue } from "./work-queue.js";
+import { controllerMetrics, WorkQueue } from "./work-queue.js";
 
 export interface InstanceControllerOptions {
   readonly kc: KubeConfig;
@@ -67,6 +67,8 @@ export interface InstanceControllerOptions {
   /** The namespace KubePlus runs in, and the administrator's further names no instance namespace may have. */
   readonly kubeplusNamespace: string;
   readonly reservedNamespaces: readonly string[];
+  /** The service's metrics: this controller's queue and reconciles, and its helm runs. */
+  readonly metrics?: ServiceMetrics;
 }
 
 type InstanceObject = Instance & KubernetesObject;
@@ -116,6 +118,7 @@ export class InstanceController {
     const { log } = options;
     this.queue = new WorkQueue({
       concurrency: options.concurrency,
+      metrics: controllerMetrics(options.metrics, "instance", options.concurrency),
       reconcile: (key) => this.reconcile(key),
       onError: (key, err, retryInMs) => {
         log.warn({ err, instance: key, retryInMs }, "instance reconcile failed; retrying");
@@ -298,6 +301,7 @@ export class InstanceController {
       },
       resyncMs: options.resyncMs,
       now: () => new Date(),
+      log: options.log,
     };
   }
 

@@ -10,8 +10,8 @@ import {
   type ResourcePolicy,
 } from "@kubeplus/api";
 import { patchStatus, startCache, type WatchedCache } from "@kubeplus/kube";
-import type { Logger } from "@kubeplus/runtime";
-import { WorkQueue } from "./work-queue.js";
+import type { Logger, ServiceMetrics } from "@kubeplus/runtime";
+import { controllerMetrics, WorkQueue } from "./work-queue.js";
 
 /** Reasons of a ResourcePolicy's or ResourceMonitor's Ready condition. */
 export const PolicyReason = {
@@ -139,6 +139,7 @@ export async function startPolicyStatusController(options: {
   readonly kc: KubeConfig;
   readonly log: Logger;
   readonly compositions: WatchedCache<ResourceComposition & KubernetesObject>;
+  readonly metrics?: ServiceMetrics;
 }): Promise<PolicyStatusController> {
   const { kc, log } = options;
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -163,6 +164,7 @@ export async function startPolicyStatusController(options: {
   );
   const queue = new WorkQueue({
     concurrency: 2,
+    metrics: controllerMetrics(options.metrics, "policystatus", 2),
     reconcile: async (key) => {
       const [index = "0", namespace = "", name = ""] = key.split("/");
       const k = kinds[Number(index)] ?? kinds[0];

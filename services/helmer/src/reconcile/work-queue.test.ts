@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RequeueAfterError, TerminalError } from "@kubeplus/kube/lite";
-import { WorkQueue } from "./work-queue.js";
+import { ServiceMetrics } from "@kubeplus/runtime";
+import { controllerMetrics, WorkQueue } from "./work-queue.js";
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -147,5 +148,54 @@ describe("WorkQueue: typed errors", () => {
     q.stop();
     expect(records).toBe(2);
     expect(attempts).toBe(2);
+  });
+
+  it("observes each reconcile's result and duration, and the queue's adds, depth and retries", async () => {
+    const metrics = new ServiceMetrics({ defaultMetrics: false });
+    let failures = 0;
+    const q = new WorkQueue({
+      concurrency: 1,
+      baseBackoffMs: 5,
+      onError: () => undefined,
+      onTerminal: () => Promise.resolve(),
+      metrics: controllerMetrics(metrics, "instance", 1),
+      reconcile: async (key) => {
+        await tick(20);
+        if (key === "flaky" && failures++ === 0) throw new Error("apiserver busy");
+        if (key === "broken") throw new TerminalError("invalid", { reason: "Invalid" });
+        if (key === "later") throw new RequeueAfterError(60_000, "not yet");
+        return key === "poll" ? { requeueAfterMs: 60_000 } : {};
+      },
+    });
+    for (const key of ["ok", "flaky", "broken", "later", "poll"]) q.add(key);
+    const waiting = await metrics.exposition();
+    // One runs, four wait.
+    expect(waiting).toContain('workqueue_depth{name="instance"} 4');
+    await tick(60);
+    await q.idle();
+    await tick(30);
+    await q.idle();
+    q.stop();
+    const text = await metrics.exposition();
+    const count = (result: string): string =>
+      `controller_runtime_reconcile_total{controller="instance",result="${result}"}`;
+    expect(text).toContain(`${count("success")} 2`); // ok, and flaky's second attempt
+    expect(text).toContain(`${count("error")} 2`); // flaky's first attempt, broken
+    expect(text).toContain(`${count("requeue_after")} 2`); // later, poll
+    expect(text).toContain('controller_runtime_reconcile_errors_total{controller="instance"} 2');
+    expect(text).toContain(
+      'controller_runtime_terminal_reconcile_errors_total{controller="instance"} 1',
+    );
+    expect(text).toContain(
+      'controller_runtime_reconcile_time_seconds_count{controller="instance"} 6',
+    );
+    expect(text).toContain('workqueue_adds_total{name="instance"} 6');
+    expect(text).toContain('workqueue_retries_total{name="instance"} 1');
+    expect(text).toContain('workqueue_depth{name="instance"} 0');
+    expect(text).toContain('workqueue_queue_duration_seconds_count{name="instance"} 6');
+    // One worker, five keys of about 20 ms each: they waited 0 + 20 + 40 + 60 + 80 ms at least.
+    const waited = /workqueue_queue_duration_seconds_sum\{name="instance"\} ([\d.]+)/.exec(text);
+    expect(Number(waited?.[1])).toBeGreaterThan(0.15);
+    expect(text).toContain('controller_runtime_active_workers{controller="instance"} 0');
   });
 });

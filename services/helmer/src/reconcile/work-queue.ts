@@ -1,4 +1,11 @@
 import { RequeueAfterError, TerminalError } from "@kubeplus/kube/lite";
+import {
+  ReconcileResult as Result,
+  secondsSince,
+  type ControllerMetrics,
+  type ServiceMetrics,
+  type WorkQueueMetrics,
+} from "@kubeplus/runtime";
 
 /** What a reconcile returns: nothing (done until something changes) or when to look again. */
 export interface ReconcileResult {
@@ -19,6 +26,31 @@ export interface WorkQueueOptions {
   readonly onRequeue?: (key: string, err: RequeueAfterError) => void;
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** The queue's and its controller's families (controller-runtime's and client-go's names). */
+  readonly metrics?: { readonly queue: WorkQueueMetrics; readonly controller: ControllerMetrics };
+}
+
+/** A controller's queue and reconcile families, named after the controller (a bounded label). */
+export function controllerMetrics(
+  metrics: ServiceMetrics | undefined,
+  controller: string,
+  concurrency: number,
+): WorkQueueOptions["metrics"] {
+  return metrics
+    ? {
+        queue: metrics.workQueue(controller),
+        controller: metrics.controller(controller, concurrency),
+      }
+    : undefined;
+}
+
+/** How a reconcile ended, for controller_runtime_reconcile_total's `result`. */
+function resultOf(outcome: unknown, failed: boolean): Result {
+  if (!failed) {
+    const requeue = (outcome as ReconcileResult).requeueAfterMs !== undefined;
+    return requeue ? Result.RequeueAfter : Result.Success;
+  }
+  return outcome instanceof RequeueAfterError ? Result.RequeueAfter : Result.Error;
 }
 
 /**
@@ -33,6 +65,9 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When each waiting key was queued, and when each running one started (performance.now()). */
+  private readonly queuedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private running = 0;
   private stopped = false;
   private readonly options: WorkQueueOptions;
@@ -40,6 +75,10 @@ export class WorkQueue {
 
   constructor(options: WorkQueueOptions) {
     this.options = options;
+    options.metrics?.queue.longestRunning(() => {
+      const oldest = Math.min(...this.startedAt.values());
+      return Number.isFinite(oldest) ? secondsSince(oldest) : 0;
+    });
   }
 
   add(key: string): void {
@@ -51,6 +90,9 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
+    this.queuedAt.set(key, performance.now());
+    this.options.metrics?.queue.added();
+    this.options.metrics?.queue.depth(this.queue.length);
     this.pump();
   }
 
@@ -108,8 +150,33 @@ export class WorkQueue {
       this.queued.delete(key);
       this.active.add(key);
       this.running += 1;
+      this.observeStart(key);
       void this.process(key);
     }
+  }
+
+  private observeStart(key: string): void {
+    const metrics = this.options.metrics;
+    const now = performance.now();
+    metrics?.queue.started(secondsSince(this.queuedAt.get(key) ?? now));
+    this.queuedAt.delete(key);
+    this.startedAt.set(key, now);
+    metrics?.queue.depth(this.queue.length);
+    metrics?.controller.activeWorkers(this.running);
+  }
+
+  private observeEnd(key: string, outcome: unknown, failed: boolean): void {
+    const metrics = this.options.metrics;
+    const started = this.startedAt.get(key) ?? performance.now();
+    this.startedAt.delete(key);
+    if (!metrics) return;
+    const seconds = secondsSince(started);
+    metrics.queue.finished(seconds);
+    metrics.controller.reconciled(
+      resultOf(outcome, failed),
+      seconds,
+      failed && outcome instanceof TerminalError,
+    );
   }
 
   private async failed(key: string, err: unknown): Promise<void> {
@@ -133,6 +200,7 @@ export class WorkQueue {
       }
     }
     const retryIn = this.backoff(key);
+    this.options.metrics?.queue.retried();
     this.options.onError(key, err, retryIn);
     this.addAfter(key, retryIn);
   }
@@ -140,13 +208,16 @@ export class WorkQueue {
   private async process(key: string): Promise<void> {
     try {
       const result = await this.options.reconcile(key);
+      this.observeEnd(key, result, false);
       this.failures.delete(key);
       if (result.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
+      this.observeEnd(key, err, true);
       await this.failed(key, err);
     } finally {
       this.active.delete(key);
       this.running -= 1;
+      this.options.metrics?.controller.activeWorkers(this.running);
       if (this.dirty.delete(key)) this.add(key);
       this.pump();
       if (this.length === 0) for (const w of this.idleWaiters.splice(0)) w();

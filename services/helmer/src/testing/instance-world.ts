@@ -1,6 +1,7 @@
 import type { Condition, Instance, InstanceStatus, ResourceComposition } from "@kubeplus/api";
 import { wordpressComposition } from "@kubeplus/api/fixtures";
 import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
+import type { Logger } from "@kubeplus/runtime";
 import type { FleetDecision } from "../reconcile/fleet.js";
 import {
   INSTANCE_FINALIZER,
@@ -88,6 +89,8 @@ export class InstanceWorld {
   namespaceExists = true;
   finalizersSet: string[][] = [];
   statusWrites = 0;
+  /** The controller's logger, when a test reads what the reconciles log. */
+  log: Logger | undefined;
 
   constructor(spec: Record<string, unknown> = { greeting: "hello" }) {
     this.rc = wordpressComposition({
@@ -294,6 +297,7 @@ export class InstanceWorld {
       emit: (event) => this.events.push(event),
       resyncMs: 60_000,
       now: () => new Date("2026-12-02T10:00:00Z"),
+      ...(this.log ? { log: this.log } : {}),
     };
   }
 }

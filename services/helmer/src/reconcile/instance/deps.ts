@@ -7,6 +7,7 @@ import type {
 } from "@kubeplus/api";
 import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
+import type { Logger } from "@kubeplus/runtime";
 import type { PodPolicy } from "../../policy/pod-policy.js";
 import type { FleetDecision } from "../fleet.js";
 import type { InstancePlan, ServiceAccountRef } from "../instance-desired.js";
@@ -131,6 +132,11 @@ export interface InstanceReconcileDeps {
   /** How long a converged instance waits before it is checked again (drift correction). */
   readonly resyncMs: number;
   now(): Date;
+  /**
+   * The controller's logger; each reconcile narrows it to one instance ({kind, namespace, name, uid, generation}):
+   * a line per state change at info, a line per step at debug.
+   */
+  readonly log?: Logger;
 }
 
 export type ChartStatus = NonNullable<InstanceStatus["chart"]>;

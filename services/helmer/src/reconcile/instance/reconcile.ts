@@ -7,6 +7,7 @@ import {
   type ResourceComposition,
 } from "@kubeplus/api";
 import { apiErrorMessage, type TerminalError } from "@kubeplus/kube/lite";
+import { logReadyChange, objectFields } from "../state-log.js";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
@@ -70,6 +71,16 @@ async function reportPreparing(
 /** The Helm action the release calls for (state.ts), each in its own file as helm-controller lays them out. */
 async function act(c: Converging, deps: InstanceReconcileDeps): Promise<ReconcileResult | Applied> {
   const action = decideHelmAction(c);
+  if (action.kind === "none") deps.log?.debug("release serves this spec; no helm action");
+  else
+    deps.log?.info(
+      {
+        action: action.kind,
+        release: `${c.plan.namespace}:${c.plan.release}`,
+        chart: c.chartStatus.ref,
+      },
+      "helm action",
+    );
   switch (action.kind) {
     case "none":
       return { objects: c.rendered ?? [] };
@@ -95,6 +106,7 @@ async function act(c: Converging, deps: InstanceReconcileDeps): Promise<Reconcil
  *     for isolation and given the pod policy at its post-render step, before anything is applied;
  *  5. Ready only when the release's workloads are (readiness-report.ts); status: helmrelease
  *     `<namespace>:<release>`, chart, inventory, conditions with reasons on every path; events on NATS.
+ * Each reconcile logs through its own child logger (objectFields): state changes at info, steps at debug.
  */
 export async function reconcileInstance(
   namespace: string,
@@ -102,13 +114,65 @@ export async function reconcileInstance(
   deps: InstanceReconcileDeps,
 ): Promise<ReconcileResult> {
   const instance = deps.get(namespace, name);
-  if (!instance) return {};
+  if (!instance) {
+    deps.log?.debug({ namespace, name }, "instance not found; nothing to do");
+    return {};
+  }
+  const scoped = scopedTo(instance, deps);
+  const { log } = scoped;
+  const started = performance.now();
+  log?.debug("reconcile started");
+  const result = await converge(instance, scoped);
+  log?.debug(
+    { durationMs: Math.round(performance.now() - started), requeueAfterMs: result.requeueAfterMs },
+    "reconcile done",
+  );
+  return result;
+}
+
+/**
+ * The deps of one reconcile of `instance`: its own child logger, and status writes that log each change of Ready
+ * (against what this reconcile read, then against its own last write).
+ */
+function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log">>(
+  instance: Instance,
+  deps: D,
+): D {
+  const log = deps.log?.child(objectFields(instance));
+  if (!log) return deps;
+  let ready = findCondition(instance.status?.conditions, ConditionType.Ready);
+  return {
+    ...deps,
+    log,
+    writeStatus: async (target, status) => {
+      await deps.writeStatus(target, status);
+      const next = findCondition(status.conditions, ConditionType.Ready);
+      logReadyChange(log, "instance", ready, next);
+      ready = next ?? ready;
+    },
+  };
+}
+
+function releaseFields(c: Converging): Record<string, unknown> {
+  return {
+    chart: c.chartStatus.ref,
+    release: `${c.plan.namespace}:${c.plan.release}`,
+    revision: c.release?.revision,
+    releaseStatus: c.release?.status,
+  };
+}
+
+async function converge(instance: Instance, deps: InstanceReconcileDeps): Promise<ReconcileResult> {
+  const { log } = deps;
   const rc = deps.composition();
   const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   // Deletion needs only the release and namespace names, so an instance can go even after its composition.
-  if (instance.metadata.deletionTimestamp)
+  if (instance.metadata.deletionTimestamp) {
+    log?.debug({ targetNamespace: target.namespace }, "deleting: finalizing release and namespace");
     return finalize(instance, releasePlan(instance, target), deps);
+  }
   if (!rc || !compositionSettled(rc)) {
+    log?.debug("composition not registered yet; waiting");
     // Said, never waited for in silence: an instance whose kind cannot be served yet tells its user why.
     await report(
       instance,
@@ -138,15 +202,32 @@ export async function reconcileInstance(
       ...(instance.metadata.finalizers ?? []),
       INSTANCE_FINALIZER,
     ]);
+    log?.debug("finalizer added");
     return {};
   }
+  return release(instance, rc, plan, deps);
+}
+
+/** Steps 2 to 5 for an instance that has its finalizer: namespace, isolation, chart, helm, readiness. */
+async function release(
+  instance: Instance,
+  rc: ResourceComposition,
+  plan: InstancePlan,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const { log } = deps;
   // After the finalizer: a status write first would make the finalizer's update, made from the same read, conflict.
   await reportPreparing(instance, rc, plan, deps);
   const unclaimed = await claimNamespace(instance, plan, deps);
   if (unclaimed) return unclaimed;
   for (const object of plan.isolation) await deps.apply(object);
+  log?.debug(
+    { targetNamespace: plan.namespace, objects: plan.isolation.length },
+    "namespace claimed and isolation objects applied",
+  );
   const prepared = await prepare(instance, rc, plan, deps);
   if (!("chart" in prepared)) return prepared;
+  log?.debug(releaseFields(prepared), "chart fetched and release read");
   const acted = await act(prepared, deps);
   return "objects" in acted ? reportReadiness(prepared, acted.objects, deps) : acted;
 }
@@ -158,8 +239,9 @@ export async function reconcileInstance(
 export async function reportTerminal(
   instance: Instance,
   err: TerminalError,
-  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels">,
+  deps: Pick<InstanceReconcileDeps, "writeStatus" | "now" | "namespaceLabels" | "log">,
 ): Promise<void> {
+  deps = scopedTo(instance, deps);
   const target = targetNamespaceFor(instanceRef(instance), (ns) => deps.namespaceLabels(ns));
   const reason = err.reason ?? InstanceReason.Invalid;
   await report(
