@@ -18,7 +18,13 @@ import { httpCall, type ClientTls } from "./http.js";
 import { importImages, type BuiltImage } from "./images.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { MAX_SLOTS, type NetworkPlan, type RealNodePlan } from "./network-plan.js";
-import { isRunning, startProcess, stopProcess, type ManagedProcess } from "./process.js";
+import {
+  isRunning,
+  problemLines,
+  startProcess,
+  stopProcess,
+  type ManagedProcess,
+} from "./process.js";
 import {
   containerdConfig,
   corefile,
@@ -531,6 +537,18 @@ async function createDnsService(ctx: RealNodeContext, dnsNode: RealNodePlan): Pr
   });
 }
 
+/**
+ * True when a TLS handshake with the apiserver succeeds from inside the node's namespace, through the forwarder on
+ * 127.0.0.1 there: what the kubelet's first request needs (a node that cannot register says nothing else).
+ */
+function apiserverAnswersInside(ctx: RealNodeContext, node: RealNodePlan): boolean {
+  const probe = `const s=require("node:tls").connect({host:"127.0.0.1",port:${String(ctx.apiServerPort)},rejectUnauthorized:false},()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(2),3000);`;
+  const [command = "nsenter", ...args] = nsenter(node);
+  return (
+    spawnSync(command, [...args, process.execPath, "-e", probe], { timeout: 5_000 }).status === 0
+  );
+}
+
 function nsenter(node: RealNodePlan): string[] {
   return ["/usr/bin/nsenter", `--net=/run/netns/${node.netns}`, "--"];
 }
@@ -546,11 +564,27 @@ async function waitUntil(
     if (await check()) return;
     const dead = procs.find((p) => !isRunning(p));
     if (dead)
-      throw new RealNodeError(`${dead.name} exited while waiting for ${what}; see ${dead.log}`);
+      throw new RealNodeError(
+        `${dead.name} exited while waiting for ${what}; see ${dead.log}${excerpts([dead])}`,
+      );
     if (Date.now() > deadline)
-      throw new RealNodeError(`${what} did not happen within ${timeoutMs / 1000}s`);
+      throw new RealNodeError(
+        `${what} did not happen within ${timeoutMs / 1000}s${excerpts(procs)}`,
+      );
     await sleep(200);
   }
+}
+
+/** The problems each component logged, for an error message that must say why on its own (CI shows only it). */
+function excerpts(procs: readonly ManagedProcess[]): string {
+  return procs
+    .map((p) => {
+      const lines = existsSync(p.log)
+        ? problemLines(readFileSync(p.log, "utf8"), 12, 6)
+        : ["(no log)"];
+      return `\n--- ${p.name} (${p.log}):\n${lines.map((l) => `  ${l}`).join("\n")}`;
+    })
+    .join("");
 }
 
 interface NodeStatusView {
@@ -671,12 +705,18 @@ async function startNode(
   const { plan, tools } = ctx;
   const dirs = await prepareNode(ctx, node);
   const start = nodeStarter(ctx, node, started);
-  start("apiserver-forward", process.execPath, [
+  const forwarder = start("apiserver-forward", process.execPath, [
     ctx.cli,
     "forward",
     `tcp:0.0.0.0:${ctx.apiServerPort}`,
     `unix:${hostSocket}`,
   ]);
+  await waitUntil(
+    `the apiserver to answer inside ${node.netns}`,
+    () => apiserverAnswersInside(ctx, node),
+    20_000,
+    [forwarder],
+  );
   const containerd = await startRuntime(ctx, dirs, start);
   const kubelet = start("kubelet", tools.kubelet, [
     `--config=${dirs.kubeletConfig}`,
@@ -691,7 +731,7 @@ async function startNode(
     "--v=1",
   ]);
   const registered = async (): Promise<boolean> => (await getNode(ctx, node.name)).status === 200;
-  await waitUntil(`${node.name} to register`, registered, 60_000, [kubelet, containerd]);
+  await waitUntil(`${node.name} to register`, registered, 60_000, [kubelet, containerd, forwarder]);
   const patch = await api(ctx, {
     method: "PATCH",
     path: `/api/v1/nodes/${node.name}`,
