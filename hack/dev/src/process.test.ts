@@ -27,7 +27,7 @@ describe("problemLines", () => {
     ).join("\n");
     const lines = problemLines(text, 5, 1, 40);
     expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe(`time="t" level=error msg="boom 25" ${"x".repeat(14)}…`);
+    expect(lines[0]).toBe(`time="t" level=error msg="boom 25" ${"x".repeat(5)}…`);
   });
 
   it("takes logrus's level, not an error field of an info line", () => {
