@@ -392,6 +392,8 @@ export interface RealNodeContext {
   readonly images: readonly BuiltImage[];
   readonly sandboxImage: string;
   readonly report: (line: string) => void;
+  /** Says what went wrong and what happens next (a retry), as it is: `report` lines end with "ready". */
+  readonly warn: (line: string) => void;
   /** The environment node components start with (PATH is set per component). */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -450,6 +452,9 @@ async function applyObject(
   path: string,
   body: Record<string, unknown>,
 ): Promise<void> {
+  const name = (body.metadata as { name?: string } | undefined)?.name ?? "";
+  // An object a first try made is kept (a Service's POST would fail on its taken cluster IP, not its name).
+  if ((await api(ctx, { method: "GET", path: `${path}/${name}` })).status === 200) return;
   const res = await api(ctx, { method: "POST", path, body });
   if (res.status !== 201 && res.status !== 409)
     throw new RealNodeError(`creating ${path} failed: HTTP ${res.status} ${res.body}`);
@@ -757,11 +762,25 @@ async function startNode(
   await waitUntil(`${node.name} to be Ready`, () => isNodeReady(ctx, node.name), 90_000, started);
 }
 
-/** Starts the real nodes of `plan`; returns every process started (for state.json and `down`). */
+/**
+ * Starts the real nodes of `plan`; returns every process started (for state.json and `down`). A node that does not
+ * come up is reported with its components' errors, everything is removed, and the nodes start once more from
+ * nothing: a second failure is the error `up` reports.
+ */
 export async function startRealNodes(ctx: RealNodeContext): Promise<ManagedProcess[]> {
-  const { plan } = ctx;
-  if (plan.nodes.length === 0) return [];
+  if (ctx.plan.nodes.length === 0) return [];
   checkHost(ctx.tools);
+  try {
+    return await startRealNodesOnce(ctx);
+  } catch (err) {
+    if (!(err instanceof RealNodeError)) throw err;
+    ctx.warn(`real nodes did not start; removed them and starting once more. ${err.message}`);
+    return await startRealNodesOnce(ctx);
+  }
+}
+
+async function startRealNodesOnce(ctx: RealNodeContext): Promise<ManagedProcess[]> {
+  const { plan } = ctx;
   const started: ManagedProcess[] = [];
   try {
     setupFabric(plan);
