@@ -395,6 +395,7 @@ async function startOnce(
       report: (line) => {
         launcher.ready(line);
       },
+      warn: options.report,
       env: options.env,
     });
     const state: ClusterState = {

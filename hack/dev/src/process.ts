@@ -102,6 +102,25 @@ export async function stopProcess(
   return outcome;
 }
 
+/**
+ * What a failed wait shows of a component's log (pure): its last warning and error lines (klog's `E`/`W`/`F`
+ * prefixes, logrus's `level=error`, or a line that starts with an error), then its very last lines, each cut to `width` characters and
+ * without repeats, so that a CI log that prints only the end of the output still says why.
+ */
+export function problemLines(text: string, max = 12, last = 3, width = 300): string[] {
+  const lines = text
+    .trimEnd()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+  const problem =
+    /^[EFW]\d{4} |level=(?:error|warn|warning|fatal|panic)\b|^\s*(?:\w*Error|error|fatal)\b/;
+  const picked = [...lines.filter((l) => problem.test(l)).slice(-max), ...lines.slice(-last)];
+  const seen = new Set<string>();
+  return picked
+    .filter((l) => !seen.has(l) && seen.add(l))
+    .map((l) => (l.length > width ? `${l.slice(0, width)}…` : l));
+}
+
 /** The last `lines` lines of a log file, for error messages. */
 export function tailFile(path: string, lines = 20): string {
   if (!existsSync(path)) return "(no log)";

@@ -18,7 +18,13 @@ import { httpCall, type ClientTls } from "./http.js";
 import { importImages, type BuiltImage } from "./images.js";
 import { buildKubeconfig } from "./kubeconfig.js";
 import { MAX_SLOTS, type NetworkPlan, type RealNodePlan } from "./network-plan.js";
-import { isRunning, startProcess, stopProcess, type ManagedProcess } from "./process.js";
+import {
+  isRunning,
+  problemLines,
+  startProcess,
+  stopProcess,
+  type ManagedProcess,
+} from "./process.js";
 import {
   containerdConfig,
   corefile,
@@ -386,6 +392,8 @@ export interface RealNodeContext {
   readonly images: readonly BuiltImage[];
   readonly sandboxImage: string;
   readonly report: (line: string) => void;
+  /** Says what went wrong and what happens next (a retry), as it is: `report` lines end with "ready". */
+  readonly warn: (line: string) => void;
   /** The environment node components start with (PATH is set per component). */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -444,6 +452,9 @@ async function applyObject(
   path: string,
   body: Record<string, unknown>,
 ): Promise<void> {
+  const name = (body.metadata as { name?: string } | undefined)?.name ?? "";
+  // An object a first try made is kept (a Service's POST would fail on its taken cluster IP, not its name).
+  if ((await api(ctx, { method: "GET", path: `${path}/${name}` })).status === 200) return;
   const res = await api(ctx, { method: "POST", path, body });
   if (res.status !== 201 && res.status !== 409)
     throw new RealNodeError(`creating ${path} failed: HTTP ${res.status} ${res.body}`);
@@ -559,6 +570,18 @@ async function createApiServerEndpoints(ctx: RealNodeContext): Promise<void> {
   });
 }
 
+/**
+ * True when a TLS handshake with the apiserver succeeds from inside the node's namespace, through the forwarder on
+ * 127.0.0.1 there: what the kubelet's first request needs (a node that cannot register says nothing else).
+ */
+function apiserverAnswersInside(ctx: RealNodeContext, node: RealNodePlan): boolean {
+  const probe = `const s=require("node:tls").connect({host:"127.0.0.1",port:${String(ctx.apiServerPort)},rejectUnauthorized:false},()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(2),3000);`;
+  const [command = "nsenter", ...args] = nsenter(node);
+  return (
+    spawnSync(command, [...args, process.execPath, "-e", probe], { timeout: 5_000 }).status === 0
+  );
+}
+
 function nsenter(node: RealNodePlan): string[] {
   return ["/usr/bin/nsenter", `--net=/run/netns/${node.netns}`, "--"];
 }
@@ -574,11 +597,27 @@ async function waitUntil(
     if (await check()) return;
     const dead = procs.find((p) => !isRunning(p));
     if (dead)
-      throw new RealNodeError(`${dead.name} exited while waiting for ${what}; see ${dead.log}`);
+      throw new RealNodeError(
+        `${dead.name} exited while waiting for ${what}; see ${dead.log}${excerpts([dead])}`,
+      );
     if (Date.now() > deadline)
-      throw new RealNodeError(`${what} did not happen within ${timeoutMs / 1000}s`);
+      throw new RealNodeError(
+        `${what} did not happen within ${timeoutMs / 1000}s${excerpts(procs)}`,
+      );
     await sleep(200);
   }
+}
+
+/** The problems each component logged, for an error message that must say why on its own (CI shows only it). */
+function excerpts(procs: readonly ManagedProcess[]): string {
+  return procs
+    .map((p) => {
+      const lines = existsSync(p.log)
+        ? problemLines(readFileSync(p.log, "utf8"), 12, 6)
+        : ["(no log)"];
+      return `\n--- ${p.name} (${p.log}):\n${lines.map((l) => `  ${l}`).join("\n")}`;
+    })
+    .join("");
 }
 
 interface NodeStatusView {
@@ -699,12 +738,18 @@ async function startNode(
   const { plan, tools } = ctx;
   const dirs = await prepareNode(ctx, node);
   const start = nodeStarter(ctx, node, started);
-  start("apiserver-forward", process.execPath, [
+  const forwarder = start("apiserver-forward", process.execPath, [
     ctx.cli,
     "forward",
     `tcp:0.0.0.0:${ctx.apiServerPort}`,
     `unix:${hostSocket}`,
   ]);
+  await waitUntil(
+    `the apiserver to answer inside ${node.netns}`,
+    () => apiserverAnswersInside(ctx, node),
+    20_000,
+    [forwarder],
+  );
   const containerd = await startRuntime(ctx, dirs, start);
   const kubelet = start("kubelet", tools.kubelet, [
     `--config=${dirs.kubeletConfig}`,
@@ -719,7 +764,7 @@ async function startNode(
     "--v=1",
   ]);
   const registered = async (): Promise<boolean> => (await getNode(ctx, node.name)).status === 200;
-  await waitUntil(`${node.name} to register`, registered, 60_000, [kubelet, containerd]);
+  await waitUntil(`${node.name} to register`, registered, 60_000, [kubelet, containerd, forwarder]);
   const patch = await api(ctx, {
     method: "PATCH",
     path: `/api/v1/nodes/${node.name}`,
@@ -745,11 +790,25 @@ async function startNode(
   await waitUntil(`${node.name} to be Ready`, () => isNodeReady(ctx, node.name), 90_000, started);
 }
 
-/** Starts the real nodes of `plan`; returns every process started (for state.json and `down`). */
+/**
+ * Starts the real nodes of `plan`; returns every process started (for state.json and `down`). A node that does not
+ * come up is reported with its components' errors, everything is removed, and the nodes start once more from
+ * nothing: a second failure is the error `up` reports.
+ */
 export async function startRealNodes(ctx: RealNodeContext): Promise<ManagedProcess[]> {
-  const { plan } = ctx;
-  if (plan.nodes.length === 0) return [];
+  if (ctx.plan.nodes.length === 0) return [];
   checkHost(ctx.tools);
+  try {
+    return await startRealNodesOnce(ctx);
+  } catch (err) {
+    if (!(err instanceof RealNodeError)) throw err;
+    ctx.warn(`real nodes did not start; removed them and starting once more. ${err.message}`);
+    return await startRealNodesOnce(ctx);
+  }
+}
+
+async function startRealNodesOnce(ctx: RealNodeContext): Promise<ManagedProcess[]> {
+  const { plan } = ctx;
   const started: ManagedProcess[] = [];
   try {
     setupFabric(plan);

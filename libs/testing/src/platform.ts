@@ -122,8 +122,9 @@ export async function freePort(): Promise<number> {
 /**
  * crd-hook as a real process serving its webhooks on a loopback port (the apiserver calls it by URL), answering only
  * clients with the apiserver's webhook client certificate (the local control plane's AdmissionConfiguration). Its
- * webhook configurations are named after the file's KubePlus namespace (testWebhookName), so that they are this
- * file's alone and removed before the next file whatever happens to this one (leftovers.ts).
+ * webhook configurations are named after the file's KubePlus namespace (testWebhookName, as startService names every
+ * test crd-hook's), so that they are this file's alone and removed before the next file whatever happens to this one
+ * (leftovers.ts).
  */
 export function startCrdHook(
   cluster: TestCluster,
@@ -137,7 +138,6 @@ export function startCrdHook(
       PORT: String(port),
       HOST: "127.0.0.1",
       WEBHOOK_URL: `https://127.0.0.1:${port}`,
-      WEBHOOK_CONFIGURATION_NAME: testWebhookName(namespace),
       CLIENT_CA_FILE: webhookClientCaFile(cluster.state.runDir),
     }),
     (l) => l.msg === "crd-hook started",
