@@ -510,4 +510,41 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
     expect(values.code, values.out).toBe(0);
     expect(JSON.parse(values.out)).toMatchObject({ greeting: "Hello again" });
   });
+
+  it("the kubeconfig-generator, in its pod, keeps the consumer's kubeconfig, whose token is the consumer", async () => {
+    const secret = await waitFor(
+      async () => {
+        const got = await cluster.kubectl([
+          "get",
+          "secret",
+          "kubeplus-saas-consumer-kubeconfig",
+          "-n",
+          NS,
+          "-o",
+          "jsonpath={.data.kubeplus-saas-consumer\\.json}",
+        ]);
+        return got.code === 0 && got.stdout !== "" ? got.stdout : undefined;
+      },
+      { what: "Secret kubeplus-saas-consumer-kubeconfig", timeoutMs: 60_000 },
+    );
+    const kubeconfig = JSON.parse(Buffer.from(secret, "base64").toString("utf8")) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    // Written for pods (the in-cluster Service address); from the host the same token goes to the apiserver's URL.
+    expect(kubeconfig.clusters[0]?.cluster.server).toMatch(/^https:\/\/198\.19\./);
+    const file = manifests.write("consumer-kubeconfig", kubeconfig);
+    const whoami = await cluster.kubectl(
+      [
+        "auth",
+        "whoami",
+        "--server",
+        cluster.state.apiServerUrl,
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+      ],
+      file,
+    );
+    expect(whoami.code, whoami.stderr).toBe(0);
+    expect(whoami.stdout).toBe(`system:serviceaccount:${NS}:kubeplus-saas-consumer`);
+  });
 });
