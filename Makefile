@@ -4,6 +4,7 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
+LOAD_CPUS ?= 2
 TOOLS_DIR ?= $(or $(KUBEPLUS_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubeplus/tools)
 export KUBEPLUS_TOOLS_DIR := $(TOOLS_DIR)
 PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
@@ -129,6 +130,15 @@ test: ## Everything CI runs: generated files, lint, typecheck, unit, integration
 .PHONY: test-unit
 test-unit: build ## Unit tests (no cluster).
 	$(PNPM) exec vitest run --project unit
+
+.PHONY: test-loaded
+test-loaded: ## make test while stress-ng keeps LOAD_CPUS cores busy beside it (default 2: all of a 2-core machine).
+	@KUBEPLUS_EXTRA_PACKAGES=stress-ng hack/tools/ensure-node-packages.sh
+	@stress-ng --cpu $(LOAD_CPUS) --quiet & load=$$!; \
+	echo "[make] stress-ng --cpu $(LOAD_CPUS) running beside make test (pid $$load)"; \
+	status=0; $(MAKE) test || status=$$?; \
+	kill $$load; wait $$load 2>/dev/null; \
+	echo "[make] stress-ng stopped; make test exited $$status"; exit $$status
 
 .PHONY: test-int
 test-int: tools build ## Integration and e2e tests; starts the local control plane and always stops it.

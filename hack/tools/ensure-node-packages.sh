@@ -5,6 +5,7 @@
 #   iptables ipset conntrack      what kube-proxy and kube-router program, inside the nodes' network namespaces
 #   busybox-static umoci          the images' base files and the image tool (hack/images)
 #   e2fsprogs mount               mkfs.ext4 and losetup: a claim on a real node is a loop-mounted ext4 of its size
+# and, only when asked (KUBEPLUS_EXTRA_PACKAGES, e.g. stress-ng for make test-loaded), more packages the same way.
 # Everything else the nodes run (kubelet, kube-proxy, containerd, CoreDNS, kube-router) is built from the Go module
 # proxy by ensure-tools.sh. Installing a package starts no service: these are binaries only.
 #
@@ -13,6 +14,8 @@
 set -euo pipefail
 
 packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount)
+# shellcheck disable=SC2206 # a space-separated list of package names
+packages+=(${KUBEPLUS_EXTRA_PACKAGES:-})
 say() { printf '[node-packages] %s\n' "$*" >&2; }
 
 missing=()
@@ -23,7 +26,7 @@ done
 
 case "${1:-}" in
   --check) say "missing Debian packages: ${missing[*]} (run make tools as root)"; exit 1 ;;
-  -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) say "unknown argument '$1' (try --help)"; exit 2 ;;
 esac
