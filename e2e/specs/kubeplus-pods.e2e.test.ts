@@ -39,6 +39,7 @@ const CHART_URL = `http://charts.${NS}.svc.cluster.local/${CHART}`;
 const KIND = "HelloWorldService";
 const PLURAL = "helloworldservices";
 const TENANT_CRD = `${PLURAL}.platformapi.kubeplus`;
+const CRD_OF_COMPOSITIONS = "resourcecompositions.workflows.kubeplus";
 const REAL_NODE_LABEL = "kubeplus.dev/real-node";
 let provider = "";
 /** What the README quotes: the pods as kubectl shows them. */
@@ -72,7 +73,7 @@ interface PodView {
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { ready: boolean; restartCount: number }[];
+    containerStatuses?: { ready: boolean; restartCount: number; containerID?: string }[];
   };
 }
 
@@ -112,6 +113,45 @@ async function tenantReady(generation: number): Promise<TenantStatus> {
       diagnose: helmerLogs,
     },
   );
+}
+
+/** What a restart or an uninstall of KubePlus must leave alone: the tenant's generation, namespace and Helm revision. */
+async function tenantState(): Promise<{ generation: number; namespace: string; revision: string }> {
+  const got = await cluster.kubectl(["get", TENANT_CRD, "hs1", "-n", NS, "-o", "json"]);
+  expect(got.code, got.stderr).toBe(0);
+  const view = JSON.parse(got.stdout) as {
+    metadata: { generation: number };
+    status?: { namespace?: string };
+  };
+  const namespace = view.status?.namespace ?? "";
+  const history = await helm(
+    ["history", "helloworldservice-hs1", "-n", namespace, "-o", "json"],
+    cluster.state.kubeconfig,
+  );
+  const revisions = JSON.parse(history.code === 0 ? history.out : "[]") as { revision: number }[];
+  return {
+    generation: view.metadata.generation,
+    namespace,
+    revision: String(revisions.at(-1)?.revision ?? "none"),
+  };
+}
+
+/** SIGKILL to a container's process, through the real node's containerd (what an OOM kill or a crash does). */
+async function killContainer(containerId: string): Promise<void> {
+  const node = cluster.state.realNodes[0] ?? "";
+  const socket = join(cluster.state.runDir, "nodes", node, "containerd", "containerd.sock");
+  const id = containerId.replace("containerd://", "");
+  await run(cluster.state.tools.ctr, [
+    "--address",
+    socket,
+    "--namespace",
+    "k8s.io",
+    "task",
+    "kill",
+    "--signal",
+    "SIGKILL",
+    id,
+  ]);
 }
 
 async function helmerLogs(): Promise<string> {
@@ -546,5 +586,71 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
     );
     expect(whoami.code, whoami.stderr).toBe(0);
     expect(whoami.stdout).toBe(`system:serviceaccount:${NS}:kubeplus-saas-consumer`);
+  });
+
+  it("each service's container process killed (SIGKILL through the node's containerd) restarts, and no tenant is touched", async () => {
+    const before = await tenantState();
+    for (const service of SERVICES) {
+      const pod = (await pods()).find((p) => component(p) === service);
+      const status = pod?.status?.containerStatuses?.[0];
+      expect(status?.containerID, `${service}'s container`).toBeTruthy();
+      await killContainer(status?.containerID ?? "");
+      await waitFor(
+        async () => {
+          const now = (await pods()).find((p) => p.metadata.name === pod?.metadata.name);
+          const count = now?.status?.containerStatuses?.[0]?.restartCount ?? 0;
+          return now && count > (status?.restartCount ?? 0) && ready(now) ? true : undefined;
+        },
+        { what: `${service} restarted and Ready after its process was killed`, timeoutMs: 120_000 },
+      );
+    }
+    // Still admitting (crd-hook answers again), and the tenant as it was: same generation, same Helm revision.
+    const tenant = await tenantReady(before.generation);
+    expect(await tenantState()).toEqual(before);
+    expect(tenant.namespace).toBe(before.namespace);
+  });
+
+  it("helm uninstall of KubePlus leaves the tenant running and the CRDs in place, as the README says", async () => {
+    const before = await tenantState();
+    const removed = await helm(
+      ["uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "120s"],
+      provider,
+    );
+    expect(removed.code, removed.out).toBe(0);
+    expect((await cluster.kubectl(["get", "crd", TENANT_CRD, CRD_OF_COMPOSITIONS])).code).toBe(0);
+    expect(await tenantState()).toEqual(before);
+    const deployment = await cluster.kubectl([
+      "get",
+      "deployment",
+      "hello-world-deployment-helloworldservice-hs1",
+      "-n",
+      before.namespace,
+      "-o",
+      "jsonpath={.status.readyReplicas}",
+    ]);
+    expect(deployment.stdout).toBe("1");
+    // Nothing of KubePlus is left to remove the tenant: the teardown does what the helmer would have done.
+    await cluster.kubectl([
+      "patch",
+      TENANT_CRD,
+      "hs1",
+      "-n",
+      NS,
+      "--type=merge",
+      "-p",
+      '{"metadata":{"finalizers":null}}',
+    ]);
+    await cluster.kubectl(["delete", TENANT_CRD, "hs1", "-n", NS, "--wait=false"]);
+    await cluster.kubectl(["delete", "namespace", before.namespace, "--wait=false"]);
+    await cluster.kubectl([
+      "patch",
+      "resourcecomposition",
+      "hello-world-service-composition",
+      "-n",
+      NS,
+      "--type=merge",
+      "-p",
+      '{"metadata":{"finalizers":null}}',
+    ]);
   });
 });

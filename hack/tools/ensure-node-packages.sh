@@ -4,6 +4,7 @@
 #   containernetworking-plugins   the CNI plugins bridge, host-local, loopback and portmap (/usr/lib/cni)
 #   iptables ipset conntrack      what kube-proxy and kube-router program, inside the nodes' network namespaces
 #   busybox-static umoci          the images' base files and the image tool (hack/images)
+#   binutils                      strip: the official Node.js build goes into the service images without its debug info
 #   e2fsprogs mount               mkfs.ext4 and losetup: a claim on a real node is a loop-mounted ext4 of its size
 # and, only when asked (KUBEPLUS_EXTRA_PACKAGES, e.g. stress-ng for make test-loaded), more packages the same way.
 # Everything else the nodes run (kubelet, kube-proxy, containerd, CoreDNS, kube-router) is built from the Go module
@@ -13,7 +14,7 @@
 #   hack/tools/ensure-node-packages.sh --check   install nothing; exit 1 and say what is missing
 set -euo pipefail
 
-packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount)
+packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount binutils)
 # shellcheck disable=SC2206 # a space-separated list of package names
 packages+=(${KUBEPLUS_EXTRA_PACKAGES:-})
 say() { printf '[node-packages] %s\n' "$*" >&2; }
@@ -26,7 +27,7 @@ done
 
 case "${1:-}" in
   --check) say "missing Debian packages: ${missing[*]} (run make tools as root)"; exit 1 ;;
-  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) say "unknown argument '$1' (try --help)"; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   readdirSync,
   readFileSync,
@@ -242,6 +243,16 @@ export const NODE_BASE_REMOVED = [
   "usr/lib/*/libicutu.so*",
   "usr/lib/*/libmvec.so*",
   "usr/share/nodejs/@types",
+  "usr/share/gcc",
+  "usr/lib/*/libc_malloc_debug.so*",
+  "usr/lib/*/libmemusage.so",
+  "usr/lib/*/libpcprofile.so",
+  "usr/lib/*/libthread_db.so*",
+  "usr/lib/*/libBrokenLocale.so*",
+  "usr/lib/*/libnsl.so*",
+  "usr/lib/*/libnss_compat.so*",
+  "usr/lib/*/libnss_hesiod.so*",
+  "usr/lib/*/audit",
   "usr/sbin/update-ca-certificates",
   "etc/ca-certificates",
   "usr/share/ca-certificates",
@@ -305,9 +316,18 @@ function removeBySuffix(dir: string, suffixes: readonly string[]): void {
  * removed, the CA bundle written, the merged-/usr links (bin, lib, lib64: the ELF interpreter is
  * /lib64/ld-linux-x86-64.so.2), /etc/passwd, /etc/group, /etc/nsswitch.conf and /tmp (1777).
  */
-export async function stageNodeBase(root: string, debs: readonly string[]): Promise<void> {
+export async function stageNodeBase(
+  root: string,
+  debs: readonly string[],
+  node: string,
+): Promise<void> {
   makeDir(root);
   for (const deb of debs) await output("dpkg-deb", ["-x", deb, root]);
+  makeDir(join(root, "usr/bin"));
+  copyFileSync(node, join(root, "usr/bin/node"));
+  // The official build carries its debug information (18 MB of its 127): nothing in a pod reads it.
+  await output("strip", ["--strip-all", join(root, "usr/bin/node")]);
+  chmodSync(join(root, "usr/bin/node"), 0o755);
   const mozilla = join(root, "usr/share/ca-certificates/mozilla");
   const certs = existsSync(mozilla)
     ? readdirSync(mozilla)

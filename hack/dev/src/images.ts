@@ -49,7 +49,7 @@ export { ImageBuildError } from "./images-shell.js";
 // I/O shell (buildImages, importImages) at the end.
 
 /** Bump when the way images are assembled changes: it is part of every cache key. */
-export const IMAGE_RECIPE = 4;
+export const IMAGE_RECIPE = 5;
 /** Every image of ours is named localhost/kubeplus/<name>:<version>. */
 export const IMAGE_PREFIX = "localhost/kubeplus";
 /** org.opencontainers.image.source: where the sources live (the project's home, as in the KubePlus chart). */
@@ -356,6 +356,8 @@ export interface BuildInputs {
   readonly umociVersion: string;
   /** The pinned helm put into the image: its version and the binary's sha256. */
   readonly helm?: { readonly version: string; readonly sha256: string };
+  /** The official Node.js build of a service image (NODE_LTS_VERSION): its version and the binary's sha256. */
+  readonly node?: { readonly version: string; readonly sha256: string };
   /** The pinned tool binary put into the image (ImageDefinition.pinnedTool): its version and sha256. */
   readonly pinnedTool?: { readonly version: string; readonly sha256: string };
   /** The esbuild version that bundled the service (its output is in `sources` as bundle:/app/dist/main.js). */
@@ -772,10 +774,31 @@ async function findHelm(env: NodeJS.ProcessEnv): Promise<{ path: string; version
   return { path, version };
 }
 
-/** A service image's files made before its key: the bundle (its bytes are an input). */
+/**
+ * The official Node.js build the service images run (hack/tools/versions.env NODE_LTS_VERSION): NODE_LTS_BIN, else
+ * what make tools fetched into the tools cache (integrity-checked); checked by its version.
+ */
+async function findNode(env: NodeJS.ProcessEnv): Promise<{ path: string; version: string }> {
+  const version = pinnedVersion("NODE_LTS_VERSION");
+  const path =
+    env.NODE_LTS_BIN ?? join(dirname(imagesCacheDir(env)), `node-${version}`, "bin", "node");
+  if (!existsSync(path)) {
+    throw new ImageBuildError(
+      `the pinned Node.js ${version} is missing (${path}): run make tools, or set NODE_LTS_BIN`,
+    );
+  }
+  const said = (await output(path, ["--version"])).trim();
+  if (said !== version) {
+    throw new ImageBuildError(`${path} says it is Node.js ${said}, but the pin is ${version}`);
+  }
+  return { path, version };
+}
+
+/** A service image's files made before its key: the bundle (its bytes are an input), helm and Node.js. */
 interface Prepared {
   readonly bundle?: string;
   readonly helm?: { readonly path: string; readonly version: string };
+  readonly node?: { readonly path: string; readonly version: string };
 }
 
 /** Bundles the service into `tmp` and finds the pinned helm (the helmer): what the key is computed from. */
@@ -787,7 +810,11 @@ async function prepareService(
   if (!def.service) return {};
   const bundle = join(tmp, "bundle", "main.js");
   await bundleService(def.service, bundle);
-  return { bundle, helm: def.helm ? await findHelm(env) : undefined };
+  return {
+    bundle,
+    helm: def.helm ? await findHelm(env) : undefined,
+    node: def.nodeBase ? await findNode(env) : undefined,
+  };
 }
 
 /** The lock of the Node.js base for `architecture` (hack/images/<folder>/packages-<arch>.lock). */
@@ -823,7 +850,11 @@ async function gatherServiceInputs(
     Object.assign(sources, hashFiles(join(repoRoot, src), src));
   const helm = prepared.helm;
   const paths = [relative(repoRoot, folder), `services/${def.service}`, "libs", "pnpm-lock.yaml"];
-  paths.push(...Object.values(def.goPrograms ?? {}), ...(helm ? ["hack/tools/versions.env"] : []));
+  const pinsTools = helm !== undefined || prepared.node !== undefined;
+  paths.push(
+    ...Object.values(def.goPrograms ?? {}),
+    ...(pinsTools ? ["hack/tools/versions.env"] : []),
+  );
   return {
     recipe: IMAGE_RECIPE,
     definition: def,
@@ -835,6 +866,9 @@ async function gatherServiceInputs(
     umociVersion: tools.umociVersion,
     debs: Object.fromEntries(pinned.map((p) => [`${p.name}=${p.version}`, p.sha256] as const)),
     helm: helm ? { version: helm.version, sha256: sha256File(helm.path) } : undefined,
+    node: prepared.node
+      ? { version: prepared.node.version, sha256: sha256File(prepared.node.path) }
+      : undefined,
     esbuildVersion,
   };
 }
@@ -1154,11 +1188,15 @@ interface BuildSettings {
   readonly report: (line: string) => void;
 }
 
-/** The Node.js base layer: the lock's .debs (fetched into the store when missing), unpacked and completed. */
+/**
+ * The Node.js base layer: the lock's .debs (fetched into the store when missing), unpacked and completed, and the
+ * official Node.js build at /usr/bin/node.
+ */
 async function stageNodeBaseLayer(
   root: string,
   inputs: BuildInputs,
   settings: BuildSettings,
+  node: string,
 ): Promise<void> {
   const folder = join(settings.sourcesDir, inputs.definition.folder);
   const { file, pinned } = nodeBaseLock(folder, inputs.platform.architecture);
@@ -1172,7 +1210,7 @@ async function stageNodeBaseLayer(
     report: settings.report,
   };
   const debs = await fetchPinnedDebs(store, pinned, relative(repoRoot, file));
-  await stageNodeBase(root, debs);
+  await stageNodeBase(root, debs, node);
 }
 
 /** What staging one image needs. */
@@ -1185,11 +1223,14 @@ interface StageContext {
 
 /** The Debian layer: the Node.js base, or the folder's package list (mariadb); none without packages. */
 async function stageDebLayer(tmp: string, ctx: StageContext): Promise<string | undefined> {
-  const { inputs, tools, settings } = ctx;
+  const { inputs, tools, settings, prepared } = ctx;
   if (!inputs.debs) return undefined;
   const dir = join(tmp, "debs");
-  if (inputs.definition.nodeBase) await stageNodeBaseLayer(dir, inputs, settings);
-  else await stageDebs(dir, inputs.debs, tools, settings.debsDir);
+  if (inputs.definition.nodeBase) {
+    if (!prepared.node)
+      throw new ImageBuildError(`${inputs.definition.name}: no Node.js was prepared`);
+    await stageNodeBaseLayer(dir, inputs, settings, prepared.node.path);
+  } else await stageDebs(dir, inputs.debs, tools, settings.debsDir);
   return dir;
 }
 
