@@ -1,0 +1,257 @@
+// The KubePlus chart as `helm template` (the pinned helm) renders it: image digests, PodDisruptionBudgets, topology
+// spread, resources, and the values schema's refusals. No cluster is used; the file is an
+// integration test only because the pinned helm exists once `make tools` ran, which `make test` does after the unit
+// tests (a clean clone has no helm before that).
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { repoRoot } from "./paths.js";
+import { ensureTools } from "./tools.js";
+
+const run = promisify(execFile);
+const chart = join(repoRoot, "deploy", "charts", "kubeplus");
+const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+let helm = "";
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  resources?: unknown;
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  restartPolicy?: string;
+  nodeSelector?: Record<string, string>;
+  topologySpreadConstraints?: Record<string, unknown>[];
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[];
+}
+interface Rendered {
+  kind: string;
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: Record<string, unknown> & {
+    template?: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+  };
+  data?: Record<string, string>;
+}
+
+/** `helm template` with these --set (or --set-json, when the value starts with {, [ or null) values. */
+async function render(
+  sets: Record<string, string> = {},
+  extra: string[] = [],
+): Promise<Rendered[]> {
+  const args = Object.entries(sets).flatMap(([k, v]) =>
+    /^[[{]|^null$/.test(v) ? ["--set-json", `${k}=${v}`] : ["--set", `${k}=${v}`],
+  );
+  const { stdout } = await run(
+    helm,
+    ["template", "kp", chart, "-n", "kubeplus", ...args, ...extra],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJSON() as Rendered | null)
+    .filter((o): o is Rendered => o !== null);
+}
+
+/** The error `helm template` exits with for these values. */
+async function refusal(sets: Record<string, string>): Promise<string> {
+  try {
+    await render(sets);
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr);
+  }
+  throw new Error(`helm template accepted ${JSON.stringify(sets)}`);
+}
+
+const workloads = (objects: Rendered[]): Rendered[] =>
+  objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
+const podSpec = (o: Rendered): PodSpec => {
+  const spec = o.spec.template?.spec;
+  if (!spec) throw new Error(`${o.kind} ${o.metadata.name} has no pod template`);
+  return spec;
+};
+const byName = (objects: Rendered[], kind: string, name: string): Rendered => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name}`);
+  return found;
+};
+const pdbs = (objects: Rendered[]): string[] =>
+  objects
+    .filter((o) => o.kind === "PodDisruptionBudget")
+    .map((o) => o.metadata.name)
+    .sort();
+
+beforeAll(() => {
+  helm = ensureTools(process.env).helm;
+});
+
+describe("the chart's images", () => {
+  it("runs <registry>/<service>:<appVersion> by default, and <registry>/<service>@<digest> for a pinned one", async () => {
+    const plain = await render();
+    const appVersion = (
+      parse(readFileSync(join(chart, "Chart.yaml"), "utf8")) as {
+        appVersion: string;
+      }
+    ).appVersion;
+    for (const s of SERVICES)
+      expect(podSpec(byName(plain, "Deployment", s)).containers[0]?.image).toBe(
+        `ghcr.io/kubeplus-ts/${s}:${appVersion}`,
+      );
+    const pinned = await render({
+      "image.registry": "registry.example.com/kp",
+      "image.tag": "9.9.9",
+      "image.digests.helmer": DIGEST,
+    });
+    expect(podSpec(byName(pinned, "Deployment", "helmer")).containers[0]?.image).toBe(
+      `registry.example.com/kp/helmer@${DIGEST}`,
+    );
+    // The others keep their tag.
+    expect(podSpec(byName(pinned, "Deployment", "crd-hook")).containers[0]?.image).toBe(
+      "registry.example.com/kp/crd-hook:9.9.9",
+    );
+  });
+
+  it("refuses a digest that is not sha256:<64 lowercase hex>, and a digest for a service it does not know", async () => {
+    for (const bad of ["sha256:abc", `sha512:${"0".repeat(64)}`, DIGEST.toUpperCase(), "latest"]) {
+      expect(await refusal({ "image.digests.crd-hook": bad })).toMatch(
+        /image\/digests\/crd-hook.*does not match pattern/,
+      );
+    }
+    expect(await refusal({ "image.digests.nats": DIGEST })).toMatch(
+      /additional properties 'nats' not allowed/,
+    );
+  });
+});
+
+describe("the chart's PodDisruptionBudgets", () => {
+  it("are rendered by default only for components with more than one pod: crd-hook's two", async () => {
+    const objects = await render();
+    expect(pdbs(objects)).toEqual(["crd-hook"]);
+    const pdb = byName(objects, "PodDisruptionBudget", "crd-hook");
+    expect(pdb.spec).toEqual({
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: { "app.kubernetes.io/name": "crd-hook", "app.kubernetes.io/instance": "kp" },
+      },
+    });
+    // The budget's selector picks exactly crd-hook's pods.
+    const labels = byName(objects, "Deployment", "crd-hook").spec.template?.metadata?.labels;
+    expect(labels).toMatchObject(
+      (pdb.spec.selector as { matchLabels: Record<string, string> }).matchLabels,
+    );
+  });
+
+  it("follow the replicas, take minAvailable in place of maxUnavailable, and go when disabled", async () => {
+    const scaled = await render({ "helmer.replicas": "2", "crdHook.replicas": "1" });
+    expect(pdbs(scaled)).toEqual(["helmer"]);
+    const min = await render({ "podDisruptionBudget.minAvailable": "1" });
+    expect(byName(min, "PodDisruptionBudget", "crd-hook").spec).toMatchObject({ minAvailable: 1 });
+    expect(byName(min, "PodDisruptionBudget", "crd-hook").spec.maxUnavailable).toBeUndefined();
+    const percent = await render({ "podDisruptionBudget.maxUnavailable": "50%" });
+    expect(byName(percent, "PodDisruptionBudget", "crd-hook").spec.maxUnavailable).toBe("50%");
+    expect(pdbs(await render({ "podDisruptionBudget.enabled": "false" }))).toEqual([]);
+    expect(await refusal({ "podDisruptionBudget.maxUnavailable": "half" })).toMatch(
+      /podDisruptionBudget\/maxUnavailable/,
+    );
+  });
+});
+
+describe("the chart's topology spread", () => {
+  it("spreads each component's own pods over nodes, as a preference (ScheduleAnyway)", async () => {
+    const objects = await render();
+    for (const w of workloads(objects)) {
+      const name = w.metadata.name;
+      expect(podSpec(w).topologySpreadConstraints, name).toEqual([
+        {
+          maxSkew: 1,
+          topologyKey: "kubernetes.io/hostname",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: {
+            matchLabels: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": "kp" },
+          },
+        },
+      ]);
+    }
+  });
+
+  it("takes the user's constraints (a labelSelector of theirs kept) and none when the list is empty", async () => {
+    const zones = await render({
+      topologySpreadConstraints: JSON.stringify([
+        {
+          maxSkew: 2,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "DoNotSchedule",
+        },
+        {
+          maxSkew: 1,
+          topologyKey: "kubernetes.io/hostname",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: { tier: "control" } },
+        },
+      ]),
+    });
+    const constraints = podSpec(byName(zones, "Deployment", "helmer")).topologySpreadConstraints;
+    expect(constraints?.[0]).toMatchObject({
+      maxSkew: 2,
+      topologyKey: "topology.kubernetes.io/zone",
+      whenUnsatisfiable: "DoNotSchedule",
+      labelSelector: { matchLabels: { "app.kubernetes.io/name": "helmer" } },
+    });
+    expect(constraints?.[1]?.labelSelector).toEqual({ matchLabels: { tier: "control" } });
+    const none = await render({ topologySpreadConstraints: "[]" });
+    for (const w of workloads(none)) expect(podSpec(w).topologySpreadConstraints).toBeUndefined();
+    expect(
+      await refusal({
+        topologySpreadConstraints:
+          '[{"maxSkew":1,"topologyKey":"x","whenUnsatisfiable":"Sometimes"}]',
+      }),
+    ).toMatch(/whenUnsatisfiable/);
+  });
+});
+
+describe("the chart's resources", () => {
+  it("gives every container the requests and limits of values.yaml, and takes overrides", async () => {
+    const values = parse(readFileSync(join(chart, "values.yaml"), "utf8")) as Record<
+      string,
+      { resources: unknown }
+    >;
+    const objects = await render();
+    const keys: Record<string, string> = {
+      "crd-hook": "crdHook",
+      helmer: "helmer",
+      "kubeconfig-generator": "kubeconfigGenerator",
+      "metrics-collector": "metricsCollector",
+      nats: "nats",
+    };
+    for (const w of workloads(objects)) {
+      const key = keys[w.metadata.name] ?? "";
+      const resources = values[key]?.resources as {
+        requests: Record<string, unknown>;
+        limits: Record<string, unknown>;
+      };
+      expect(resources.requests.memory, w.metadata.name).toBeDefined();
+      expect(resources.limits.memory, w.metadata.name).toBeDefined();
+      expect(podSpec(w).containers[0]?.resources, w.metadata.name).toEqual(resources);
+    }
+    const raised = await render({ "helmer.resources.limits.memory": "1Gi" });
+    expect(podSpec(byName(raised, "Deployment", "helmer")).containers[0]?.resources).toMatchObject({
+      limits: { memory: "1Gi" },
+    });
+    expect(await refusal({ "helmer.resources.limits.memory": "lots" })).toMatch(
+      /helmer\/resources\/limits\/memory/,
+    );
+  });
+});
