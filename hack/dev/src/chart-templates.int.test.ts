@@ -1,5 +1,5 @@
 // The KubePlus chart as `helm template` (the pinned helm) renders it: image digests, PodDisruptionBudgets, topology
-// spread, resources, and the values schema's refusals. No cluster is used; the file is an
+// spread, resources, the values schema's refusals, and the `helm test` pods. No cluster is used; the file is an
 // integration test only because the pinned helm exists once `make tools` ran, which `make test` does after the unit
 // tests (a clean clone has no helm before that).
 import { execFile } from "node:child_process";
@@ -93,6 +93,32 @@ const pdbs = (objects: Rendered[]): string[] =>
     .filter((o) => o.kind === "PodDisruptionBudget")
     .map((o) => o.metadata.name)
     .sort();
+const isHelmTest = (o: Rendered): boolean => o.metadata.annotations?.["helm.sh/hook"] === "test";
+
+/** A `helm test` pod as the restricted profile wants it, running one of the ConfigMap's scripts with node. */
+function expectRestrictedTestPod(pod: Rendered, scripts: Rendered): void {
+  const spec = pod.spec as unknown as PodSpec;
+  const name = pod.metadata.name;
+  expect(spec.restartPolicy, name).toBe("Never");
+  // restricted: non-root, seccomp RuntimeDefault, no privilege escalation, every capability dropped.
+  expect(spec.securityContext, name).toMatchObject({
+    runAsNonRoot: true,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  const c = spec.containers[0];
+  expect(c?.securityContext, name).toMatchObject({
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+  });
+  // The crd-hook image (it holds /usr/bin/node), which the nodes have wherever KubePlus runs.
+  expect(c?.image, name).toBe("localhost/kubeplus/crd-hook:0.1.0");
+  expect(c?.command?.[0], name).toBe("/usr/bin/node");
+  const script = c?.command?.[1]?.replace("/tests/", "") ?? "";
+  expect(Object.keys(scripts.data ?? {}), name).toContain(script);
+  expect(spec.nodeSelector, name).toEqual({ "kubeplus.dev/real-node": "true" });
+  // The services' Services and budgets select by app.kubernetes.io/name: never a test pod.
+  expect(pod.metadata.labels?.["app.kubernetes.io/name"], name).toBeUndefined();
+}
 
 beforeAll(() => {
   helm = ensureTools(process.env).helm;
@@ -253,5 +279,57 @@ describe("the chart's resources", () => {
     expect(await refusal({ "helmer.resources.limits.memory": "lots" })).toMatch(
       /helmer\/resources\/limits\/memory/,
     );
+  });
+});
+
+describe("the chart's helm test hooks", () => {
+  it("are two pods and their scripts' ConfigMap, as test hooks, made for the restricted Pod Security profile", async () => {
+    const objects = await render({
+      "image.registry": "localhost/kubeplus",
+      nodeSelector: '{"kubeplus.dev/real-node":"true"}',
+    });
+    const hooks = objects.filter(isHelmTest);
+    expect(hooks.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "ConfigMap/kp-tests",
+      "Pod/kp-test-crd-hook-webhook",
+      "Pod/kp-test-nats-clients-only",
+    ]);
+    const scripts = byName(objects, "ConfigMap", "kp-tests");
+    expect(Number(scripts.metadata.annotations?.["helm.sh/hook-weight"])).toBeLessThan(0);
+    for (const pod of hooks.filter((o) => o.kind === "Pod")) expectRestrictedTestPod(pod, scripts);
+    // The webhook test runs as the chart's identity (a dry run needs it); the NATS test has no token at all.
+    const webhook = byName(objects, "Pod", "kp-test-crd-hook-webhook").spec as unknown as PodSpec;
+    expect(webhook.serviceAccountName).toBe("kubeplus-saas-provider");
+    const nats = byName(objects, "Pod", "kp-test-nats-clients-only").spec as unknown as PodSpec;
+    expect(nats.automountServiceAccountToken).toBe(false);
+    // The CA certificate only, never its key; the provider's client certificate for the positive control.
+    expect(nats.volumes?.find((v) => v.name === "nats-ca")?.secret).toMatchObject({
+      secretName: "kubeplus-nats-ca",
+      items: [{ key: "tls.crt", path: "ca.crt" }],
+    });
+    expect(nats.volumes?.find((v) => v.name === "nats-credential")?.secret?.secretName).toBe(
+      "kubeplus-nats-provider",
+    );
+  });
+
+  it("check an external NATS not at all (it has no chart-made certificates), and use a pinned crd-hook image", async () => {
+    const objects = await render({
+      "nats.url": "tls://nats.messaging.svc:4222",
+      "nats.credentials.secretNames.crd-hook": "a",
+      "nats.credentials.secretNames.helmer": "b",
+      "nats.credentials.secretNames.kubeconfig-generator": "c",
+      "nats.credentials.secretNames.metrics-collector": "d",
+      "image.digests.crd-hook": DIGEST,
+    });
+    const pods = objects.filter((o) => isHelmTest(o) && o.kind === "Pod");
+    expect(pods.map((p) => p.metadata.name)).toEqual(["kp-test-crd-hook-webhook"]);
+    expect((pods[0]?.spec as unknown as PodSpec).containers[0]?.image).toBe(
+      `ghcr.io/kubeplus-ts/crd-hook@${DIGEST}`,
+    );
+  });
+
+  it("pass helm lint", async () => {
+    const { stdout } = await run(helm, ["lint", chart]);
+    expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 });

@@ -233,3 +233,64 @@ spec:
 {{- include "kubeplus.pdb" (dict "root" $root "name" .name "replicas" .values.replicas) }}
 {{- end }}
 
+{{/*
+A `helm test` pod (templates/tests): the crd-hook image (it holds /usr/bin/node) runs one script of files/tests,
+under the restricted Pod Security profile, scheduled as the services are. Arguments: (dict "root" $ "name"
+"crd-hook-webhook" "script" "webhook-refuses.mjs" "serviceAccount" true "env" (list ...) "volumes" (list ...)
+"volumeMounts" (list ...)).
+*/}}
+{{- define "kubeplus.testPod" -}}
+{{- $root := .root -}}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ printf "%s-test-%s" $root.Release.Name .name | trunc 63 | trimSuffix "-" }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "kubeplus.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: helm-test
+    app.kubernetes.io/instance: {{ $root.Release.Name }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-weight: "0"
+    # Kept after the run for `kubectl logs`; replaced by the next `helm test`.
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  restartPolicy: Never
+  {{- if .serviceAccount }}
+  serviceAccountName: {{ $root.Values.serviceAccountName }}
+  automountServiceAccountToken: true
+  {{- else }}
+  automountServiceAccountToken: false
+  {{- end }}
+  securityContext:
+    {{- include "kubeplus.podSecurity" $root | nindent 4 }}
+  {{- include "kubeplus.scheduling" $root | nindent 2 }}
+  containers:
+    - name: test
+      image: {{ include "kubeplus.image" (dict "root" $root "name" "crd-hook") }}
+      imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      command: [/usr/bin/node, /tests/{{ .script }}]
+      {{- with .env }}
+      env:
+        {{- range . }}
+        - {{ toJson . }}
+        {{- end }}
+      {{- end }}
+      resources:
+        requests: { cpu: 10m, memory: 48Mi }
+        limits: { cpu: 200m, memory: 96Mi }
+      securityContext:
+        {{- include "kubeplus.containerSecurity" $root | nindent 8 }}
+      volumeMounts:
+        - { name: tests, mountPath: /tests, readOnly: true }
+        {{- range .volumeMounts }}
+        - {{ toJson . }}
+        {{- end }}
+  volumes:
+    - name: tests
+      configMap: { name: {{ printf "%s-tests" $root.Release.Name }} }
+    {{- range .volumes }}
+    - {{ toJson . }}
+    {{- end }}
+{{- end }}
