@@ -2,19 +2,23 @@
 // spread, resources, the values schema's refusals, and the `helm test` pods. No cluster is used; the file is an
 // integration test only because the pinned helm exists once `make tools` ran, which `make test` does after the unit
 // tests (a clean clone has no helm before that).
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import type { ToolPaths } from "./components.js";
 import { repoRoot } from "./paths.js";
+import { freePorts } from "./ports.js";
 import { ensureTools } from "./tools.js";
 
 const run = promisify(execFile);
 const chart = join(repoRoot, "deploy", "charts", "kubeplus");
 const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+let tools: ToolPaths | undefined;
 let helm = "";
 
 interface Container {
@@ -121,7 +125,8 @@ function expectRestrictedTestPod(pod: Rendered, scripts: Rendered): void {
 }
 
 beforeAll(() => {
-  helm = ensureTools(process.env).helm;
+  tools = ensureTools(process.env);
+  helm = tools.helm;
 });
 
 describe("the chart's images", () => {
@@ -331,5 +336,108 @@ describe("the chart's helm test hooks", () => {
   it("pass helm lint", async () => {
     const { stdout } = await run(helm, ["lint", chart]);
     expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+});
+
+/**
+ * The NATS `helm test` script, as the chart's ConfigMap carries it, run by node against the chart's own NATS
+ * configuration and certificates (rendered by helm, served by the pinned nats-server on loopback), and against the same
+ * server with client certificates no longer required: it must pass the first and fail the second.
+ */
+describe("the NATS helm test script", () => {
+  const NS = "kp-hooks";
+  const dir = mkdtempSync(join(tmpdir(), "chart-hooks-"));
+  const servers: ChildProcess[] = [];
+  let script = "";
+  let conf = "";
+
+  const b64 = (s: string | undefined): string => Buffer.from(s ?? "", "base64").toString();
+
+  async function startNats(config: string, name: string): Promise<number> {
+    const [port = 0, monitor = 0] = await freePorts(2);
+    const file = join(dir, `${name}.conf`);
+    writeFileSync(
+      file,
+      config
+        .replaceAll("/etc/nats/tls/", `${dir}/server-`)
+        .replace("port: 4222", `host: 127.0.0.1\nport: ${String(port)}`)
+        .replace("http_port: 8222", `http: 127.0.0.1:${String(monitor)}`),
+    );
+    const server = spawn(tools?.natsServer ?? "nats-server", ["-c", file], {
+      env: { POD_NAME: "nats-0" },
+      stdio: "ignore",
+    });
+    servers.push(server);
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`http://127.0.0.1:${String(monitor)}/healthz`).catch(() => undefined);
+      if (res?.ok) return port;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`nats-server (${name}) did not start`);
+  }
+
+  async function runScript(port: number): Promise<{ code: number; out: string }> {
+    const env = {
+      PATH: process.env.PATH ?? "",
+      NATS_HOST: `nats.${NS}.svc`,
+      NATS_ADDRESS: "127.0.0.1",
+      NATS_PORT: String(port),
+      CA_DIR: join(dir, "ca"),
+      CERT_DIR: join(dir, "provider"),
+    };
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join(dir, "script.mjs")], { env });
+      return { code: 0, out: stdout + stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+    }
+  }
+
+  beforeAll(async () => {
+    const { stdout } = await run(helm, ["template", "kp", chart, "-n", NS], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const docs = parseAllDocuments(stdout)
+      .map((d) => d.toJSON() as Rendered | null)
+      .filter((o): o is Rendered => o !== null);
+    const data = (kind: string, name: string): Record<string, string> =>
+      byName(docs, kind, name).data ?? {};
+    script = data("ConfigMap", "kp-tests")["nats-clients-only.mjs"] ?? "";
+    conf = data("ConfigMap", "kubeplus-nats-config")["nats.conf"] ?? "";
+    writeFileSync(join(dir, "script.mjs"), script);
+    const server = data("Secret", "kubeplus-nats-server");
+    for (const key of ["ca.crt", "tls.crt", "tls.key"])
+      writeFileSync(join(dir, `server-${key}`), b64(server[key]));
+    // What the test pod mounts: the CA's certificate (never its key), and the provider's certificate and key.
+    for (const sub of ["ca", "provider"]) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, "ca", "ca.crt"), b64(data("Secret", "kubeplus-nats-ca")["tls.crt"]));
+    const provider = data("Secret", "kubeplus-nats-provider");
+    writeFileSync(join(dir, "provider", "tls.crt"), b64(provider["tls.crt"]));
+    writeFileSync(join(dir, "provider", "tls.key"), b64(provider["tls.key"]));
+  });
+
+  afterAll(() => {
+    for (const s of servers) s.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes against the chart's NATS: refused without a client certificate, PONG with the provider's", async () => {
+    expect(conf).toContain("verify_and_map: true");
+    const result = await runScript(await startNats(conf, "chart"));
+    expect(result.out).toMatch(/without a client certificate: refused/);
+    expect(result.out).toMatch(/with the provider's client certificate: PONG/);
+    expect(result.code, result.out).toBe(0);
+  });
+
+  it("fails against a NATS that answers clients without a certificate", async () => {
+    // The same server, its TLS kept, client certificates no longer asked for and no users: anyone may connect.
+    const open = conf
+      .replace("verify_and_map: true", "verify: false")
+      .replace(/authorization \{[\s\S]*?\n\}/, "");
+    expect(open).not.toContain("authorization");
+    const result = await runScript(await startNats(open, "open"));
+    expect(result.out).toMatch(/FAIL: NATS answered a client without a certificate/);
+    expect(result.code).toBe(1);
   });
 });

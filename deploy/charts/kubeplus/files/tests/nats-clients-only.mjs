@@ -6,6 +6,8 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 
 const host = process.env.NATS_HOST ?? "nats";
+// Where to connect, when not to NATS_HOST itself (a test of this script); the server's certificate must name NATS_HOST.
+const address = process.env.NATS_ADDRESS ?? host;
 const port = Number(process.env.NATS_PORT ?? "4222");
 const ca = readFileSync(`${process.env.CA_DIR ?? "/etc/kubeplus/nats-ca"}/ca.crt`);
 const certDir = process.env.CERT_DIR ?? "/etc/kubeplus/nats";
@@ -23,7 +25,7 @@ function exchange(credential) {
       socket?.destroy();
       resolve(outcome);
     }
-    const plain = netConnect({ host, port });
+    const plain = netConnect({ host: address, port });
     socket = plain;
     let info = "";
     plain.setEncoding("utf8");
