@@ -81,8 +81,14 @@ export default tseslint.config(
     },
   },
   {
-    // Entry points and configuration modules may read the environment.
-    files: ["**/main.ts", "**/config.ts", "**/cli.ts", "**/global-setup.ts"],
+    // Entry points and configuration modules may read the environment (the chart's `helm test` scripts are entry points).
+    files: [
+      "**/main.ts",
+      "**/config.ts",
+      "**/cli.ts",
+      "**/global-setup.ts",
+      "deploy/charts/*/files/tests/*.mjs",
+    ],
     rules: { "no-restricted-properties": "off" },
   },
   {
@@ -96,7 +102,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.js", "**/*.config.ts"],
+    // Plain JavaScript: the config files, and the chart's `helm test` scripts (files/tests/*.mjs, run by node in a pod).
+    files: ["**/*.js", "**/*.mjs", "**/*.config.ts"],
     ...tseslint.configs.disableTypeChecked,
   },
   prettier,

@@ -3,10 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/generate.sh
-# Generated paths: anything under a src/generated folder, the chart's CRDs and NATS permissions, the Grafana dashboard.
+# Generated paths: anything under a src/generated folder, the chart's CRDs, NATS permissions and README (its values
+# table), the Grafana dashboard.
 paths=()
 while IFS= read -r dir; do paths+=("$dir"); done < <(find . -path ./node_modules -prune -o \
-  \( -type d -name generated -path '*/src/generated' -print \) ; [ -d deploy/charts/kubeplus/crds ] && echo deploy/charts/kubeplus/crds; [ -f deploy/charts/kubeplus/files/nats-permissions.json ] && echo deploy/charts/kubeplus/files/nats-permissions.json; [ -f deploy/grafana/kubeplus-dashboard.json ] && echo deploy/grafana/kubeplus-dashboard.json)
+  \( -type d -name generated -path '*/src/generated' -print \) ; [ -d deploy/charts/kubeplus/crds ] && echo deploy/charts/kubeplus/crds; [ -f deploy/charts/kubeplus/files/nats-permissions.json ] && echo deploy/charts/kubeplus/files/nats-permissions.json; [ -f deploy/charts/kubeplus/README.md ] && echo deploy/charts/kubeplus/README.md; [ -f deploy/grafana/kubeplus-dashboard.json ] && echo deploy/grafana/kubeplus-dashboard.json)
 if [ "${#paths[@]}" -eq 0 ]; then
   echo "[verify-generated] no generated files in the workspace yet"
   exit 0

@@ -11,8 +11,18 @@ app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end }}
 
+{{/*
+The image of one service: <registry>/<service>@<digest> when image.digests names one (pinned: the tag is not used),
+else <registry>/<service>:<tag>. Arguments: (dict "root" $ "name" "helmer").
+*/}}
 {{- define "kubeplus.image" -}}
-{{ printf "%s/%s:%s" .root.Values.image.registry .name (.root.Values.image.tag | default .root.Chart.AppVersion) }}
+{{- $image := .root.Values.image -}}
+{{- $digest := index ($image.digests | default dict) .name | default "" -}}
+{{- if $digest -}}
+{{ printf "%s/%s@%s" $image.registry .name $digest }}
+{{- else -}}
+{{ printf "%s/%s:%s" $image.registry .name ($image.tag | default .root.Chart.AppVersion) }}
+{{- end -}}
 {{- end }}
 
 {{- define "kubeplus.natsUrl" -}}
@@ -105,8 +115,54 @@ imagePullSecrets: {{- toYaml . | nindent 2 }}
 {{- end }}
 
 {{/*
+topologySpreadConstraints of one component's pods: each of .Values.topologySpreadConstraints, given the component's
+selector labels when it names none. Arguments: (dict "root" $ "name" "helmer").
+*/}}
+{{- define "kubeplus.topologySpread" -}}
+{{- $selector := fromYaml (include "kubeplus.selector" .) -}}
+{{- with .root.Values.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range . }}
+{{- $constraint := deepCopy . }}
+{{- if not (hasKey $constraint "labelSelector") }}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" $selector) }}
+{{- end }}
+  - {{- toYaml $constraint | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The PodDisruptionBudget of one component, when podDisruptionBudget.enabled and it runs more than one pod (with one,
+a budget could only block drains or allow everything). Arguments: (dict "root" $ "name" "crd-hook" "replicas" 2).
+*/}}
+{{- define "kubeplus.pdb" -}}
+{{- $pdb := .root.Values.podDisruptionBudget -}}
+{{- if and $pdb.enabled (gt (int .replicas) 1) }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "kubeplus.labels" .root | nindent 4 }}
+    app.kubernetes.io/component: {{ .name }}
+spec:
+  {{- if $pdb.minAvailable }}
+  minAvailable: {{ $pdb.minAvailable }}
+  {{- else }}
+  maxUnavailable: {{ $pdb.maxUnavailable | default 1 }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "kubeplus.selector" . | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
 One KubePlus service: Deployment (container named after the service, so `kubectl logs deploy/<name>` works) and,
-when enabled, its PodDisruptionBudget. Arguments: (dict "root" $ "name" "helmer" "values" .Values.helmer
+when enabled and it runs more than one pod, its PodDisruptionBudget. Arguments: (dict "root" $ "name" "helmer" "values" .Values.helmer
 "env" (list ...) "ports" (list ...) "probe" (dict "port" 8081 "scheme" "HTTP") "volumes" (list ...)).
 */}}
 {{- define "kubeplus.service" -}}
@@ -138,6 +194,7 @@ spec:
       securityContext:
         {{- include "kubeplus.podSecurity" $root | nindent 8 }}
       {{- include "kubeplus.scheduling" $root | nindent 6 }}
+      {{- include "kubeplus.topologySpread" . | nindent 6 }}
       containers:
         - name: {{ .name }}
           image: {{ include "kubeplus.image" . }}
@@ -173,20 +230,67 @@ spec:
           emptyDir:
             sizeLimit: {{ .tmpSize | default "64Mi" }}
         {{- include "kubeplus.natsVolumes" (dict "root" $root "name" .name) | nindent 8 }}
-{{- if $root.Values.podDisruptionBudget.enabled }}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
+{{- include "kubeplus.pdb" (dict "root" $root "name" .name "replicas" .values.replicas) }}
+{{- end }}
+
+{{/*
+A `helm test` pod (templates/tests): the crd-hook image (it holds /usr/bin/node) runs one script of files/tests,
+under the restricted Pod Security profile, scheduled as the services are. Arguments: (dict "root" $ "name"
+"crd-hook-webhook" "script" "webhook-refuses.mjs" "serviceAccount" true "env" (list ...) "volumes" (list ...)
+"volumeMounts" (list ...)).
+*/}}
+{{- define "kubeplus.testPod" -}}
+{{- $root := .root -}}
+apiVersion: v1
+kind: Pod
 metadata:
-  name: {{ .name }}
+  name: {{ printf "%s-test-%s" $root.Release.Name .name | trunc 63 | trimSuffix "-" }}
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "kubeplus.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: helm-test
+    app.kubernetes.io/instance: {{ $root.Release.Name }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-weight: "0"
+    # Kept after the run for `kubectl logs`; replaced by the next `helm test`.
+    helm.sh/hook-delete-policy: before-hook-creation
 spec:
-  # One pod at a time may go during a drain; with one replica that is the pod itself, so drains are never stuck.
-  maxUnavailable: 1
-  selector:
-    matchLabels:
-      {{- include "kubeplus.selector" . | nindent 6 }}
-{{- end }}
+  restartPolicy: Never
+  {{- if .serviceAccount }}
+  serviceAccountName: {{ $root.Values.serviceAccountName }}
+  automountServiceAccountToken: true
+  {{- else }}
+  automountServiceAccountToken: false
+  {{- end }}
+  securityContext:
+    {{- include "kubeplus.podSecurity" $root | nindent 4 }}
+  {{- include "kubeplus.scheduling" $root | nindent 2 }}
+  containers:
+    - name: test
+      image: {{ include "kubeplus.image" (dict "root" $root "name" "crd-hook") }}
+      imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      command: [/usr/bin/node, /tests/{{ .script }}]
+      {{- with .env }}
+      env:
+        {{- range . }}
+        - {{ toJson . }}
+        {{- end }}
+      {{- end }}
+      resources:
+        requests: { cpu: 10m, memory: 48Mi }
+        limits: { cpu: 200m, memory: 96Mi }
+      securityContext:
+        {{- include "kubeplus.containerSecurity" $root | nindent 8 }}
+      volumeMounts:
+        - { name: tests, mountPath: /tests, readOnly: true }
+        {{- range .volumeMounts }}
+        - {{ toJson . }}
+        {{- end }}
+  volumes:
+    - name: tests
+      configMap: { name: {{ printf "%s-tests" $root.Release.Name }} }
+    {{- range .volumes }}
+    - {{ toJson . }}
+    {{- end }}
 {{- end }}
