@@ -154,6 +154,17 @@ async function killContainer(containerId: string): Promise<void> {
   ]);
 }
 
+/** A JSON merge patch of one object of NS (as the admin unless a kubeconfig is given). */
+function mergePatch(
+  resource: string,
+  name: string,
+  patch: object,
+  kubeconfig?: string,
+): ReturnType<typeof cluster.kubectl> {
+  const args = ["patch", resource, name, "-n", NS, "--type=merge", "-p", JSON.stringify(patch)];
+  return kubeconfig ? cluster.kubectl(args, kubeconfig) : cluster.kubectl(args);
+}
+
 async function helmerLogs(): Promise<string> {
   const logs = await cluster.kubectl(["logs", "-n", NS, "deploy/helmer", "--tail=20"]);
   return logs.stdout + logs.stderr;
@@ -528,17 +539,10 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
       },
       { what: "a new helmer pod Ready", timeoutMs: 120_000, diagnose: helmerLogs },
     );
-    const patched = await cluster.kubectl(
-      [
-        "patch",
-        TENANT_CRD,
-        "hs1",
-        "-n",
-        NS,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ spec: { greeting: "Hello again" } }),
-      ],
+    const patched = await mergePatch(
+      TENANT_CRD,
+      "hs1",
+      { spec: { greeting: "Hello again" } },
       provider,
     );
     expect(patched.code, patched.stderr).toBe(0);
@@ -630,27 +634,11 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
     ]);
     expect(deployment.stdout).toBe("1");
     // Nothing of KubePlus is left to remove the tenant: the teardown does what the helmer would have done.
-    await cluster.kubectl([
-      "patch",
-      TENANT_CRD,
-      "hs1",
-      "-n",
-      NS,
-      "--type=merge",
-      "-p",
-      '{"metadata":{"finalizers":null}}',
-    ]);
+    await mergePatch(TENANT_CRD, "hs1", { metadata: { finalizers: null } });
     await cluster.kubectl(["delete", TENANT_CRD, "hs1", "-n", NS, "--wait=false"]);
     await cluster.kubectl(["delete", "namespace", before.namespace, "--wait=false"]);
-    await cluster.kubectl([
-      "patch",
-      "resourcecomposition",
-      "hello-world-service-composition",
-      "-n",
-      NS,
-      "--type=merge",
-      "-p",
-      '{"metadata":{"finalizers":null}}',
-    ]);
+    await mergePatch("resourcecomposition", "hello-world-service-composition", {
+      metadata: { finalizers: null },
+    });
   });
 });
