@@ -45,4 +45,25 @@ describe("crd-hook serving certificate in its Secret", () => {
       "DNS:crd-hook.kp.svc.cluster.local",
     );
   });
+
+  it("two replicas starting at once agree on one certificate: the one that loses the race to create the Secret uses it", async () => {
+    const namespace = await cluster.freshNamespace("cert-race");
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const options = {
+      namespace,
+      secretName: "crd-hook-tls",
+      dnsNames: ["crd-hook.kp.svc"],
+      ipAddresses: [],
+      renewBeforeMs: 30 * DAY,
+      validityDays: 90,
+    };
+    const results = await Promise.all([
+      ensureServingCertificate(core, options),
+      ensureServingCertificate(core, options),
+      ensureServingCertificate(core, options),
+    ]);
+    const stored = await core.readNamespacedSecret({ name: "crd-hook-tls", namespace });
+    const storedCert = Buffer.from(stored.data!["tls.crt"]!, "base64").toString();
+    for (const r of results) expect(r.material.serving.certPem).toBe(storedCert);
+  });
 });

@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
-import { isNotFound } from "@kubeplus/kube";
+import { isConflict, isNotFound } from "@kubeplus/kube";
 import {
   CertificateUsage,
   certificateExpiry,
@@ -126,6 +126,7 @@ export async function ensureServingCertificate(
   core: CoreV1Api,
   options: ServingCertOptions,
   now: Date = new Date(),
+  attempt = 1,
 ): Promise<{ material: ServingMaterial; rotated: boolean }> {
   const existing = await readSecret(core, options);
   const current = existing ? fromSecret(existing) : undefined;
@@ -134,12 +135,19 @@ export async function ensureServingCertificate(
     current && certificateExpiry(current.ca.certPem).getTime() - now.getTime() > 365 * DAY;
   const material = await issue(options, caStillGood ? current.ca : undefined);
   const body = toSecret(options, material, existing?.metadata?.resourceVersion);
-  if (existing)
-    await core.replaceNamespacedSecret({
-      name: options.secretName,
-      namespace: options.namespace,
-      body,
-    });
-  else await core.createNamespacedSecret({ namespace: options.namespace, body });
+  try {
+    if (existing)
+      await core.replaceNamespacedSecret({
+        name: options.secretName,
+        namespace: options.namespace,
+        body,
+      });
+    else await core.createNamespacedSecret({ namespace: options.namespace, body });
+  } catch (err) {
+    // Another replica created or renewed the Secret first (both started at once): use what it stored, which is
+    // current (its write was checked the same way), so that every replica serves the same certificate.
+    if (!isConflict(err) || attempt >= 3) throw err;
+    return ensureServingCertificate(core, options, now, attempt + 1);
+  }
   return { material, rotated: true };
 }
