@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   credsAuthenticator,
   nkeyAuthenticator,
@@ -29,6 +30,33 @@ export interface NatsOptions {
   readonly credential?: NatsCredential;
   /** Where replies to this client's requests arrive; its permissions allow `<prefix>.>` only. */
   readonly inboxPrefix?: string;
+  /**
+   * How long the first connection is retried while NATS cannot be reached (refused, unreachable, timing out: a pod
+   * that starts before NATS or before its Service is routed), default 120 s; other errors (TLS, authorization) fail
+   * at once. Ignored with waitOnFirstConnect (which retries forever).
+   */
+  readonly firstConnectWaitMs?: number;
+  /** Told of each failed first attempt that will be retried (services log it). */
+  readonly onFirstConnectRetry?: (err: unknown) => void;
+}
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/** True for a connection that could not be made at all (nothing answered), as opposed to one that was refused. */
+export function isNatsUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === "TimeoutError") return true;
+  const code = (e: unknown): string =>
+    typeof e === "object" && e !== null && "code" in e ? String(e.code) : "";
+  return UNREACHABLE_CODES.has(code(err)) || UNREACHABLE_CODES.has(code(err.cause));
 }
 
 function authenticatorFor(credential: NatsCredential): Authenticator | undefined {
@@ -60,6 +88,20 @@ function tlsOptions(
  * service deaf (the Kubernetes API stays the source of truth; NATS only wakes services sooner).
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
+  const deadline = Date.now() + (options.firstConnectWaitMs ?? 120_000);
+  for (;;) {
+    try {
+      return await connectOnce(options);
+    } catch (err) {
+      if (options.waitOnFirstConnect || !isNatsUnreachable(err) || Date.now() >= deadline)
+        throw err;
+      options.onFirstConnectRetry?.(err);
+      await sleep(1_000);
+    }
+  }
+}
+
+function connectOnce(options: NatsOptions): Promise<NatsConnection> {
   const credential = options.credential;
   const authenticator = credential ? authenticatorFor(credential) : undefined;
   const servers = typeof options.servers === "string" ? [options.servers] : [...options.servers];

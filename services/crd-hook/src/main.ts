@@ -47,7 +47,14 @@ const validUntil = (m: ServingMaterial): number =>
   new Date(new X509Certificate(m.serving.certPem).validTo).getTime();
 let certificateValidUntil = validUntil(material);
 
-const nc = await connectNats({ ...config.nats, name: "crd-hook" });
+const nc = await connectNats({
+  ...config.nats,
+  name: "crd-hook",
+  // A pod can start before NATS, or before NATS's Service is routed: wait for it rather than crash-loop.
+  onFirstConnectRetry: (err) => {
+    log.warn({ err }, "NATS not reachable yet; retrying");
+  },
+});
 // Admission asks the helmer to render charts over NATS: without it, compositions cannot be admitted.
 const natsLink = watchNatsConnection(nc, (connected) => {
   if (connected) log.info("reconnected to NATS");

@@ -1,6 +1,8 @@
 // The kubeconfig-generator as a real process with the provider's identity: it keeps the built-in consumer
 // kubeconfig current, serves consumer kubeconfigs over NATS, and never writes a token to its log.
 import { writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,6 +19,7 @@ import {
 import { ContractError, request } from "@kubeplus/contracts";
 import {
   connectNatsAs,
+  freePort,
   ManifestDir,
   platformNamespace,
   serviceEnv,
@@ -215,4 +218,36 @@ describe("kubeconfig-generator", () => {
     expect(tokens.length).toBeGreaterThanOrEqual(4);
     for (const token of tokens) expect(log).not.toContain(token.slice(-40));
   });
+
+  it("started before NATS can be reached, it waits for NATS instead of exiting, and starts once it is there", async () => {
+    // A port where NATS appears 3 s after the service starts (what a pod meets before kube-proxy programs the
+    // Service of NATS): a pipe to the cluster's NATS, opened late.
+    const target = new URL(cluster.state.natsUrl.replace(/^tls:/, "nats:"));
+    const port = await freePort();
+    const late = startService(
+      "kubeconfig-generator",
+      serviceEnv(cluster.state, {
+        KUBECONFIG: join(manifests.dir, "provider.json"),
+        KUBEPLUS_NAMESPACE: kp,
+        NATS_URL: `nats://127.0.0.1:${String(port)}`,
+        POD_NAME: "generator-started-early",
+      }),
+      (l) => l.msg === "kubeconfig-generator started",
+    );
+    await sleep(3_000);
+    const pipe = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => pipe.listen(port, "127.0.0.1", resolve));
+    try {
+      const started = await late;
+      expect(started.logs().some((l) => l.msg === "NATS not reachable yet; retrying")).toBe(true);
+      await started.stop();
+    } finally {
+      pipe.close();
+    }
+  }, 60_000);
 });

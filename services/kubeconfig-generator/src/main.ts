@@ -55,7 +55,14 @@ const election = startLeaderElection(kc, {
 });
 
 const requests = log.child({ component: "generate" });
-const nc = await connectNats({ ...config.nats, name: "kubeconfig-generator" });
+const nc = await connectNats({
+  ...config.nats,
+  name: "kubeconfig-generator",
+  // A pod can start before NATS, or before NATS's Service is routed: wait for it rather than crash-loop.
+  onFirstConnectRetry: (err) => {
+    log.warn({ err }, "NATS not reachable yet; retrying");
+  },
+});
 // Kubeconfigs are asked for over NATS only: without it this service does nothing useful.
 const natsLink = watchNatsConnection(nc, (connected) => {
   if (connected) log.info("reconnected to NATS");

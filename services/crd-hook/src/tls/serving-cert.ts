@@ -118,6 +118,29 @@ function isCurrent(
   );
 }
 
+/** The stored CA when it has more than a year left: a renewed certificate keeps the CA clients trust. */
+function reusableCa(current: ServingMaterial | undefined, now: Date): KeyPair | undefined {
+  if (!current) return undefined;
+  return certificateExpiry(current.ca.certPem).getTime() - now.getTime() > 365 * DAY
+    ? current.ca
+    : undefined;
+}
+
+/** Creates the Secret, or replaces it when the body names the resourceVersion it read. */
+async function storeSecret(
+  core: CoreV1Api,
+  options: ServingCertOptions,
+  body: V1Secret,
+): Promise<void> {
+  if (body.metadata?.resourceVersion)
+    await core.replaceNamespacedSecret({
+      name: options.secretName,
+      namespace: options.namespace,
+      body,
+    });
+  else await core.createNamespacedSecret({ namespace: options.namespace, body });
+}
+
 /**
  * Returns the webhook's certificate from its Secret, creating or renewing it when it is missing, about to expire,
  * or not issued by the stored CA. State lives in the cluster, so a restarted crd-hook serves the same certificate.
@@ -131,18 +154,13 @@ export async function ensureServingCertificate(
   const existing = await readSecret(core, options);
   const current = existing ? fromSecret(existing) : undefined;
   if (current && isCurrent(current, options, now)) return { material: current, rotated: false };
-  const caStillGood =
-    current && certificateExpiry(current.ca.certPem).getTime() - now.getTime() > 365 * DAY;
-  const material = await issue(options, caStillGood ? current.ca : undefined);
-  const body = toSecret(options, material, existing?.metadata?.resourceVersion);
+  const material = await issue(options, reusableCa(current, now));
   try {
-    if (existing)
-      await core.replaceNamespacedSecret({
-        name: options.secretName,
-        namespace: options.namespace,
-        body,
-      });
-    else await core.createNamespacedSecret({ namespace: options.namespace, body });
+    await storeSecret(
+      core,
+      options,
+      toSecret(options, material, existing?.metadata?.resourceVersion),
+    );
   } catch (err) {
     // Another replica created or renewed the Secret first (both started at once): use what it stored, which is
     // current (its write was checked the same way), so that every replica serves the same certificate.
