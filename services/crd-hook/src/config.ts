@@ -13,6 +13,8 @@ export interface CrdHookConfig {
   readonly tlsSecretName: string;
   readonly renderTimeoutMs: number;
   readonly requestDeadlineMs: number;
+  /** On SIGTERM, how long crd-hook keeps answering (reported not ready) before it closes its port. */
+  readonly shutdownDelayMs: number;
   readonly certRenewBeforeMs: number;
   readonly certValidityDays: number;
   readonly logLevel: string;
@@ -59,6 +61,10 @@ export const CRD_HOOK_ENV = {
   REQUEST_DEADLINE_MS: {
     default: "9000",
     doc: "answer every review within this (below the webhooks' 10 s timeout)",
+  },
+  SHUTDOWN_DELAY_SECONDS: {
+    default: "0",
+    doc: "on SIGTERM, keep answering reviews this long (reported not ready) before closing the port, while the Service's endpoints move to the other replicas; the chart sets 5",
   },
   CERT_RENEW_BEFORE_DAYS: {
     default: "30",
@@ -116,6 +122,18 @@ function clientCaOf(env: NodeJS.ProcessEnv, problems: string[]): string | undefi
   }
 }
 
+function shutdownDelayMs(env: NodeJS.ProcessEnv, problems: string[]): number {
+  const text = env.SHUTDOWN_DELAY_SECONDS ?? CRD_HOOK_ENV.SHUTDOWN_DELAY_SECONDS.default;
+  const seconds = Number(text);
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > 60) {
+    problems.push(
+      `SHUTDOWN_DELAY_SECONDS must be a number of seconds from 0 to 60 (got '${text}')`,
+    );
+    return 0;
+  }
+  return seconds * 1000;
+}
+
 type StringVar = Exclude<keyof typeof CRD_HOOK_ENV, keyof typeof NATS_ENV>;
 const text = (env: NodeJS.ProcessEnv, name: StringVar): string =>
   env[name] ?? CRD_HOOK_ENV[name].default;
@@ -146,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): CrdHookConfig {
     tlsSecretName: text(env, "TLS_SECRET_NAME"),
     renderTimeoutMs: positive("RENDER_TIMEOUT_MS"),
     requestDeadlineMs: positive("REQUEST_DEADLINE_MS"),
+    shutdownDelayMs: shutdownDelayMs(env, problems),
     certRenewBeforeMs: positive("CERT_RENEW_BEFORE_DAYS") * 24 * 3600 * 1000,
     certValidityDays: positive("CERT_VALIDITY_DAYS"),
     logLevel: text(env, "LOG_LEVEL"),

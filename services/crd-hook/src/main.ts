@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { X509Certificate } from "node:crypto";
 import { createServer } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { publish, request, Subjects } from "@kubeplus/contracts";
 import { Applier, KubeRequestError, kubeRequest, loadKubeConfig } from "@kubeplus/kube";
@@ -206,10 +207,14 @@ const rotation = setInterval(() => {
 }, CERT_CHECK_INTERVAL_MS);
 
 async function shutdown(signal: string): Promise<void> {
-  log.info({ signal }, "shutting down");
+  // Not ready at once, but still answering while the endpoints controller and every node's kube-proxy take this pod
+  // out of the Service: a review sent here meanwhile is answered, not refused (SHUTDOWN_DELAY_SECONDS).
+  log.info({ signal, answeringForMs: config.shutdownDelayMs }, "shutting down");
   started = false;
   clearInterval(rotation);
+  await sleep(config.shutdownDelayMs);
   server.close();
+  server.closeIdleConnections();
   health.close();
   await nc.drain();
   await state.stop();

@@ -294,3 +294,28 @@ spec:
     - {{ toJson . }}
     {{- end }}
 {{- end }}
+
+{{/*
+nats-server's configuration (the ConfigMap kubeplus-nats-config): what NATS's pod restarts on when it changes (its
+checksum annotation). Deterministic: the generated certificates are not part of it, so an upgrade that changes nothing
+of NATS leaves it running.
+*/}}
+{{- define "kubeplus.natsConf" -}}
+server_name: $POD_NAME
+port: 4222
+http_port: 8222
+tls {
+  cert_file: /etc/nats/tls/tls.crt
+  key_file: /etc/nats/tls/tls.key
+  ca_file: /etc/nats/tls/ca.crt
+  verify_and_map: true
+  timeout: 2
+}
+authorization {
+  users: [
+  {{- range $user, $permissions := fromJson (.Files.Get "files/nats-permissions.json") }}
+    { user: {{ printf "CN=%s" $user | quote }}, permissions: {{ toRawJson $permissions }} }
+  {{- end }}
+  ]
+}
+{{- end }}
