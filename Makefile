@@ -82,20 +82,18 @@ plugins: build ## Put the kubectl plugins into bin/plugins (add it to PATH; `kub
 ##@ Local control plane
 
 .PHONY: up
-up: tools build plugins ## The local control plane with KubePlus installed by its chart (as the provider) and its services running.
+up: tools build plugins ## The local control plane with real nodes, KubePlus installed by its chart (as the provider) with the images built here: its services run as pods.
 	$(DEV) up
 	$(DEV) stack up
 
 .PHONY: down
-down: ## Stop everything `make up` started (services, then the control plane).
-	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) stack down; $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
+down: ## Stop everything `make up` started (the control plane and its real nodes, with KubePlus's pods).
+	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
 
 .PHONY: logs
-logs: ## Follow one service's log: make logs SERVICE=helmer [INSTANCE=<name>] (crd-hook, kubeconfig-generator, metrics-collector).
+logs: ## Follow one service's pods' logs (kubectl logs -f): make logs SERVICE=helmer [INSTANCE=<name>] (crd-hook, kubeconfig-generator, metrics-collector).
 	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector> [INSTANCE=<name>]"; exit 2; }
-	@test -f .run/stack/logs/$(SERVICE).log || { echo "no log for '$(SERVICE)' in .run/stack/logs (is 'make up' running?)"; exit 1; }
-	@if [ -n "$(INSTANCE)" ]; then tail -n +1 -F .run/stack/logs/$(SERVICE).log | grep --line-buffered -F '"name":"$(INSTANCE)"'; \
-	else tail -n 50 -F .run/stack/logs/$(SERVICE).log; fi
+	@$(DEV) logs $(SERVICE) $(if $(INSTANCE),--instance $(INSTANCE))
 
 .PHONY: demo
 demo: up ## The walkthrough, end to end, as a user would type it (starts `make up` first; `make down` stops it).

@@ -1,10 +1,12 @@
-// The product as users install it: the KubePlus chart installed with the provider kubeconfig (no cluster-admin),
-// the services running as the chart's identity, the seed walkthrough against that installed configuration (what
-// `make demo` runs), KubePlus itself upgraded to a new chart version while tenants run, and a clean uninstall.
+// The product as users install it, exactly what `make up` and `make demo` do: the KubePlus chart installed with the
+// provider kubeconfig (no cluster-admin) and the images built here, its four services and NATS running as pods on the
+// real node (no local service process), the seed walkthrough against that installation, KubePlus itself upgraded to a
+// new chart version and image tag while tenants run and admissions keep coming, and a clean uninstall.
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -12,7 +14,9 @@ import {
   readStack,
   repoRoot,
   runDemo,
+  STACK_SERVICES,
   stackDown,
+  stackPods,
   stackUp,
   type Demo,
   type StackState,
@@ -26,6 +30,38 @@ const stackDir = join(work, "stack");
 const NS = "kubeplus";
 const transcript: string[] = [];
 let stack: StackState;
+
+interface ServicePod {
+  readonly name: string;
+  readonly uid: string;
+  readonly service: string;
+  readonly node: string;
+  readonly image: string;
+  readonly ready: boolean;
+}
+
+/** The KubePlus namespace's pods (the four services and NATS) as the administrator sees them. */
+async function servicePods(): Promise<ServicePod[]> {
+  const got = await cluster.kubectl(["get", "pods", "-n", NS, "-o", "json"]);
+  expect(got.code, got.stderr).toBe(0);
+  const items = (
+    JSON.parse(got.stdout) as {
+      items: {
+        metadata: { name: string; uid: string; labels?: Record<string, string> };
+        spec: { nodeName?: string; containers: { image: string }[] };
+        status?: { conditions?: { type: string; status: string }[] };
+      }[];
+    }
+  ).items;
+  return items.map((p) => ({
+    name: p.metadata.name,
+    uid: p.metadata.uid,
+    service: p.metadata.labels?.["app.kubernetes.io/name"] ?? "",
+    node: p.spec.nodeName ?? "",
+    image: p.spec.containers[0]?.image ?? "",
+    ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+  }));
+}
 
 interface TenantFacts {
   readonly volumes: string;
@@ -62,7 +98,63 @@ async function tenantFacts(name: string): Promise<TenantFacts> {
   };
 }
 
-/** KubePlus 0.2.0 rolls out while both tenants run: new pods, the services restarted, the tenants untouched. */
+/** Tags every KubePlus service image 0.1.0 as `tag` in each real node's containerd: a new version to roll out. */
+async function tagImages(tag: string): Promise<void> {
+  for (const node of cluster.state.realNodes) {
+    const socket = join(cluster.state.runDir, "nodes", node, "containerd", "containerd.sock");
+    const ctr = (args: string[]): Promise<unknown> =>
+      run(cluster.state.tools.ctr, ["--address", socket, "--namespace", "k8s.io", ...args]);
+    for (const service of STACK_SERVICES) {
+      const image = `localhost/kubeplus/${service}`;
+      await ctr(["images", "rm", `${image}:${tag}`]).catch(() => undefined);
+      await ctr(["images", "tag", `${image}:0.1.0`, `${image}:${tag}`]);
+    }
+  }
+}
+
+interface Admissions {
+  readonly stop: () => Promise<{ admitted: number; refused: string[] }>;
+}
+
+/**
+ * Asks the apiserver to admit a new tenant (server-side dry run: every admission webhook runs, nothing is stored)
+ * every 250 ms until stopped, as the provider; counts what was admitted and keeps every refusal's message.
+ */
+function keepAdmitting(demo: Demo): Admissions {
+  const file = join(work, "wp-dry-run.yaml");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: "WordpressMysqlService",
+      metadata: { name: "wp-during-rollout", namespace: NS },
+      spec: { tenantName: "rollout", wordpress: { replicas: 1 } },
+    }),
+  );
+  const state = { running: true };
+  let admitted = 0;
+  const refused: string[] = [];
+  const loop = (async () => {
+    while (state.running) {
+      const got = await cluster.kubectl(["create", "--dry-run=server", "-f", file], demo.provider);
+      if (got.code === 0) admitted += 1;
+      else refused.push(got.stderr.trim());
+      await sleep(250);
+    }
+  })();
+  return {
+    stop: async () => {
+      state.running = false;
+      await loop;
+      return { admitted, refused };
+    },
+  };
+}
+
+/**
+ * KubePlus 0.2.0 (chart and image tag) rolls out while both tenants run and admissions keep coming: new pods replace
+ * every old one, no admission is lost, the tenants are untouched and the new helmer acts.
+ */
 async function upgradeKubePlus(demo: Demo): Promise<void> {
   const before = {
     t1: await tenantFacts("wp-tenant1"),
@@ -100,8 +192,10 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
     process.env.PATH,
   );
   expect(packaged).toContain("kubeplus-0.2.0.tgz");
-  // As a rollout does: the old pods go, the chart is upgraded, the new ones start (as the same identity).
-  await stackDown(stackDir, () => undefined);
+  await tagImages("0.2.0");
+  const oldPods = await servicePods();
+  const admissions = keepAdmitting(demo);
+  // A rolling update: `helm upgrade --wait` with the same values, the new chart and image tag.
   stack = await stackUp({
     cluster: cluster.state,
     dir: stackDir,
@@ -110,6 +204,26 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
     report: (line) => transcript.push(line),
     env: process.env,
   });
+  // A little longer: the old pods' endpoints leave kube-proxy's rules after helm saw the new ones Ready.
+  await sleep(5_000);
+  const { admitted, refused } = await admissions.stop();
+  const counted = `admissions during the rollout: ${String(admitted)} admitted, ${String(refused.length)} refused`;
+  transcript.push(`\n${counted}\n`);
+  process.stdout.write(`\n[kubeplus-chart] ${counted}\n`);
+  expect(refused.join("\n"), "admissions refused during the rollout").toBe("");
+  expect(admitted).toBeGreaterThan(10);
+  // Every service pod is replaced (the old ones finish terminating); NATS, whose configuration did not change, kept
+  // running (nothing had to reconnect).
+  const kept = (pods: ServicePod[]): string[] =>
+    pods.filter((p) => oldPods.some((o) => o.uid === p.uid)).map((p) => p.service);
+  const newPods = await waitFor(
+    async () => {
+      const now = await servicePods();
+      return kept(now).every((service) => service === "nats") ? now : undefined;
+    },
+    { what: "the old KubePlus pods to be gone", timeoutMs: 60_000 },
+  );
+  expect(kept(newPods)).toEqual(["nats"]);
   const history = await helm(
     stack,
     cluster.state,
@@ -126,12 +240,10 @@ async function upgradeKubePlus(demo: Demo): Promise<void> {
     "-o",
     "jsonpath={.items[*].spec.template.spec.containers[0].image}",
   ]);
-  expect(images.split(" ").sort()).toEqual([
-    "ghcr.io/kubeplus-ts/crd-hook:0.2.0",
-    "ghcr.io/kubeplus-ts/helmer:0.2.0",
-    "ghcr.io/kubeplus-ts/kubeconfig-generator:0.2.0",
-    "ghcr.io/kubeplus-ts/metrics-collector:0.2.0",
-  ]);
+  expect(images.split(" ").sort()).toEqual(
+    STACK_SERVICES.map((s) => `localhost/kubeplus/${s}:0.2.0`).sort(),
+  );
+  expect(newPods.every((p) => p.ready)).toBe(true);
   // NATS's CA and certificates survive the upgrade (the chart reuses its Secrets): connected services keep working.
   expect(await natsCa()).toBe(caBefore);
   // The tenants kept their volumes and generated passwords and stayed Ready throughout.
@@ -182,7 +294,25 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await stackDown(stackDir, () => undefined);
+  // What a failed walkthrough left (the demo deletes its tenants itself): tenants and compositions go while the helmer
+  // still runs, since it holds their finalizers; then the release, the provider and the namespace.
+  for (const resource of [
+    "wordpressmysqlservices.platformapi.kubeplus",
+    "resourcecompositions.workflows.kubeplus",
+  ]) {
+    const deleted = await cluster.kubectl([
+      "delete",
+      resource,
+      "--all",
+      "-n",
+      NS,
+      "--ignore-not-found",
+      "--timeout=120s",
+    ]);
+    if (deleted.code !== 0)
+      process.stderr.write(`[kubeplus-chart] teardown: deleting ${resource}: ${deleted.stderr}\n`);
+  }
+  await stackDown(cluster.state, stackDir, () => undefined);
   await run(process.execPath, [
     join(repoRoot, "cli", "dist", "provider-kubeconfig", "main.js"),
     "delete",
@@ -191,21 +321,32 @@ afterAll(async () => {
     cluster.state.kubeconfig,
   ]).catch(() => undefined);
   await cluster.kubectl(["delete", "namespace", NS, "--wait=false"]);
-});
+}, 300_000);
 
 describe("the KubePlus chart", () => {
-  it("installs with the provider kubeconfig and runs every service as that identity", async () => {
-    expect(stack.services.map((s) => s.name)).toEqual(
-      expect.arrayContaining(["helmer", "kubeconfig-generator", "crd-hook"]),
+  it("installs with the provider kubeconfig: the four services and NATS run as Ready pods on the real node, from the images built here", async () => {
+    const pods = await servicePods();
+    // Four services (crd-hook twice) and NATS, all Ready on a real node, from the images `up` loaded into it.
+    expect(pods.map((p) => p.service).sort()).toEqual(
+      [...STACK_SERVICES, "crd-hook", "nats"].sort(),
     );
-    const pods = await cluster.kubectl([
+    for (const p of pods) {
+      expect(p.ready, p.name).toBe(true);
+      expect(cluster.state.realNodes, p.name).toContain(p.node);
+      if (p.service !== "nats") expect(p.image).toBe(`localhost/kubeplus/${p.service}:0.1.0`);
+    }
+    // The services act as the provider; NATS (no API access) has the namespace's default account.
+    const accounts = await cluster.kubectl([
       "get",
       "pods",
       "-n",
       NS,
+      "-l",
+      "app.kubernetes.io/name!=nats",
       "-o",
-      "jsonpath={range .items[*]}{.spec.serviceAccountName}/{.status.phase} {end}",
+      "jsonpath={.items[*].spec.serviceAccountName}",
     ]);
+    expect(new Set(accounts.stdout.split(" "))).toEqual(new Set(["kubeplus-saas-provider"]));
     // NATS's credentials, made by the chart: its CA, the server's certificate, one per identity.
     const natsSecrets = await cluster.kubectl([
       "get",
@@ -228,27 +369,34 @@ describe("the KubePlus chart", () => {
         "server",
       ].map((n) => `kubeplus-nats-${n}`),
     );
-    // Four services (crd-hook twice) and NATS, all Running; the services act as kubeplus-saas-provider.
-    expect(pods.stdout.trim().split(" ")).toHaveLength(6);
-    expect(pods.stdout).not.toMatch(/Pending|Failed/);
+    // The helmer that leads is the pod (no local process acts for it): the Lease names the pod.
     const leases = await cluster.kubectl([
       "get",
       "lease",
+      "kubeplus-helmer",
       "-n",
       NS,
       "-o",
-      "jsonpath={range .items[*]}{.metadata.name}={.spec.holderIdentity} {end}",
+      "jsonpath={.spec.holderIdentity}",
     ]);
-    expect(leases.stdout).toContain("kubeplus-helmer=helmer-local");
+    const helmerPod = pods.find((p) => p.service === "helmer")?.name;
+    expect(leases.stdout).toBe(helmerPod);
     const webhook = await cluster.kubectl([
       "get",
       "validatingwebhookconfiguration",
       "kubeplus-crd-hook",
       "-o",
-      "jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}/{.webhooks[0].clientConfig.url}",
+      "jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}/{.webhooks[0].clientConfig.service.namespace}/{.webhooks[0].clientConfig.service.name}",
     ]);
-    // Owned by the release (so helm uninstall removes it), filled in by crd-hook.
-    expect(webhook.stdout).toMatch(/^Helm\/https:\/\/127\.0\.0\.1:\d+\/validate$/);
+    // Owned by the release (so helm uninstall removes it); the apiserver calls crd-hook's Service.
+    expect(webhook.stdout).toBe(`Helm/${NS}/crd-hook`);
+    // What the README shows.
+    transcript.push(
+      `$ kubectl get pods -n ${NS} -o wide\n${await stackPods(cluster.state, stack)}`,
+    );
+    process.stdout.write(
+      `\n$ kubectl get pods -n ${NS} -o wide\n${await stackPods(cluster.state, stack)}`,
+    );
   });
 
   it("runs the walkthrough against the installed configuration, upgrades KubePlus under running tenants and uninstalls cleanly", async () => {
@@ -262,9 +410,15 @@ describe("the KubePlus chart", () => {
       env: process.env,
       out: (text) => transcript.push(text),
       beforeCleanUp: upgradeKubePlus,
-    }).catch((err: unknown) => {
+    }).catch(async (err: unknown) => {
+      const logs = await Promise.all(
+        ["helmer", "crd-hook"].map(
+          async (s) =>
+            `--- ${s} (end) ---\n${(await cluster.kubectl(["logs", "-n", NS, "-l", `app.kubernetes.io/name=${s}`, "--tail=25", "--prefix"])).stdout}`,
+        ),
+      );
       throw new Error(
-        `${String(err)}\n--- transcript (end) ---\n${transcript.join("").slice(-4000)}`,
+        `${String(err)}\n--- transcript (end) ---\n${transcript.join("").slice(-4000)}\n${logs.join("\n")}`,
       );
     });
     const text = transcript.join("");

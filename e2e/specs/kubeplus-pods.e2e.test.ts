@@ -7,7 +7,7 @@
 // Service of this namespace), registers the composition and installs a tenant; a killed helmer pod is replaced and
 // the next one applies the tenant's update.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageReference, repoRoot } from "@kubeplus/dev";
 import {
   compositionManifest,
+  exampleChart,
   ManifestDir,
+  pluginKubectl,
   sharedChartPath,
   TestCluster,
   testWebhookName,
@@ -40,6 +42,11 @@ const KIND = "HelloWorldService";
 const PLURAL = "helloworldservices";
 const TENANT_CRD = `${PLURAL}.platformapi.kubeplus`;
 const CRD_OF_COMPOSITIONS = "resourcecompositions.workflows.kubeplus";
+/** The metered tenant: tenant-echo with its CPU burner, on the real node, served by the same chart server. */
+const ECHO_CHART = "tenant-echo-0.1.0.tgz";
+const ECHO_KIND = "PodMeteredEcho";
+const ECHO_PLURAL = "podmeteredechoes";
+const ECHO_CRD = `${ECHO_PLURAL}.platformapi.kubeplus`;
 const REAL_NODE_LABEL = "kubeplus.dev/real-node";
 let provider = "";
 /** What the README quotes: the pods as kubectl shows them. */
@@ -215,6 +222,31 @@ function chartServerManifest(): Record<string, unknown> {
   };
 }
 
+/** The tenant-echo example chart, packaged into this file's folder (the chart server serves it). */
+function echoChartFile(): string {
+  const file = join(work, ECHO_CHART);
+  writeFileSync(file, exampleChart(cluster.state.tools.helm, "tenant-echo"));
+  return file;
+}
+
+interface Usage {
+  collectedAt: string;
+  pods: number;
+  notRunningPods: number;
+  cpu: { millicores: number | null };
+  memory: { bytes: number | null };
+  perPod: { name: string; node: string }[];
+}
+
+/** What `kubectl metrics` says of an instance: the collector's answer, asked over NATS as the provider. */
+async function usage(
+  kubectl: ReturnType<typeof pluginKubectl>,
+  name: string,
+): Promise<Usage | undefined> {
+  const got = await kubectl(["metrics", ECHO_KIND, name, NS, "-o", "json"]);
+  return got.code === 0 ? (JSON.parse(got.stdout) as Usage) : undefined;
+}
+
 beforeAll(async () => {
   expect(
     cluster.state.realNodes.length,
@@ -268,6 +300,9 @@ beforeAll(async () => {
       // The chart server is a Service of the cluster: the fetcher refuses such addresses unless allowed.
       "--set-json",
       'helmer.chartFetchAllowCidrs=["198.18.0.0/15"]',
+      // A metering pass every 10 s (the chart's default is 30 s).
+      "--set",
+      "metricsCollector.intervalSeconds=10",
       "--timeout",
       "240s",
     ],
@@ -288,6 +323,18 @@ afterAll(async () => {
     }
   };
   const kubectl = (args: string[]): Promise<unknown> => cluster.kubectl(args);
+  await step("metered tenants", () =>
+    kubectl([
+      "delete",
+      ECHO_CRD,
+      "--all",
+      "-n",
+      NS,
+      "--wait=true",
+      "--timeout=60s",
+      "--ignore-not-found",
+    ]),
+  );
   await step("tenants", () =>
     kubectl([
       "delete",
@@ -327,7 +374,7 @@ afterAll(async () => {
     ]),
   );
   await step("CRDs", () =>
-    kubectl(["delete", "crd", CRD, TENANT_CRD, "--ignore-not-found", "--timeout=60s"]),
+    kubectl(["delete", "crd", CRD, TENANT_CRD, ECHO_CRD, "--ignore-not-found", "--timeout=60s"]),
   );
   await step("provider", () =>
     run(
@@ -458,6 +505,7 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
       "-n",
       NS,
       `--from-file=${sharedChartPath(CHART)}`,
+      `--from-file=${echoChartFile()}`,
     ]);
     expect(chartServer.code, chartServer.stderr).toBe(0);
     const served = await cluster.kubectl([
@@ -590,6 +638,81 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
     );
     expect(whoami.code, whoami.stderr).toBe(0);
     expect(whoami.stdout).toBe(`system:serviceaccount:${NS}:kubeplus-saas-consumer`);
+  });
+
+  it("the metrics-collector, in its pod, meters a tenant on the real node from that node's kubelet", async () => {
+    const rc = compositionManifest({
+      name: "pod-metered-echo",
+      namespace: NS,
+      kind: ECHO_KIND,
+      plural: ECHO_PLURAL,
+      chartURL: `http://charts.${NS}.svc.cluster.local/${ECHO_CHART}`,
+      chartName: "tenant-echo",
+    });
+    const registered = await cluster.kubectl(
+      ["apply", "-f", manifests.write("echo-rc", rc)],
+      provider,
+    );
+    expect(registered.code, registered.stderr).toBe(0);
+    await waitFor(
+      async () => (await cluster.kubectl(["get", "crd", ECHO_CRD])).code === 0 || undefined,
+      { what: `the helmer pod to register ${ECHO_CRD}`, timeoutMs: 90_000, diagnose: helmerLogs },
+    );
+    // A burner at its 200m limit beside tenant-echo: usage only a real kubelet (cAdvisor) can report, on a node kwok
+    // does not emulate.
+    const tenant = {
+      apiVersion: "platformapi.kubeplus/v1alpha1",
+      kind: ECHO_KIND,
+      metadata: { name: "metered", namespace: NS },
+      spec: {
+        nodeSelector: { [REAL_NODE_LABEL]: "true" },
+        tolerations: [{ key: REAL_NODE_LABEL, operator: "Exists" }],
+        burner: { enabled: true, workers: 1, memoryMiB: 32 },
+      },
+    };
+    const created = await cluster.kubectl(
+      ["apply", "-f", manifests.write("metered", tenant)],
+      provider,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const pluginDir = join(work, "plugins");
+    await run(process.execPath, [
+      join(repoRoot, "cli", "dist", "install-plugins", "main.js"),
+      pluginDir,
+    ]);
+    const kubectl = pluginKubectl(cluster.state, pluginDir, work);
+    let last: Usage | undefined;
+    const measured = await waitFor(
+      async () => {
+        last = (await usage(kubectl, "metered")) ?? last;
+        const cpu = last?.cpu.millicores ?? 0;
+        return last?.pods === 1 && last.notRunningPods === 0 && cpu >= 50 ? last : undefined;
+      },
+      {
+        what: "the collector's pod to report the burner's CPU",
+        timeoutMs: 150_000,
+        diagnose: async () =>
+          `last answer: ${JSON.stringify(last)}\n${(await cluster.kubectl(["logs", "-n", NS, "deploy/metrics-collector", "--tail=15"])).stdout}`,
+      },
+    );
+    expect(measured.perPod[0]?.node).toBe(cluster.state.realNodes[0]);
+    // The burner holds 32 MiB beside tenant-echo's own: more than that is resident.
+    expect(measured.memory.bytes ?? 0).toBeGreaterThan(32 * 1024 * 1024);
+    shown.push(
+      `$ kubectl metrics ${ECHO_KIND} metered ${NS}   (-o json, measured by the collector's pod)`,
+      `pods ${String(measured.pods)}, CPU ${String(measured.cpu.millicores)}m, memory ${String(Math.round((measured.memory.bytes ?? 0) / 1024 / 1024))} MiB`,
+    );
+    // Removed while the helmer runs (it holds the finalizers): the tenant, then its API.
+    for (const [resource, name] of [
+      [ECHO_CRD, "metered"],
+      ["resourcecomposition", "pod-metered-echo"],
+    ] as const) {
+      const removed = await cluster.kubectl(
+        ["delete", resource, name, "-n", NS, "--timeout=120s"],
+        provider,
+      );
+      expect(removed.code, removed.stderr).toBe(0);
+    }
   });
 
   it("each service's container process killed (SIGKILL through the node's containerd) restarts, and no tenant is touched", async () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,10 +19,17 @@ import { defaultRunDir, repoRoot } from "./paths.js";
 import { DemoStepFailed, runDemo } from "./demo.js";
 import { pkiPaths } from "./pki.js";
 import { imagesCommand } from "./images-cli.js";
-import { isRunning } from "./process.js";
 import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
-import { readStack, stackDown, stackUp, type StackState } from "./stack.js";
+import {
+  followLogs,
+  readStack,
+  stackDown,
+  stackPods,
+  stackStateFile,
+  stackUp,
+  type StackState,
+} from "./stack.js";
 
 const HELP = `kubeplus-dev: a real local Kubernetes control plane for KubePlus development and tests.
 
@@ -38,10 +45,13 @@ Usage:
   kubeplus-dev env                             'export' lines for a shell: eval "$(kubeplus-dev env)"
   kubeplus-dev identity <user> [--group G]...  mint a non-admin client-certificate kubeconfig; prints its path
   kubeplus-dev stack up [--namespace NS]       on a running control plane: create the provider identity, helm
-                                               install the KubePlus chart with it, run the four services locally
-                                               as that identity (what 'make up' does after 'up')
-  kubeplus-dev stack down                      stop the services 'stack up' started (by PID)
-  kubeplus-dev stack status                    the services, PIDs, health and log files
+                                               install the KubePlus chart with it and the images built here; the
+                                               four services and NATS run as pods on the real nodes (what
+                                               'make up' does after 'up')
+  kubeplus-dev stack down                      helm uninstall what 'stack up' installed (tenants and CRDs stay)
+  kubeplus-dev stack status                    the release and its pods (kubectl get pods -o wide)
+  kubeplus-dev logs <service> [--instance I]   kubectl logs -f of a service's pods ('make logs'); with an
+                                               instance, only the lines about it
   kubeplus-dev demo                            the seed's walkthrough on the running stack, each command printed
                                                with its output; exits 1 at the first step that does not do what
                                                it says ('make demo')
@@ -117,56 +127,64 @@ async function stackCommand(runDir: string, rest: string[], values: CliValues): 
   const [action] = rest;
   const dir = stackDir(runDir);
   if (action === "up") {
+    const cluster = requireState(runDir);
     const state = await stackUp({
-      cluster: requireState(runDir),
+      cluster,
       dir,
       namespace: values.namespace ?? "kubeplus",
       report,
       env: process.env,
     });
-    printStack(state);
+    await printStack(cluster, state);
     return 0;
   }
   if (action === "down") {
-    if (!(await stackDown(dir, report))) report(`no services to stop in ${dir}`);
+    if (!(await stackDown(readState(runDir), dir, report)))
+      report(`KubePlus was not installed from ${dir}`);
     return 0;
   }
   if (action === "status") {
     const state = readStack(dir);
-    if (!state) {
-      process.stdout.write(`No KubePlus services are running from ${dir}.\n`);
+    const cluster = readState(runDir);
+    if (!state || !cluster) {
+      process.stdout.write(`KubePlus is not installed from ${dir} (make up installs it).\n`);
       return 1;
     }
-    printStack(state);
+    await printStack(cluster, state);
     return 0;
   }
   throw new Error("stack needs an action: up, down or status");
 }
 
-function printStack(state: StackState): void {
-  const rows = state.services.flatMap((s) => [
-    `  ${s.name.padEnd(22)}pid ${String(s.pid).padEnd(8)}${(isRunning(s) ? "Running" : "Stopped").padEnd(9)}make logs SERVICE=${s.name}   (${s.log})`,
-    `  ${"".padEnd(22)}curl ${s.healthUrl.replace(/\/readyz$/, "/metrics")}   (its own metrics; /readyz says why it is or is not ready)`,
-  ]);
+async function printStack(cluster: ClusterState, state: StackState): Promise<void> {
+  const pods = await stackPods(cluster, state);
   process.stdout.write(
     [
-      `KubePlus is installed in namespace ${state.namespace} (helm release ${state.release}, as the provider).`,
+      `KubePlus is installed in namespace ${state.namespace} (helm release ${state.release}, as the provider; ready in ${(state.readyInMs / 1000).toFixed(0)} s), its values: ${state.valuesFile}`,
+      "",
+      `$ kubectl get pods -n ${state.namespace} -o wide`,
+      pods.trimEnd(),
       "",
       "  export KUBECONFIG=" + state.adminKubeconfig + "            # the cluster administrator",
       "  Provider kubeconfig (no cluster-admin): " + state.providerKubeconfig,
       `  kubectl get resourcecompositions -n ${state.namespace} --kubeconfig ${state.providerKubeconfig}`,
       "  PATH=$PWD/bin/plugins:$PATH kubectl kubeplus commands   # the kubectl plugins (make plugins)",
-      ...(state.metricsUrl
-        ? [`  curl ${state.metricsUrl}                 # the instances' usage (Prometheus)`]
-        : []),
-      "",
-      "Services (local processes acting as the chart's identity, kubeplus-saas-provider):",
-      ...rows,
+      "  make logs SERVICE=helmer [INSTANCE=<name>]             # kubectl logs -f of a service's pods",
+      `  kubectl port-forward -n ${state.namespace} svc/metrics-collector 9090   # then curl localhost:9090/metrics`,
       "",
       "Stop everything with: make down",
       "",
     ].join("\n"),
   );
+}
+
+async function logsCommand(runDir: string, rest: string[], instance?: string): Promise<number> {
+  const [service] = rest;
+  if (!service)
+    throw new Error("logs needs a service: kubeplus-dev logs <service> [--instance NAME]");
+  const state = readStack(stackDir(runDir));
+  if (!state) throw new Error("KubePlus is not installed here; start it with 'make up'");
+  return followLogs(requireState(runDir), state, { service, instance }, process.stdout);
 }
 
 async function demoCommand(runDir: string): Promise<number> {
@@ -204,6 +222,7 @@ interface CliValues {
   readonly "apiserver-arg"?: string[];
   readonly group?: string[];
   readonly namespace?: string;
+  readonly instance?: string;
 }
 
 async function upCommand(runDir: string, values: CliValues): Promise<number> {
@@ -233,6 +252,8 @@ async function upCommand(runDir: string, values: CliValues): Promise<number> {
 }
 
 async function downCommand(runDir: string): Promise<number> {
+  // KubePlus's pods stop with the nodes: nothing to uninstall, only the stack's record to forget.
+  rmSync(stackStateFile(stackDir(runDir)), { force: true });
   if (!(await down(runDir, report))) report(`nothing to stop in ${runDir}`);
   return 0;
 }
@@ -279,6 +300,7 @@ async function main(argv: string[]): Promise<number> {
       "apiserver-arg": { type: "string", multiple: true },
       group: { type: "string", multiple: true },
       namespace: { type: "string", short: "n" },
+      instance: { type: "string" },
       help: { type: "boolean", short: "h" },
       api: { type: "string" },
       from: { type: "string" },
@@ -305,6 +327,7 @@ async function main(argv: string[]): Promise<number> {
     identity: () => identityCommand(runDir, rest, values),
     stack: () => stackCommand(runDir, rest, values),
     demo: () => demoCommand(runDir),
+    logs: () => logsCommand(runDir, rest, values.instance),
     audit: () => auditCommand(rest, values),
     images: () =>
       imagesCommand(rest, {

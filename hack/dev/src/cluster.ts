@@ -329,7 +329,7 @@ async function startOnce(
     natsMonitor,
   } as Ports;
   const [pki, natsFiles] = await Promise.all([
-    generatePki(layout.pki, network.kubernetesServiceIp),
+    generatePki(layout.pki, network.kubernetesServiceIp, network.kwokNodeIp),
     generateNatsAuth(layout.natsAuth),
   ]);
   writeFileSync(
@@ -387,6 +387,7 @@ async function startOnce(
       ca: readClusterCa(pki),
       caFile: pki.caCert,
       apiServerPort: ports.apiServer,
+      kwokPort: ports.kwok,
       apiUrl,
       tls,
       cli: join(repoRoot, "hack", "dev", "dist", "cli.js"),

@@ -266,7 +266,8 @@ export function kwokSpec({
       "--manage-nodes-with-label-selector=",
       "--manage-single-node=",
       `--cidr=${network.kwokPodCidr}`,
-      `--node-ip=${loopback}`,
+      // Served on loopback; reached at the nodes' InternalIP through a real node's forwarder (network-plan.ts).
+      `--node-ip=${network.kwokNodeIp}`,
       `--node-port=${ports.kwok}`,
       `--server-address=${loopback}:${ports.kwok}`,
       `--tls-cert-file=${pki.cert("kwok")}`,

@@ -154,8 +154,7 @@ async function installKubePlus(d: Demo, o: DemoOptions): Promise<void> {
   d.section("1. The provider identity: what KubePlus runs as, without cluster-admin");
   await d.sh(
     "provider-kubeconfig",
-    // crd-hook runs beside the apiserver here, which calls it on a loopback URL: allowed by this flag only.
-    ["create", d.namespace, "-k", o.cluster.kubeconfig, "--allow-webhook-url"],
+    ["create", d.namespace, "-k", o.cluster.kubeconfig],
     /kubeplus-saas-provider\.json/,
   );
   await d.sh("kubectl", ["auth", "whoami"], /kubeplus-saas-provider/);
@@ -172,6 +171,9 @@ async function installKubePlus(d: Demo, o: DemoOptions): Promise<void> {
       d.namespace,
       "--kubeconfig",
       "kubeplus-saas-provider.json",
+      // The images built here, the pods on the real nodes (what `make up` installed with).
+      "-f",
+      d.write("local-values.yaml", readFileSync(o.stack.valuesFile, "utf8")),
       "--wait",
     ],
     /STATUS: deployed/,

@@ -14,7 +14,15 @@ export {
 } from "./nats-auth.js";
 export { defaultRunDir, repoRoot } from "./paths.js";
 export { tailFile } from "./process.js";
-export { helm, readStack, STACK_SERVICES, stackDown, stackUp } from "./stack.js";
+export {
+  helm,
+  localValues,
+  readStack,
+  STACK_SERVICES,
+  stackDown,
+  stackPods,
+  stackUp,
+} from "./stack.js";
 export type { StackOptions, StackService, StackState } from "./stack.js";
 export { Demo, DemoStepFailed, runDemo } from "./demo.js";
 export type { DemoOptions } from "./demo.js";

@@ -78,4 +78,9 @@ describe("network plan", () => {
     expect(() => networkPlan(MAX_SLOTS, 1)).toThrow(PlanError);
     expect(() => networkPlan(0, MAX_REAL_NODES + 1)).toThrow(/--real-nodes must be 0..8/);
   });
+
+  it("gives kwok's nodes the first real node's address (its forwarder reaches kwok), loopback without real nodes", () => {
+    expect(networkPlan(2, 2).kwokNodeIp).toBe(networkPlan(2, 2).nodes[0]?.ip);
+    expect(networkPlan(2, 0).kwokNodeIp).toBe("127.0.0.1");
+  });
 });

@@ -36,6 +36,12 @@ export interface NetworkPlan {
   readonly kubernetesServiceIp: string;
   readonly dnsServiceIp: string;
   readonly kwokPodCidr: string;
+  /**
+   * The address kwok's nodes report as their InternalIP (where their kubelet endpoints are reached): the first real
+   * node's, whose forwarder carries the connection to kwok on the host's loopback, so that pods (the chart's
+   * metrics-collector) and the apiserver's node proxy reach them too; loopback when there is no real node.
+   */
+  readonly kwokNodeIp: string;
   readonly fabricCidr: string;
   readonly bridge: string;
   readonly hostIp: string;
@@ -63,6 +69,7 @@ export function networkPlan(slot: number, realNodes: number): NetworkPlan {
     kubernetesServiceIp: `198.19.${16 * slot}.1`,
     dnsServiceIp: `198.19.${16 * slot}.10`,
     kwokPodCidr: `198.18.${32 * slot + 16}.0/20`,
+    kwokNodeIp: realNodes > 0 ? `${fabric}.10` : "127.0.0.1",
     fabricCidr: `${fabric}.0/24`,
     bridge: `kp${slot}br`,
     hostIp: `${fabric}.1`,

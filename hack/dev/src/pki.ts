@@ -55,7 +55,7 @@ interface CertSpec {
 }
 
 /** Every certificate the control plane needs, and whom it identifies; the apiserver's serves `kubernetesServiceIp`. */
-export function certificates(kubernetesServiceIp: string): readonly CertSpec[] {
+export function certificates(kubernetesServiceIp: string, kwokNodeIp: string): readonly CertSpec[] {
   return [
     {
       name: "apiserver",
@@ -84,7 +84,8 @@ export function certificates(kubernetesServiceIp: string): readonly CertSpec[] {
       organizations: ["system:masters"],
       usage: CertificateUsage.ServerAndClient,
       dnsNames: ["localhost"],
-      ipAddresses: ["127.0.0.1"],
+      // The kwok nodes' InternalIP (a real node's forwarder to kwok when there is one): what their clients verify.
+      ipAddresses: [...new Set(["127.0.0.1", kwokNodeIp])],
     },
     {
       name: "front-proxy-client",
@@ -101,7 +102,11 @@ function writePair(pki: Pki, name: string, pair: KeyPair): void {
 }
 
 /** Generates a fresh PKI: cluster CA, front-proxy CA, service-account signing key and every certificate above. */
-export async function generatePki(dir: string, kubernetesServiceIp: string): Promise<Pki> {
+export async function generatePki(
+  dir: string,
+  kubernetesServiceIp: string,
+  kwokNodeIp: string,
+): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pki = pkiPaths(dir);
   const [ca, frontProxyCa, sa] = await Promise.all([
@@ -117,7 +122,7 @@ export async function generatePki(dir: string, kubernetesServiceIp: string): Pro
   writePair(pki, "front-proxy-ca", frontProxyCa);
   writeFileSync(pki.serviceAccountKey, sa.privateKey, { mode: 0o600 });
   writeFileSync(pki.serviceAccountPub, sa.publicKey);
-  const specs = certificates(kubernetesServiceIp);
+  const specs = certificates(kubernetesServiceIp, kwokNodeIp);
   const issued = await Promise.all(
     specs.map((spec) =>
       issueCertificate({

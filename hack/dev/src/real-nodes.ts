@@ -384,6 +384,8 @@ export interface RealNodeContext {
   readonly ca: KeyPair;
   readonly caFile: string;
   readonly apiServerPort: number;
+  /** kwok's kubelet endpoints on the host's loopback, forwarded from the first real node's address. */
+  readonly kwokPort: number;
   readonly apiUrl: string;
   readonly tls: ClientTls;
   /** The CLI to start `kubeplus-dev forward` with. */
@@ -729,10 +731,16 @@ async function isNodeReady(ctx: RealNodeContext, name: string): Promise<boolean>
   return view.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
+/** The host ends of the forwarders: unix sockets that dial the apiserver and kwok on the host's loopback. */
+interface HostSockets {
+  readonly apiServer: string;
+  readonly kwok: string;
+}
+
 async function startNode(
   ctx: RealNodeContext,
   node: RealNodePlan,
-  hostSocket: string,
+  sockets: HostSockets,
   started: ManagedProcess[],
 ): Promise<void> {
   const { plan, tools } = ctx;
@@ -742,8 +750,16 @@ async function startNode(
     ctx.cli,
     "forward",
     `tcp:0.0.0.0:${ctx.apiServerPort}`,
-    `unix:${hostSocket}`,
+    `unix:${sockets.apiServer}`,
   ]);
+  // kwok's nodes report this node's address as theirs (plan.kwokNodeIp): their kubelet endpoints are reached here.
+  if (node.ip === plan.kwokNodeIp)
+    start("kwok-forward", process.execPath, [
+      ctx.cli,
+      "forward",
+      `tcp:${node.ip}:${String(ctx.kwokPort)}`,
+      `unix:${sockets.kwok}`,
+    ]);
   await waitUntil(
     `the apiserver to answer inside ${node.netns}`,
     () => apiserverAnswersInside(ctx, node),
@@ -812,23 +828,34 @@ async function startRealNodesOnce(ctx: RealNodeContext): Promise<ManagedProcess[
   const started: ManagedProcess[] = [];
   try {
     setupFabric(plan);
-    const hostSocket = join(ctx.runDir, "apiserver.sock");
-    started.push(
+    const sockets: HostSockets = {
+      apiServer: join(ctx.runDir, "apiserver.sock"),
+      kwok: join(ctx.runDir, "kwok.sock"),
+    };
+    const hostForwarder = (name: string, socket: string, port: number): ManagedProcess =>
       startProcess({
-        name: "apiserver-forward",
+        name,
         binary: process.execPath,
-        args: [ctx.cli, "forward", `unix:${hostSocket}`, `tcp:127.0.0.1:${ctx.apiServerPort}`],
+        args: [ctx.cli, "forward", `unix:${socket}`, `tcp:127.0.0.1:${String(port)}`],
         logDir: ctx.logDir,
         pidDir: ctx.pidDir,
-      }),
+      });
+    started.push(
+      hostForwarder("apiserver-forward", sockets.apiServer, ctx.apiServerPort),
+      hostForwarder("kwok-forward", sockets.kwok, ctx.kwokPort),
     );
-    await waitUntil("the apiserver forwarder", () => existsSync(hostSocket), 10_000, started);
+    await waitUntil(
+      "the apiserver and kwok forwarders",
+      () => existsSync(sockets.apiServer) && existsSync(sockets.kwok),
+      10_000,
+      started,
+    );
     await createNodeRbac(ctx);
     const first = plan.nodes[0];
     if (first) await createDnsService(ctx, first);
     await createApiServerEndpoints(ctx);
     for (const node of plan.nodes) {
-      await startNode(ctx, node, hostSocket, started);
+      await startNode(ctx, node, sockets, started);
       ctx.report(`real node ${node.name} (${node.ip}, pods ${node.podCidr})`);
     }
     return started;

@@ -1,20 +1,16 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import type { ClusterState } from "./cluster.js";
-import { natsCredentialFiles } from "./nats-auth.js";
+import { imageReference } from "./images.js";
 import { repoRoot } from "./paths.js";
-import { freePorts } from "./ports.js";
-import { isRunning, startProcess, stopProcess, tailFile, type ManagedProcess } from "./process.js";
-import { webhookClientCaFile } from "./webhook-client.js";
+import { REAL_NODE_LABEL } from "./real-node-config.js";
 
 const run = promisify(execFile);
 
-/** The four services, in start order, as `make up` runs them: local processes acting as the chart's identity. */
+/** The four services the chart runs, each a Deployment of the KubePlus namespace (`make logs SERVICE=<name>`). */
 export const STACK_SERVICES = [
   "helmer",
   "kubeconfig-generator",
@@ -27,17 +23,17 @@ export interface StackState {
   readonly dir: string;
   readonly namespace: string;
   readonly release: string;
-  /** The provider kubeconfig: what the chart was installed with and what the services run as. */
+  /** The provider kubeconfig: what the chart was installed with and what its pods act as. */
   readonly providerKubeconfig: string;
   readonly adminKubeconfig: string;
-  readonly services: readonly (ManagedProcess & { readonly healthUrl: string })[];
-  readonly metricsUrl?: string;
+  /** The values `make up` installed the chart with (local-values.yaml): the images built here, the real nodes. */
+  readonly valuesFile: string;
   readonly readyInMs: number;
 }
 
 export interface StackOptions {
   readonly cluster: ClusterState;
-  /** Where the stack keeps its kubeconfig, logs and state (default: <cluster run dir>/../stack). */
+  /** Where the stack keeps its kubeconfig, values and state (default: <cluster run dir>/../stack). */
   readonly dir: string;
   readonly namespace: string;
   readonly release?: string;
@@ -46,7 +42,7 @@ export interface StackOptions {
   /** Extra `--set` values for the chart. */
   readonly set?: readonly string[];
   readonly report: (line: string) => void;
-  /** The caller's environment (PATH and HOME are passed on to the services). */
+  /** The caller's environment (PATH is passed on to helm). */
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -78,97 +74,33 @@ export async function helm(
   return stdout;
 }
 
-async function probe(url: string): Promise<number> {
-  const request = url.startsWith("https:") ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    // Loopback only, to our own crd-hook: its certificate names the Service, not 127.0.0.1's caller.
-    const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => {
-      resolve(0);
-    });
-    req.end();
-  });
-}
-
-function serviceEnv(
-  options: StackOptions,
-  provider: string,
-  service: StackService,
-  ports: { health: number; serve: number },
-): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: options.env.PATH,
-    HOME: options.env.HOME,
-    KUBECONFIG: provider,
-    // Each service on NATS as itself: TLS, its own client certificate, the permissions its identity has.
-    NATS_URL: options.cluster.natsUrl,
-    NATS_CA_FILE: options.cluster.natsCaFile,
-    NATS_CERT_FILE: natsCredentialFiles(options.cluster.natsAuthDir, service).certFile,
-    NATS_KEY_FILE: natsCredentialFiles(options.cluster.natsAuthDir, service).keyFile,
-    KUBEPLUS_NAMESPACE: options.namespace,
-    HELM_BIN: options.cluster.tools.helm,
-    CHART_CACHE_DIR: join(options.dir, "charts"),
-    POD_NAME: `${service}-local`,
-    HEALTH_PORT: String(ports.health),
-    HEALTH_HOST: "127.0.0.1",
-    // `make up LOG_LEVEL=debug`: every step of every reconcile, not only the state changes.
-    LOG_LEVEL: options.env.LOG_LEVEL ?? "info",
+/**
+ * The chart's values on the local control plane, beside its defaults: the images `up` built and loaded into the real
+ * nodes' containerd (nothing is pulled), every pod on a real node (kwok's nodes run no process), and the collector
+ * reading the kubelets every 10 s. Pure: the README and the demo show the file it becomes.
+ */
+export function localValues(cluster: Pick<ClusterState, "realNodes">): Record<string, unknown> {
+  if (cluster.realNodes.length === 0)
+    throw new Error(
+      "KubePlus runs as pods on real nodes and this control plane has none: start it with 'kubeplus-dev up' (one real node by default), not --real-nodes 0",
+    );
+  return {
+    image: { registry: "localhost/kubeplus", pullPolicy: "IfNotPresent" },
+    nats: { image: imageReference("nats") },
+    nodeSelector: { [REAL_NODE_LABEL]: "true" },
+    tolerations: [{ key: REAL_NODE_LABEL, operator: "Exists", effect: "NoSchedule" }],
+    metricsCollector: { intervalSeconds: 10 },
   };
-  if (service === "crd-hook") {
-    // The apiserver calls crd-hook by URL on loopback (the provider was created with --allow-webhook-url); the
-    // chart's webhook configurations are filled with it. Only the apiserver's webhook client certificate gets in.
-    Object.assign(env, {
-      PORT: String(ports.serve),
-      HOST: "127.0.0.1",
-      WEBHOOK_URL: `https://127.0.0.1:${String(ports.serve)}`,
-      WEBHOOK_CONFIGURATIONS: "chart",
-      CLIENT_CA_FILE: webhookClientCaFile(options.cluster.runDir),
-    });
-  }
-  // Charts served by the local machine (the demo's and the tests') are on loopback, which the helmer fetches from
-  // only when the provider allows it.
-  if (service === "helmer") {
-    env.CHART_FETCH_ALLOW_CIDRS = "127.0.0.1/32";
-    env.CLUSTER_CIDRS = `${options.cluster.network.clusterCidr},${options.cluster.network.serviceCidr}`;
-    // The metrics-collector runs on the host, which reaches real nodes' pods from its address on their fabric.
-    env.METRICS_COLLECTOR_CIDRS = `${options.cluster.network.hostIp}/32`;
-  }
-  if (service === "metrics-collector")
-    // kwok serves the kubelet endpoints on loopback, which the apiserver's node proxy refuses to dial: the collector
-    // reaches them directly, as metrics-server does, verifying them with the local control plane's CA.
-    Object.assign(env, {
-      PORT: String(ports.serve),
-      HOST: "127.0.0.1",
-      INTERVAL_SECONDS: "5",
-      KUBELET_ACCESS: "direct",
-      KUBELET_CA_FILE: join(options.cluster.runDir, "pki", "ca.crt"),
-    });
-  return env;
 }
 
-async function waitReady(proc: ManagedProcess, url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isRunning(proc))
-      throw new Error(`${proc.name} exited; last lines of ${proc.log}:\n${tailFile(proc.log)}`);
-    if ((await probe(url)) === 200) return;
-    await sleep(250);
-  }
-  throw new Error(
-    `${proc.name} not ready within ${String(timeoutMs / 1000)} s (${url}); last lines of ${proc.log}:\n${tailFile(proc.log)}`,
-  );
-}
-
-/** The services whose build output exists (a service not built yet is reported, not fatal). */
-function builtServices(report: (line: string) => void): StackService[] {
-  return STACK_SERVICES.filter((name) => {
-    const built = existsSync(join(repoRoot, "services", name, "dist", "main.js"));
-    if (!built) report(`${name} is not built (services/${name}/dist/main.js); skipping it`);
-    return built;
-  });
+/** Values as YAML for helm's `-f` (JSON is YAML), with a header saying where they come from. */
+export function localValuesFile(values: Record<string, unknown>): string {
+  return [
+    "# KubePlus on the local control plane (written by `make up`, hack/dev/src/stack.ts localValues):",
+    "# the images built here and loaded into the real nodes, the pods on the real nodes.",
+    JSON.stringify(values, null, 2),
+    "",
+  ].join("\n");
 }
 
 async function providerKubeconfig(options: StackOptions): Promise<string> {
@@ -184,31 +116,49 @@ async function providerKubeconfig(options: StackOptions): Promise<string> {
       options.cluster.kubeconfig,
       "-f",
       "kubeplus-saas-provider.json",
-      // crd-hook runs beside the apiserver here, which calls it on a loopback URL.
-      "--allow-webhook-url",
     ],
     { cwd: options.dir },
   );
   return file;
 }
 
+async function kubectl(cluster: ClusterState, args: readonly string[]): Promise<string> {
+  const { stdout } = await run(cluster.tools.kubectl, [
+    "--kubeconfig",
+    cluster.kubeconfig,
+    ...args,
+  ]);
+  return stdout;
+}
+
 /**
- * `make up`'s second half: the provider identity, `helm install` of the KubePlus chart with the provider kubeconfig
- * (kwok runs its pods), then the services as local processes acting as that same identity, health-checked.
+ * `make up`'s second half: the provider identity, its namespace held to the restricted Pod Security profile, and
+ * `helm upgrade --install` of the KubePlus chart with the provider kubeconfig; helm waits until the four services and
+ * NATS run as Ready pods on the real nodes. No service runs as a local process.
  */
 export async function stackUp(options: StackOptions): Promise<StackState> {
   const started = Date.now();
-  mkdirSync(join(options.dir, "logs"), { recursive: true });
-  mkdirSync(join(options.dir, "pids"), { recursive: true });
+  mkdirSync(options.dir, { recursive: true });
   const provider = await providerKubeconfig(options);
+  // provider-kubeconfig labels the namespace baseline (what tenants' charts may need); the chart's own pods meet
+  // restricted, which this namespace then enforces.
+  await kubectl(options.cluster, [
+    "label",
+    "--overwrite",
+    "namespace",
+    options.namespace,
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/enforce-version=latest",
+  ]);
+  const valuesFile = join(options.dir, "local-values.yaml");
+  writeFileSync(valuesFile, localValuesFile(localValues(options.cluster)));
   const release = options.release ?? "kubeplus";
-  const partial = { dir: options.dir };
   const chart = options.chart ?? join(repoRoot, "deploy", "charts", "kubeplus");
   options.report(
-    `helm upgrade --install ${release} ${chart} -n ${options.namespace} (as the provider)`,
+    `helm upgrade --install ${release} ${chart} -n ${options.namespace} -f ${valuesFile} (as the provider; waits for the pods)`,
   );
   await helm(
-    partial,
+    options,
     options.cluster,
     [
       "upgrade",
@@ -219,53 +169,103 @@ export async function stackUp(options: StackOptions): Promise<StackState> {
       options.namespace,
       "--kubeconfig",
       provider,
+      "-f",
+      valuesFile,
       "--wait",
       "--timeout",
-      "180s",
+      "300s",
       ...(options.set ?? []).flatMap((s) => ["--set", s]),
     ],
     options.env.PATH,
   );
-  const services: (ManagedProcess & { healthUrl: string })[] = [];
-  let metricsUrl: string | undefined;
-  for (const name of builtServices(options.report)) {
-    const [health = 0, serve = 0] = await freePorts(2);
-    const proc = startProcess({
-      name,
-      binary: process.execPath,
-      args: [join(repoRoot, "services", name, "dist", "main.js")],
-      logDir: join(options.dir, "logs"),
-      pidDir: join(options.dir, "pids"),
-      env: serviceEnv(options, provider, name, { health, serve }),
-    });
-    const healthUrl = `http://127.0.0.1:${String(health)}/readyz`;
-    if (name === "metrics-collector") metricsUrl = `http://127.0.0.1:${String(serve)}/metrics`;
-    await waitReady(proc, healthUrl, 60_000);
-    options.report(`${name} ready (pid ${String(proc.pid)}, log ${proc.log})`);
-    services.push({ ...proc, healthUrl });
-  }
   const state: StackState = {
     dir: options.dir,
     namespace: options.namespace,
     release,
     providerKubeconfig: provider,
     adminKubeconfig: options.cluster.kubeconfig,
-    services,
-    ...(metricsUrl ? { metricsUrl } : {}),
+    valuesFile,
     readyInMs: Date.now() - started,
   };
   writeFileSync(stackStateFile(options.dir), `${JSON.stringify(state, null, 2)}\n`);
   return state;
 }
 
-/** Stops exactly the service processes `stackUp` started, by PID. The cluster itself is left to `down`. */
-export async function stackDown(dir: string, report: (line: string) => void): Promise<boolean> {
+/** `kubectl get pods -o wide` of the KubePlus namespace, as the administrator. */
+export function stackPods(cluster: ClusterState, state: StackState): Promise<string> {
+  return kubectl(cluster, ["get", "pods", "-n", state.namespace, "-o", "wide"]);
+}
+
+/**
+ * Uninstalls the release `stackUp` installed (its pods stop; tenants and CRDs stay, as `helm uninstall` documents)
+ * and forgets the stack. A control plane that is gone already leaves nothing to uninstall.
+ */
+export async function stackDown(
+  cluster: ClusterState | undefined,
+  dir: string,
+  report: (line: string) => void,
+): Promise<boolean> {
   const state = readStack(dir);
   if (!state) return false;
-  for (const proc of [...state.services].reverse()) {
-    const outcome = await stopProcess(proc, join(dir, "pids"));
-    if (outcome !== "not-running") report(`${proc.name} (pid ${String(proc.pid)}) ${outcome}`);
-  }
+  if (cluster)
+    try {
+      await helm(state, cluster, [
+        "uninstall",
+        state.release,
+        "-n",
+        state.namespace,
+        "--kubeconfig",
+        state.providerKubeconfig,
+        "--wait",
+        "--timeout",
+        "120s",
+        "--ignore-not-found",
+      ]);
+      report(`helm release ${state.release} uninstalled from ${state.namespace}`);
+    } catch (err) {
+      report(`helm uninstall ${state.release} failed: ${String(err)}`);
+    }
   rmSync(stackStateFile(dir), { force: true });
   return true;
+}
+
+/**
+ * `make logs SERVICE=<name> [INSTANCE=<name>]`: `kubectl logs -f` of the service's pods (every replica, prefixed),
+ * as the administrator; with an instance, only the lines about it (the services log `"name":"<instance>"`).
+ * Resolves with kubectl's exit code.
+ */
+export function followLogs(
+  cluster: ClusterState,
+  state: StackState,
+  which: { readonly service: string; readonly instance?: string | undefined },
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const { service, instance } = which;
+  if (!(STACK_SERVICES as readonly string[]).includes(service))
+    return Promise.reject(
+      new Error(`unknown service '${service}': one of ${STACK_SERVICES.join(", ")}`),
+    );
+  const args = [
+    "--kubeconfig",
+    cluster.kubeconfig,
+    "logs",
+    "-n",
+    state.namespace,
+    "-l",
+    `app.kubernetes.io/name=${service}`,
+    "--prefix",
+    "--follow",
+    "--max-log-requests=8",
+    instance ? "--tail=-1" : "--tail=50",
+  ];
+  const child = spawn(cluster.tools.kubectl, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const needle = instance ? `"name":"${instance}"` : undefined;
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (!needle || line.includes(needle)) out.write(`${line}\n`);
+  });
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      resolve(code ?? 1);
+    });
+  });
 }

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { localValues, localValuesFile } from "./stack.js";
+
+describe("make up's chart values", () => {
+  it("run the images built here on the real nodes, and nothing else differs from the chart's defaults", () => {
+    const values = localValues({ realNodes: ["real-node-0"] });
+    expect(values).toEqual({
+      image: { registry: "localhost/kubeplus", pullPolicy: "IfNotPresent" },
+      nats: { image: expect.stringMatching(/^localhost\/kubeplus\/nats:\d+\.\d+\.\d+$/) as string },
+      nodeSelector: { "kubeplus.dev/real-node": "true" },
+      tolerations: [{ key: "kubeplus.dev/real-node", operator: "Exists", effect: "NoSchedule" }],
+      metricsCollector: { intervalSeconds: 10 },
+    });
+    // helm reads the file as YAML: JSON is YAML, under a comment saying where it comes from.
+    const file = localValuesFile(values);
+    expect(file.startsWith("# ")).toBe(true);
+    expect(JSON.parse(file.replace(/^#.*\n/gm, ""))).toEqual(values);
+  });
+
+  it("refuses a control plane without real nodes, saying how to start one", () => {
+    expect(() => localValues({ realNodes: [] })).toThrow(/one real node by default/);
+  });
+});
