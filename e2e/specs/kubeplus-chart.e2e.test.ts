@@ -390,6 +390,26 @@ describe("the KubePlus chart", () => {
     ]);
     // Owned by the release (so helm uninstall removes it); the apiserver calls crd-hook's Service.
     expect(webhook.stdout).toBe(`Helm/${NS}/crd-hook`);
+    // The chart's own checks, as a user runs them after an install: crd-hook refuses a bad composition through its
+    // Service, NATS answers certified clients only.
+    const tested = await helm(
+      stack,
+      cluster.state,
+      [
+        "test",
+        "kubeplus",
+        "-n",
+        NS,
+        "--kubeconfig",
+        stack.providerKubeconfig,
+        "--logs",
+        "--timeout",
+        "180s",
+      ],
+      process.env.PATH,
+    );
+    expect(tested).toMatch(/PASS: crd-hook refused the composition/);
+    expect(tested).toMatch(/PASS: NATS answers certified clients only/);
     // What the README shows.
     transcript.push(
       `$ kubectl get pods -n ${NS} -o wide\n${await stackPods(cluster.state, stack)}`,
