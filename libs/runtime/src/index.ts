@@ -20,3 +20,12 @@ export type {
 } from "./metrics.js";
 export { watchNatsConnection } from "./nats-status.js";
 export type { NatsReachability } from "./nats-status.js";
+export {
+  contextFromTraceparent,
+  inSpan,
+  startTracing,
+  traceparentOf,
+  TRACING_ENV,
+  tracingConfig,
+} from "./tracing.js";
+export type { Tracing, TracingConfig } from "./tracing.js";
