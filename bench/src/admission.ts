@@ -40,7 +40,7 @@ function post(
   port: number,
   path: string,
   body: string,
-): Promise<{ ms: number; allowed: boolean }> {
+): Promise<{ ms: number; allowed: boolean; message?: string }> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = request(
@@ -59,9 +59,10 @@ function post(
         res.on("end", () => {
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           const review = JSON.parse(Buffer.concat(chunks).toString()) as {
-            response: { allowed: boolean };
+            response: { allowed: boolean; status?: { message?: string } };
           };
-          resolve({ ms, allowed: review.response.allowed });
+          const message = review.response.status?.message;
+          resolve({ ms, allowed: review.response.allowed, ...(message ? { message } : {}) });
         });
       },
     );
@@ -187,17 +188,18 @@ async function setUp(state: ClusterState, tracing?: OtlpReceiver): Promise<Setup
 async function instanceLoad(
   s: Setup,
   agent: Agent,
-): Promise<{ latencies: number[]; denied: number; achievedRps: number }> {
+): Promise<{ latencies: number[]; denied: number; achievedRps: number; why?: string }> {
   const kind = { group: "platformapi.kubeplus", kind: "HelloWorldService" };
   const body = (i: number): string =>
     review(`i-${i}`, kind, {
       apiVersion: "platformapi.kubeplus/v1alpha1",
       kind: "HelloWorldService",
-      metadata: { name: `hs-${i}`, namespace: s.kp },
+      // The apiserver gives an object its UID before the validating webhooks see it (the instance's namespace is named after it).
+      metadata: { name: `hs-${i}`, namespace: s.kp, uid: crypto.randomUUID() },
       spec: { greeting: "hi" },
     });
   for (let i = 0; i < 200; i++) await post(agent, s.port, "/validate", body(-i - 1)); // warm-up
-  const pending: Promise<{ ms: number; allowed: boolean }>[] = [];
+  const pending: Promise<{ ms: number; allowed: boolean; message?: string }>[] = [];
   const interval = 1000 / RATE_PER_SECOND;
   const started = performance.now();
   for (let i = 0; performance.now() - started < DURATION_MS; i++) {
@@ -212,7 +214,14 @@ async function instanceLoad(
     latencies: results.map((r) => r.ms).sort((a, b) => a - b),
     denied: results.filter((r) => !r.allowed).length,
     achievedRps: results.length / elapsed,
+    ...whyDenied(results),
   };
+}
+
+/** The first refusal's message, to say why a benchmark's requests were denied. */
+function whyDenied(results: readonly { allowed: boolean; message?: string }[]): { why?: string } {
+  const message = results.find((r) => !r.allowed)?.message;
+  return message ? { why: message } : {};
 }
 
 async function compositionLoad(
@@ -261,7 +270,7 @@ async function benchUntraced(state: ClusterState): Promise<Figure[]> {
     const cp50 = percentile(compositions.latencies, 50);
     if (instances.denied > 0 || compositions.denied > 0) {
       throw new Error(
-        `benchmark requests were denied (instances ${instances.denied}, compositions ${compositions.denied}): the setup is wrong`,
+        `benchmark requests were denied (instances ${instances.denied}, compositions ${compositions.denied}): the setup is wrong (${instances.why ?? ""})`,
       );
     }
     return [
@@ -302,7 +311,8 @@ async function benchTraced(state: ClusterState, untracedP99: number): Promise<Fi
     const instances = await instanceLoad(s, agent);
     const p99 = percentile(instances.latencies, 99);
     const p50 = percentile(instances.latencies, 50);
-    if (instances.denied > 0) throw new Error(`${instances.denied} traced reviews were denied`);
+    if (instances.denied > 0)
+      throw new Error(`${instances.denied} traced reviews were denied: ${instances.why ?? ""}`);
     const exported = collector.spans().filter((x) => x.service === "crd-hook").length;
     if (exported === 0) throw new Error("tracing on, but crd-hook exported no span");
     return {

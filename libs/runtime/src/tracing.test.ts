@@ -93,6 +93,9 @@ describe("tracing configuration", () => {
     expect(tracingConfig({}).sampleRatio).toBe(1);
     expect(tracingConfig({ OTEL_TRACES_SAMPLER_ARG: "0.25" }).sampleRatio).toBe(0.25);
     expect(() => tracingConfig({ OTEL_TRACES_SAMPLER_ARG: "2" })).toThrow(/between 0 and 1/);
+    expect(tracingConfig({}).exportDelayMs).toBe(5000);
+    expect(tracingConfig({ OTEL_BSP_SCHEDULE_DELAY: "200" }).exportDelayMs).toBe(200);
+    expect(() => tracingConfig({ OTEL_BSP_SCHEDULE_DELAY: "soon" })).toThrow(/whole number/);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   SpanStatusCode,
@@ -32,6 +33,7 @@ export const TRACING_ENV = {
     default: "1",
     doc: "fraction of new traces recorded (0..1); a traced request's spans follow its caller's decision",
   },
+  OTEL_BSP_SCHEDULE_DELAY: { default: "5000", doc: "ms between two exports of the spans batched" },
 } as const;
 
 /** The tracing part of a service's configuration. */
@@ -42,6 +44,8 @@ export interface TracingConfig {
   readonly serviceName?: string;
   /** Fraction of root traces sampled. */
   readonly sampleRatio: number;
+  /** Milliseconds between two exports. */
+  readonly exportDelayMs: number;
 }
 
 /** Reads TRACING_ENV; a sampler ratio outside 0..1 is a configuration error. */
@@ -56,8 +60,17 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
   const sampleRatio = Number(rawRatio);
   if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1)
     throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${rawRatio}')`);
+  const rawDelay = read("OTEL_BSP_SCHEDULE_DELAY") ?? TRACING_ENV.OTEL_BSP_SCHEDULE_DELAY.default;
+  const exportDelayMs = Number(rawDelay);
+  if (!Number.isInteger(exportDelayMs) || exportDelayMs <= 0)
+    throw new Error(`OTEL_BSP_SCHEDULE_DELAY must be a whole number of ms (got '${rawDelay}')`);
   const serviceName = read("OTEL_SERVICE_NAME");
-  return { ...(url ? { url } : {}), ...(serviceName ? { serviceName } : {}), sampleRatio };
+  return {
+    ...(url ? { url } : {}),
+    ...(serviceName ? { serviceName } : {}),
+    sampleRatio,
+    exportDelayMs,
+  };
 }
 
 export interface Tracing {
@@ -68,6 +81,11 @@ export interface Tracing {
 }
 
 const OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
+
+/** Set once startTracing registers the SDK; until then inSpan does not even ask the API for a no-op span. */
+let registered = false;
+/** The span inSpan hands to its callback while tracing is off: the API's non-recording span. */
+const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
  * Registers the OpenTelemetry SDK when the configuration names an endpoint; otherwise does nothing at all (the SDK's
@@ -94,12 +112,16 @@ export async function startTracing(service: string, config: TracingConfig): Prom
           : new sdk.TraceIdRatioBasedSampler(config.sampleRatio),
     }),
     spanProcessors: [
-      new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config.url }) }),
+      new sdk.BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: config.url }),
+        scheduledDelayMillis: config.exportDelayMs,
+      }),
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
+  registered = true;
   return { enabled: true, shutdown: () => provider.shutdown() };
 }
 
@@ -114,6 +136,7 @@ export function inSpan<T>(
   options: SpanOptions & { readonly parent?: Context },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!registered) return fn(NOT_RECORDING);
   const { parent, ...spanOptions } = options;
   return tracer().startActiveSpan(
     name,

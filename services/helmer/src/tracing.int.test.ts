@@ -71,7 +71,8 @@ beforeAll(async () => {
   charts = await serveFiles({
     "/hello-world-chart-0.0.3.tgz": sharedChart("hello-world-chart-0.0.3.tgz"),
   });
-  const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url };
+  // Batches every 200 ms (5 s by default), so that the test does not wait for them.
+  const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: "200" };
   helmer = await startService(
     "helmer",
     serviceEnv(cluster.state, {
@@ -125,82 +126,88 @@ describe("traces through admission, NATS, reconcile and helm", () => {
   });
 
   it("links a composition's admission to its render request over NATS and the helmer's answer", async () => {
-    const spans = await waitFor(
+    // Retried until every span is in and linked: each service exports its batch on its own schedule.
+    await waitFor(
       () => {
-        const all = collector?.spans() ?? [];
-        const names = new Set(all.map((s) => s.name));
-        return names.has("process kubeplus.v1.helmer.render") &&
-          names.has("process kubeplus.v1.evt.composition.admitted")
-          ? all
-          : undefined;
+        const spans = collector?.spans() ?? [];
+        const validate = one(
+          spans,
+          "validating admission of the composition",
+          (s) =>
+            s.name === "admission ResourceComposition" &&
+            spanAttribute(s, "kubeplus.admission.webhook") === "validate" &&
+            spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
+        );
+        const mutate = one(
+          spans,
+          "mutating admission of the composition",
+          (s) =>
+            s.name === "admission ResourceComposition" &&
+            spanAttribute(s, "kubeplus.admission.webhook") === "mutate" &&
+            spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
+        );
+        const request = one(
+          spans,
+          "render request",
+          (s) =>
+            s.service === "crd-hook" &&
+            s.name === "request kubeplus.v1.helmer.render" &&
+            s.traceId === mutate.traceId,
+        );
+        const answer = one(
+          spans,
+          "render answer",
+          (s) =>
+            s.service === "helmer" &&
+            s.name === "process kubeplus.v1.helmer.render" &&
+            s.traceId === mutate.traceId,
+        );
+        expect([mutate.kind, validate.kind, request.kind, answer.kind]).toEqual([
+          SERVER,
+          SERVER,
+          CLIENT,
+          SERVER,
+        ]);
+        expectChild(validate, mutate);
+        expectChild(request, validate);
+        // Across processes: the helmer read crd-hook's context from the NATS message's headers.
+        expectChild(answer, request);
+        // The admitted event, over NATS to the helmer's subscriber: the consumer's span is the publisher's child.
+        const published = one(
+          spans,
+          "composition-admitted event",
+          (s) =>
+            s.name === "publish kubeplus.v1.evt.composition.admitted" &&
+            s.traceId === mutate.traceId,
+        );
+        const consumed = one(
+          spans,
+          "the helmer's delivery of it",
+          (s) =>
+            s.service === "helmer" &&
+            s.name === "process kubeplus.v1.evt.composition.admitted" &&
+            s.traceId === mutate.traceId,
+        );
+        expect([published.kind, consumed.kind]).toEqual([PRODUCER, CONSUMER]);
+        expectChild(published, validate);
+        expectChild(consumed, published);
+        // Its reconciles until it is Ready join the trace of its creation.
+        const reconciles = spans.filter(
+          (s) => s.service === "helmer" && s.name === "reconcile ResourceComposition",
+        );
+        expect(reconciles.filter((r) => r.parentSpanId === mutate.spanId).length).toBeGreaterThan(
+          0,
+        );
+        // The chart's first render (for the render request or the reconcile, whichever came first) is in that trace.
+        const template = spans.find(
+          (s) => s.name === "helm template" && s.traceId === mutate.traceId,
+        );
+        expect(template, "helm template in the composition's trace").toBeDefined();
+        expect(spans.map((s) => s.spanId)).toContain(template?.parentSpanId);
+        return true;
       },
-      { what: "the render request's spans", timeoutMs: 30_000 },
+      { what: "the composition's spans, linked", timeoutMs: 30_000 },
     );
-    const validate = one(
-      spans,
-      "validating admission of the composition",
-      (s) =>
-        s.name === "admission ResourceComposition" &&
-        spanAttribute(s, "kubeplus.admission.webhook") === "validate" &&
-        spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
-    );
-    const mutate = one(
-      spans,
-      "mutating admission of the composition",
-      (s) =>
-        s.name === "admission ResourceComposition" &&
-        spanAttribute(s, "kubeplus.admission.webhook") === "mutate" &&
-        spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
-    );
-    const request = one(
-      spans,
-      "render request",
-      (s) =>
-        s.service === "crd-hook" &&
-        s.name === "request kubeplus.v1.helmer.render" &&
-        s.traceId === mutate.traceId,
-    );
-    const answer = one(
-      spans,
-      "render answer",
-      (s) =>
-        s.service === "helmer" &&
-        s.name === "process kubeplus.v1.helmer.render" &&
-        s.traceId === mutate.traceId,
-    );
-    expect([mutate.kind, validate.kind, request.kind, answer.kind]).toEqual([
-      SERVER,
-      SERVER,
-      CLIENT,
-      SERVER,
-    ]);
-    expectChild(validate, mutate);
-    expectChild(request, validate);
-    // Across processes: the helmer read crd-hook's context from the NATS message's headers.
-    expectChild(answer, request);
-    // The admitted event, over NATS to the helmer's subscriber: the consumer's span is the publisher's child.
-    const published = one(
-      spans,
-      "composition-admitted event",
-      (s) =>
-        s.name === "publish kubeplus.v1.evt.composition.admitted" && s.traceId === mutate.traceId,
-    );
-    const consumed = one(
-      spans,
-      "the helmer's delivery of it",
-      (s) =>
-        s.service === "helmer" &&
-        s.name === "process kubeplus.v1.evt.composition.admitted" &&
-        s.traceId === mutate.traceId,
-    );
-    expect([published.kind, consumed.kind]).toEqual([PRODUCER, CONSUMER]);
-    expectChild(published, validate);
-    expectChild(consumed, published);
-    // Its reconciles until it is Ready join the trace of its creation.
-    const reconciles = spans.filter(
-      (s) => s.service === "helmer" && s.name === "reconcile ResourceComposition",
-    );
-    expect(reconciles.filter((r) => r.parentSpanId === mutate.spanId).length).toBeGreaterThan(0);
   });
 
   it("gives one instance's creation one trace: admission, its NATS event, the reconcile, helm, the Ready event", async () => {
@@ -226,56 +233,68 @@ describe("traces through admission, NATS, reconcile and helm", () => {
     expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 
     const ready = "publish kubeplus.v1.evt.instance.ready";
-    const spans = await waitFor(
+    await waitFor(
+      async () =>
+        (
+          await cluster.kubectl([
+            "get",
+            "helloworldservice",
+            "tr1",
+            "-n",
+            kp,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+          ])
+        ).stdout === "True",
+      { what: "tr1 to be Ready", timeoutMs: 90_000, diagnose: () => cluster.diagnose("tr1") },
+    );
+    await waitFor(
       () => {
-        const all = collector?.spans() ?? [];
-        return all.some((s) => s.name === ready) ? all : undefined;
-      },
-      {
-        what: "tr1 to be Ready and its spans exported",
-        timeoutMs: 90_000,
-        diagnose: () => cluster.diagnose("tr1"),
-      },
-    );
-    const mutate = one(spans, "mutating admission of tr1", isAdmission("mutate", "tr1"));
-    const validate = one(spans, "validating admission of tr1", isAdmission("validate", "tr1"));
-    expect(traceparent).toBe(`00-${mutate.traceId}-${mutate.spanId}-01`);
-    expectChild(validate, mutate);
-    const admitted = one(
-      spans,
-      "instance-admitted event",
-      (s) => s.name === "publish kubeplus.v1.evt.instance.admitted" && s.traceId === mutate.traceId,
-    );
-    expect(admitted.kind).toBe(PRODUCER);
-    expectChild(admitted, validate);
+        const spans = collector?.spans() ?? [];
+        const mutate = one(spans, "mutating admission of tr1", isAdmission("mutate", "tr1"));
+        const validate = one(spans, "validating admission of tr1", isAdmission("validate", "tr1"));
+        expect(traceparent).toBe(`00-${mutate.traceId}-${mutate.spanId}-01`);
+        expectChild(validate, mutate);
+        const admitted = one(
+          spans,
+          "instance-admitted event",
+          (s) =>
+            s.name === "publish kubeplus.v1.evt.instance.admitted" && s.traceId === mutate.traceId,
+        );
+        expect(admitted.kind).toBe(PRODUCER);
+        expectChild(admitted, validate);
 
-    const reconciles = spans.filter(
-      (s) =>
-        s.service === "helmer" &&
-        s.name === `reconcile ${KIND}` &&
-        spanAttribute(s, "kubeplus.name") === "tr1",
+        const reconciles = spans.filter(
+          (s) =>
+            s.service === "helmer" &&
+            s.name === `reconcile ${KIND}` &&
+            spanAttribute(s, "kubeplus.name") === "tr1",
+        );
+        expect(reconciles.length).toBeGreaterThan(0);
+        for (const r of reconciles) expectChild(r, mutate);
+        const helm = one(
+          spans,
+          "helm run of tr1",
+          (s) =>
+            s.name === "helm upgrade-install" &&
+            spanAttribute(s, "kubeplus.helm.release") === "helloworldservice-tr1",
+        );
+        expect(spanAttribute(helm, "kubeplus.helm.action")).toBe("upgrade-install");
+        expect(spanAttribute(helm, "kubeplus.helm.outcome")).toBe("success");
+        const install = reconciles.find((r) => r.spanId === helm.parentSpanId);
+        expect(install, "the helm run is a child of one of tr1's reconciles").toBeDefined();
+        expectChild(helm, install!);
+        // Never values: the spec's greeting is in no attribute.
+        expect(JSON.stringify(helm.attributes)).not.toContain('hello"');
+        const readyEvent = one(
+          spans,
+          "Ready event of tr1",
+          (s) => s.name === ready && s.traceId === mutate.traceId,
+        );
+        expect(reconciles.map((r) => r.spanId)).toContain(readyEvent.parentSpanId);
+        return true;
+      },
+      { what: "tr1's spans, linked", timeoutMs: 30_000 },
     );
-    expect(reconciles.length).toBeGreaterThan(0);
-    for (const r of reconciles) expectChild(r, mutate);
-    const helm = one(
-      spans,
-      "helm run of tr1",
-      (s) =>
-        s.name === "helm upgrade-install" &&
-        spanAttribute(s, "kubeplus.helm.release") === "helloworldservice-tr1",
-    );
-    expect(spanAttribute(helm, "kubeplus.helm.action")).toBe("upgrade-install");
-    expect(spanAttribute(helm, "kubeplus.helm.outcome")).toBe("success");
-    const install = reconciles.find((r) => r.spanId === helm.parentSpanId);
-    expect(install, "the helm run is a child of one of tr1's reconciles").toBeDefined();
-    expectChild(helm, install!);
-    // Never values: the spec's greeting is in no attribute.
-    expect(JSON.stringify(helm.attributes)).not.toContain('hello"');
-    const readyEvent = one(
-      spans,
-      "Ready event of tr1",
-      (s) => s.name === ready && s.traceId === mutate.traceId,
-    );
-    expect(reconciles.map((r) => r.spanId)).toContain(readyEvent.parentSpanId);
   });
 });
