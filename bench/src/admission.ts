@@ -97,6 +97,40 @@ interface Setup {
   readonly close: () => Promise<void>;
 }
 
+/** Creates the benchmark's composition and waits for the helmer to register its CRD. */
+async function registerComposition(
+  state: ClusterState,
+  kp: string,
+  dir: string,
+  chartURL: string,
+): Promise<void> {
+  const composition = compositionManifest({
+    name: "hello-world-service-composition",
+    namespace: kp,
+    kind: "HelloWorldService",
+    plural: "helloworldservices",
+    chartURL,
+    chartName: "hello-world-chart",
+  });
+  writeFileSync(join(dir, "rc.yaml"), stringify(composition));
+  await kubectl(state, ["create", "-f", join(dir, "rc.yaml")]);
+  // The helmer's composition controller registers the generated CRD.
+  await kubectl(state, [
+    "wait",
+    "--for=condition=Established",
+    "crd/helloworldservices.platformapi.kubeplus",
+    "--timeout=60s",
+  ]).catch(async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await kubectl(state, [
+      "wait",
+      "--for=condition=Established",
+      "crd/helloworldservices.platformapi.kubeplus",
+      "--timeout=60s",
+    ]);
+  });
+}
+
 /** `tracing`: the services export their spans over OTLP to this collector (undefined: tracing off, the default). */
 async function setUp(state: ClusterState, tracing?: OtlpReceiver): Promise<Setup> {
   const kc = kubeConfigFromFile(state.kubeconfig);
@@ -130,31 +164,15 @@ async function setUp(state: ClusterState, tracing?: OtlpReceiver): Promise<Setup
     (l) => l.msg === "crd-hook started",
   );
   const chartURL = `${files.url}/hello-world-chart-0.0.3.tgz`;
-  const composition = compositionManifest({
-    name: "hello-world-service-composition",
-    namespace: kp,
-    kind: "HelloWorldService",
-    plural: "helloworldservices",
-    chartURL,
-    chartName: "hello-world-chart",
-  });
-  writeFileSync(join(dir, "rc.yaml"), stringify(composition));
-  await kubectl(state, ["create", "-f", join(dir, "rc.yaml")]);
-  // The helmer's composition controller registers the generated CRD.
-  await kubectl(state, [
-    "wait",
-    "--for=condition=Established",
-    "crd/helloworldservices.platformapi.kubeplus",
-    "--timeout=60s",
-  ]).catch(async () => {
-    await new Promise((r) => setTimeout(r, 2000));
-    await kubectl(state, [
-      "wait",
-      "--for=condition=Established",
-      "crd/helloworldservices.platformapi.kubeplus",
-      "--timeout=60s",
-    ]);
-  });
+  try {
+    await registerComposition(state, kp, dir, chartURL);
+  } catch (err) {
+    // The services run detached: a failed setup must not leave them (and crd-hook's webhooks) behind.
+    await hook.stop();
+    await helmer.stop();
+    await files.close();
+    throw err;
+  }
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);
   return {
     kp,
