@@ -97,6 +97,12 @@ const isTimeout = (err: unknown): boolean => err instanceof TimeoutError;
 // and no header is added.
 const tracer = (): ReturnType<typeof trace.getTracer> => trace.getTracer("@kubeplus/contracts");
 
+/**
+ * Whether a service registered the SDK (startTracing registers a propagator with it; the API's default propagates
+ * no field): while it has not, a request or a publication is sent exactly as without tracing.
+ */
+const tracing = (): boolean => propagation.fields().length > 0;
+
 /** OpenTelemetry's messaging attributes of one NATS operation. */
 const messaging = (subject: string, operation: "send" | "process"): Record<string, string> => ({
   "messaging.system": "nats",
@@ -156,6 +162,7 @@ export function request<S extends RequestSubject>(
   options: { timeoutMs: number; requester?: string },
 ): Promise<ReplyOf<S>> {
   const def = Subjects[name];
+  if (!tracing()) return sendRequest(nc, name, payload, options);
   return tracer().startActiveSpan(
     `request ${def.subject}`,
     { kind: SpanKind.CLIENT, attributes: messaging(def.subject, "send") },
@@ -289,6 +296,10 @@ export function publish<S extends EventSubject>(
 ): void {
   const def = Subjects[name];
   validatePayload(def.requestSchema, payload, `${def.subject} event`);
+  if (!tracing()) {
+    nc.publish(def.subject, encode(payload));
+    return;
+  }
   const span = tracer().startSpan(`publish ${def.subject}`, {
     kind: SpanKind.PRODUCER,
     attributes: messaging(def.subject, "send"),

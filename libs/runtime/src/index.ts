@@ -26,6 +26,7 @@ export {
   inSpan,
   startTracing,
   traceparentOf,
+  tracingEnabled,
   TRACING_ENV,
   tracingConfig,
 } from "./tracing.js";

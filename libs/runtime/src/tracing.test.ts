@@ -9,6 +9,7 @@ import {
   startTracing,
   traceparentOf,
   tracingConfig,
+  tracingEnabled,
 } from "./tracing.js";
 
 interface ReceivedSpan {
@@ -104,6 +105,7 @@ describe("without OTEL_EXPORTER_OTLP_ENDPOINT", () => {
   it("registers no provider: spans are the API's non-recording no-ops and nothing is propagated", async () => {
     const tracing = await startTracing("test", tracingConfig({}));
     expect(tracing.enabled).toBe(false);
+    expect(tracingEnabled()).toBe(false);
     const span = await inSpan("admission Thing", { kind: SpanKind.SERVER }, (s) => {
       expect(traceparentOf()).toBeUndefined();
       const carrier: Record<string, string> = {};
@@ -126,6 +128,7 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
       tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: r.url }),
     );
     expect(tracing.enabled).toBe(true);
+    expect(tracingEnabled()).toBe(true);
     let remote = "";
     await inSpan("outer", { kind: SpanKind.SERVER }, async () => {
       remote = traceparentOf() ?? "";

@@ -84,6 +84,11 @@ const OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
 
 /** Set once startTracing registers the SDK; until then inSpan does not even ask the API for a no-op span. */
 let registered = false;
+/** Whether startTracing registered the SDK: a hot path may skip building a span's name and attributes. */
+export function tracingEnabled(): boolean {
+  return registered;
+}
+
 /** The span inSpan hands to its callback while tracing is off: the API's non-recording span. */
 const NOT_RECORDING = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
