@@ -20,7 +20,7 @@ export type {
 } from "./metrics.js";
 export { watchNatsConnection } from "./nats-status.js";
 export type { NatsReachability } from "./nats-status.js";
-export { SpanKind } from "@opentelemetry/api";
+export { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 export {
   contextFromTraceparent,
   inSpan,

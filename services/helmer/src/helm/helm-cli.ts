@@ -1,5 +1,12 @@
 import { runCommand } from "@kubeplus/charts";
-import { inSpan, Outcome, secondsSince, SpanKind, type HelmMetrics } from "@kubeplus/runtime";
+import {
+  inSpan,
+  Outcome,
+  secondsSince,
+  SpanKind,
+  SpanStatusCode,
+  type HelmMetrics,
+} from "@kubeplus/runtime";
 
 export interface HelmOptions {
   readonly helmBin: string;
@@ -45,6 +52,8 @@ function helm(
           ...(o.env ? { env: o.env } : {}),
         });
         if (r.code === 0) outcome = Outcome.Success;
+        // Its exit code only: helm's stderr can quote the chart's templates and values.
+        else span.setStatus({ code: SpanStatusCode.ERROR, message: `exit code ${String(r.code)}` });
         return r;
       } finally {
         span.setAttribute("kubeplus.helm.outcome", outcome);
