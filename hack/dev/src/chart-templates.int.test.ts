@@ -24,6 +24,7 @@ let helm = "";
 interface Container {
   name: string;
   image: string;
+  env?: { name: string; value?: string }[];
   command?: string[];
   resources?: unknown;
   securityContext?: Record<string, unknown>;
@@ -284,6 +285,31 @@ describe("the chart's resources", () => {
     expect(await refusal({ "helmer.resources.limits.memory": "lots" })).toMatch(
       /helmer\/resources\/limits\/memory/,
     );
+  });
+});
+
+describe("the chart's tracing", () => {
+  const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+  const otel = (objects: Rendered[], name: string): Record<string, string | undefined> =>
+    Object.fromEntries(
+      (podSpec(byName(objects, "Deployment", name)).containers[0]?.env ?? [])
+        .filter((e) => e.name.startsWith("OTEL_"))
+        .map((e) => [e.name, e.value]),
+    );
+
+  it("sets no OTEL_ variable by default, and the endpoint and ratio on every service when given", async () => {
+    const off = await render();
+    for (const name of SERVICES) expect(otel(off, name), name).toEqual({});
+    const on = await render({ "tracing.otlpEndpoint": "http://otel-collector.monitoring:4318" }, [
+      "--set-json",
+      "tracing.sampleRatio=0.25",
+    ]);
+    for (const name of SERVICES)
+      expect(otel(on, name), name).toEqual({
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.monitoring:4318",
+        OTEL_TRACES_SAMPLER_ARG: "0.25",
+      });
+    expect(await refusal({ "tracing.otlpEndpoint": "otel:4318" })).toMatch(/tracing\/otlpEndpoint/);
   });
 });
 

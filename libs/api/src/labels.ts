@@ -17,6 +17,11 @@ export const Annotations = {
   AccountIdentity: "accountidentity",
   /** Deleting a composition that still has instances requires this annotation set to "true". */
   CascadeDelete: "kubeplus.dev/cascade-delete",
+  /**
+   * The W3C traceparent of the admission that created the object or changed its spec, set by crd-hook's mutating
+   * webhook when tracing is on: the helmer's reconcile of that generation is its child (docs/observability.md).
+   */
+  TraceParent: "kubeplus.dev/traceparent",
 } as const;
 
 export const MANAGED_BY_VALUE = "kubeplus";

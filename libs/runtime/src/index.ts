@@ -20,3 +20,14 @@ export type {
 } from "./metrics.js";
 export { watchNatsConnection } from "./nats-status.js";
 export type { NatsReachability } from "./nats-status.js";
+export { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+export {
+  contextFromTraceparent,
+  inSpan,
+  startTracing,
+  traceparentOf,
+  tracingEnabled,
+  TRACING_ENV,
+  tracingConfig,
+} from "./tracing.js";
+export type { Tracing, TracingConfig } from "./tracing.js";

@@ -31,3 +31,5 @@ export {
 } from "./platform.js";
 export type { CompositionFixture, TearDownOptions, TestCondition } from "./platform.js";
 export { testWebhookName } from "./leftovers.js";
+export { spanAttribute, startOtlpReceiver } from "./otlp.js";
+export type { OtlpReceiver, ReceivedSpan } from "./otlp.js";

@@ -10,6 +10,9 @@ import {
   createLogger,
   ServiceMetrics,
   startHealthServer,
+  startTracing,
+  traceparentOf,
+  tracingConfig,
   watchNatsConnection,
 } from "@kubeplus/runtime";
 import { mutate, validate } from "./admission/admit.js";
@@ -25,6 +28,8 @@ const CERT_CHECK_INTERVAL_MS = 60 * 60 * 1000;
 const config = loadConfig(process.env);
 const webhookName = config.webhookConfigurationName;
 const log = createLogger({ service: "crd-hook", level: config.logLevel });
+// Before anything that can start a span: without OTEL_EXPORTER_OTLP_ENDPOINT this registers nothing.
+const tracing = await startTracing("crd-hook", tracingConfig(process.env));
 const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
@@ -128,7 +133,8 @@ const ready = (): boolean => started && Date.now() < certificateValidUntil && na
 const app = createApp(
   {
     validate: (req) => validate(req, state),
-    mutate: (req) => mutate(req),
+    // The review's span is active here: its traceparent goes on a created (or re-specified) object.
+    mutate: (req) => mutate(req, { traceparent: traceparentOf() }),
     afterAdmit: (result) => {
       if (result.event?.type === "composition")
         publish(nc, "CompositionAdmitted", result.event.payload);
@@ -169,6 +175,7 @@ log.info(
     host: config.host,
     target,
     clientCertificates: config.clientCa ? "required" : "not required",
+    tracing: tracing.enabled,
     health: health.address(),
   },
   "crd-hook started",
@@ -218,6 +225,7 @@ async function shutdown(signal: string): Promise<void> {
   health.close();
   await nc.drain();
   await state.stop();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

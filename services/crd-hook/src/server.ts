@@ -1,6 +1,15 @@
 import express, { type Express, type Request, type Response } from "express";
-import { secondsSince, Verdict, type AdmissionMetrics, type Logger } from "@kubeplus/runtime";
-import type { AdmitResult } from "./admission/admit.js";
+import {
+  contextFromTraceparent,
+  inSpan,
+  secondsSince,
+  SpanKind,
+  tracingEnabled,
+  Verdict,
+  type AdmissionMetrics,
+  type Logger,
+} from "@kubeplus/runtime";
+import { admittedTraceparent, type AdmitResult } from "./admission/admit.js";
 import type { AdmissionRequest, AdmissionReview } from "./admission/review.js";
 
 export interface Handlers {
@@ -43,6 +52,17 @@ export function createApp(handlers: Handlers, options: ServerOptions): Express {
   app.disable("x-powered-by");
   app.use(express.json({ limit: "2mb", type: ["application/json"] }));
 
+  /**
+   * The parent of a review's span: the apiserver's trace when it sends one (its APIServerTracing), else, for the
+   * validating webhook, the traceparent the mutating webhook recorded in this very request, so that one object's
+   * admission is one trace.
+   */
+  const parentOf = (name: "validate" | "mutate", req: Request, request: AdmissionRequest) => {
+    const header = req.headers.traceparent;
+    if (typeof header === "string") return contextFromTraceparent(header);
+    return contextFromTraceparent(name === "validate" ? admittedTraceparent(request) : undefined);
+  };
+
   const route = (name: "validate" | "mutate") => async (req: Request, res: Response) => {
     const request = reviewOf(req.body);
     if (!request) {
@@ -51,6 +71,36 @@ export function createApp(handlers: Handlers, options: ServerOptions): Express {
         .json({ error: "expected an AdmissionReview (admission.k8s.io/v1) with a request" });
       return;
     }
+    // Tracing off (the default): the review exactly as without tracing, not even a no-op span.
+    const response = tracingEnabled()
+      ? await inSpan(
+          `admission ${request.kind.kind}`,
+          {
+            kind: SpanKind.SERVER,
+            parent: parentOf(name, req, request),
+            attributes: {
+              "kubeplus.admission.webhook": name,
+              "kubeplus.admission.operation": request.operation,
+              "kubeplus.kind": request.kind.kind,
+              "k8s.namespace.name": request.namespace ?? "",
+              "kubeplus.name": request.name ?? "",
+            },
+          },
+          async (span) => {
+            const answer = await review(name, request);
+            span.setAttribute("kubeplus.admission.allowed", answer.allowed);
+            return answer;
+          },
+        )
+      : await review(name, request);
+    res.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+  };
+
+  /** One review, decided within the deadline; an allowed one is followed by its event. */
+  const review = async (
+    name: "validate" | "mutate",
+    request: AdmissionRequest,
+  ): Promise<AdmitResult["response"]> => {
     // A child logger per review costs more than the review itself at 200 req/s: build it only when it is used.
     const log = (): Logger =>
       options.log.child({
@@ -89,11 +139,7 @@ export function createApp(handlers: Handlers, options: ServerOptions): Express {
         { webhook: name, allowed: result.response.allowed, durationMs: Date.now() - started },
         "admission reviewed",
       );
-    res.json({
-      apiVersion: "admission.k8s.io/v1",
-      kind: "AdmissionReview",
-      response: result.response,
-    });
+    return result.response;
   };
 
   app.post("/validate", (req, res) => void route("validate")(req, res));

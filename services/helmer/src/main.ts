@@ -8,6 +8,8 @@ import {
   createLogger,
   ServiceMetrics,
   startHealthServer,
+  startTracing,
+  tracingConfig,
   watchNatsConnection,
   type NatsReachability,
 } from "@kubeplus/runtime";
@@ -27,6 +29,8 @@ import { serviceAccountOf } from "./reconcile/instance-desired.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "helmer", level: config.logLevel });
+// Before anything that can start a span: without OTEL_EXPORTER_OTLP_ENDPOINT this registers nothing.
+const tracing = await startTracing("helmer", tracingConfig(process.env));
 const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 
@@ -217,6 +221,7 @@ log.info(
     helm: config.helmBin,
     identity,
     health: health.address(),
+    tracing: tracing.enabled,
   },
   "helmer started",
 );
@@ -232,6 +237,7 @@ async function shutdown(signal: string): Promise<void> {
   await bus.drain();
   await uploaded.stop();
   await postRenders.close();
+  await tracing.shutdown();
   process.exit(0);
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

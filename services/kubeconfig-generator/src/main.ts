@@ -5,6 +5,8 @@ import { loadKubeConfig, startLeaderElection, whoAmI } from "@kubeplus/kube";
 import {
   connectNats,
   createLogger,
+  startTracing,
+  tracingConfig,
   ServiceMetrics,
   startHealthServer,
   watchNatsConnection,
@@ -15,6 +17,8 @@ import { handleGenerate } from "./handle-generate.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "kubeconfig-generator", level: config.logLevel });
+// Before anything that can start a span: without OTEL_EXPORTER_OTLP_ENDPOINT this registers nothing.
+const tracing = await startTracing("kubeconfig-generator", tracingConfig(process.env));
 const metrics = new ServiceMetrics();
 const kc = loadKubeConfig(config.kubeconfig);
 const io = new ClusterIO(kc, "kubeplus-kubeconfig-generator");
@@ -112,6 +116,7 @@ log.info(
     health: health.address(),
     server: config.publicServerUrl ?? "(the URL in use)",
     maxTokenSeconds: config.maxTokenSeconds,
+    tracing: tracing.enabled,
   },
   "kubeconfig-generator started",
 );
@@ -123,6 +128,7 @@ async function shutdown(signal: string): Promise<void> {
   await election.release().catch(() => undefined);
   health.close();
   await nc.drain().catch(() => undefined);
+  await tracing.shutdown();
   process.exit(0);
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

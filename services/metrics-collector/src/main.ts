@@ -4,7 +4,14 @@ import type { InstanceUsage } from "@kubeplus/contracts";
 import { publish, serve, Subjects } from "@kubeplus/contracts";
 import { loadApiAccess, startLeaderElection, whoAmI } from "@kubeplus/kube/lite";
 import { toPrometheus } from "@kubeplus/metering";
-import { connectNats, createLogger, ServiceMetrics, startHealthServer } from "@kubeplus/runtime";
+import {
+  connectNats,
+  createLogger,
+  ServiceMetrics,
+  startHealthServer,
+  startTracing,
+  tracingConfig,
+} from "@kubeplus/runtime";
 import { Collector, pool } from "./collector.js";
 import { loadConfig } from "./config.js";
 import { UsageRecords } from "./records.js";
@@ -12,6 +19,8 @@ import { selfMetrics } from "./self-metrics.js";
 
 const config = loadConfig(process.env);
 const log = createLogger({ service: "metrics-collector", level: config.logLevel });
+// Before anything that can start a span: without OTEL_EXPORTER_OTLP_ENDPOINT this registers nothing.
+const tracing = await startTracing("metrics-collector", tracingConfig(process.env));
 const metrics = new ServiceMetrics();
 const observePass = selfMetrics(metrics);
 // The light loader: client-node is never imported for a static kubeconfig or a service account (memory).
@@ -145,6 +154,7 @@ log.info(
     metrics: http.address(),
     health: health.address(),
     intervalMs: config.intervalMs,
+    tracing: tracing.enabled,
   },
   "metrics-collector started",
 );
@@ -157,6 +167,7 @@ async function shutdown(signal: string): Promise<void> {
   http.close();
   health.close();
   await nc.drain().catch(() => undefined);
+  await tracing.shutdown();
   process.exit(0);
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -204,6 +204,10 @@ spec:
             - { name: KUBEPLUS_NAMESPACE, valueFrom: { fieldRef: { fieldPath: metadata.namespace } } }
             {{- include "kubeplus.natsEnv" (dict "root" $root "name" .name) | nindent 12 }}
             - { name: LOG_LEVEL, value: {{ $root.Values.logLevel | quote }} }
+            {{- with $root.Values.tracing.otlpEndpoint }}
+            - { name: OTEL_EXPORTER_OTLP_ENDPOINT, value: {{ . | quote }} }
+            - { name: OTEL_TRACES_SAMPLER_ARG, value: {{ $root.Values.tracing.sampleRatio | toString | quote }} }
+            {{- end }}
             {{- range .env }}
             - {{ toJson . }}
             {{- end }}

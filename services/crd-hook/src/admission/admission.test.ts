@@ -2,7 +2,7 @@ import type { ResourceComposition } from "@kubeplus/api";
 import { ContractError, ErrorCode, type RenderReply } from "@kubeplus/contracts";
 import { walkthroughPodconfig, wordpressComposition } from "@kubeplus/api/fixtures";
 import { describe, expect, it } from "vitest";
-import { mutate, validate, type AdmitDeps } from "./admit.js";
+import { admittedTraceparent, mutate, validate, type AdmitDeps } from "./admit.js";
 import type { AdmissionRequest } from "./review.js";
 
 const composition = (over: Partial<ResourceComposition["spec"]> = {}): ResourceComposition =>
@@ -482,5 +482,72 @@ describe("mutation", () => {
     expect(JSON.parse(Buffer.from(updated.response.patch ?? "", "base64").toString())).toEqual([
       { op: "replace", path: "/metadata/annotations/accountidentity", value: "alice" },
     ]);
+  });
+
+  const TP1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const TP2 = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+  const patchOf = (r: ReturnType<typeof mutate>): unknown =>
+    JSON.parse(Buffer.from(r.response.patch ?? "", "base64").toString());
+
+  it("records the admission's traceparent on a create and on a spec change, never on other updates", () => {
+    const created = mutate(
+      review({ metadata: { name: "t1" }, spec: { a: 1 } }, { userInfo: { username: "alice" } }),
+      { traceparent: TP1 },
+    );
+    expect(patchOf(created)).toEqual([
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: { accountidentity: "alice", "kubeplus.dev/traceparent": TP1 },
+      },
+    ]);
+    const stored = {
+      metadata: {
+        name: "t1",
+        annotations: { accountidentity: "alice", "kubeplus.dev/traceparent": TP1 },
+      },
+      spec: { a: 1 },
+    };
+    // The helmer adding its finalizer: same spec, the creation's trace stays.
+    const finalizer = mutate(
+      review(
+        { ...stored, metadata: { ...stored.metadata, finalizers: ["x"] } },
+        { operation: "UPDATE", oldObject: stored },
+      ),
+      { traceparent: TP2 },
+    );
+    expect(finalizer.response.patch).toBeUndefined();
+    const changed = mutate(
+      review({ ...stored, spec: { a: 2 } }, { operation: "UPDATE", oldObject: stored }),
+      { traceparent: TP2 },
+    );
+    expect(patchOf(changed)).toEqual([
+      { op: "replace", path: "/metadata/annotations/kubeplus.dev~1traceparent", value: TP2 },
+    ]);
+  });
+
+  it("adds no traceparent when tracing is off", () => {
+    const created = mutate(
+      review({ metadata: { name: "t1" }, spec: {} }, { userInfo: { username: "alice" } }),
+      {},
+    );
+    expect(patchOf(created)).toEqual([
+      { op: "add", path: "/metadata/annotations", value: { accountidentity: "alice" } },
+    ]);
+  });
+
+  it("tells the validating webhook the traceparent this request's mutation recorded, not an older one", () => {
+    const withTp = (tp: string): Record<string, unknown> => ({
+      metadata: { name: "t1", annotations: { "kubeplus.dev/traceparent": tp } },
+      spec: {},
+    });
+    expect(admittedTraceparent(review(withTp(TP1)))).toBe(TP1);
+    expect(
+      admittedTraceparent(review(withTp(TP2), { operation: "UPDATE", oldObject: withTp(TP1) })),
+    ).toBe(TP2);
+    expect(
+      admittedTraceparent(review(withTp(TP1), { operation: "UPDATE", oldObject: withTp(TP1) })),
+    ).toBeUndefined();
+    expect(admittedTraceparent(review({ metadata: { name: "t1" }, spec: {} }))).toBeUndefined();
   });
 });

@@ -1,6 +1,11 @@
-import { PLATFORM_GROUP, type Instance, type ResourceComposition } from "@kubeplus/api";
+import {
+  Annotations,
+  PLATFORM_GROUP,
+  type Instance,
+  type ResourceComposition,
+} from "@kubeplus/api";
 import type { CompositionAdmitted, InstanceAdmitted } from "@kubeplus/contracts";
-import { recordAccountIdentity } from "./mutate.js";
+import { recordAccountIdentity, recordTraceparent } from "./mutate.js";
 import { diffToPatch } from "./patch.js";
 import { toResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
 import { validateComposition, type CompositionDeps } from "@kubeplus/admission";
@@ -110,14 +115,24 @@ export async function validate(req: AdmissionRequest, deps: AdmitDeps): Promise<
   return { response, event: { type: "instance", payload: eventFor(req, group) } };
 }
 
-/** The mutating webhook: records the creating user (`accountidentity`) on compositions and instances. */
-export function mutate(req: AdmissionRequest): AdmitResult {
+/** What the mutating webhook knows besides the request. */
+export interface MutateContext {
+  /** The W3C traceparent of this admission's span, when tracing is on. */
+  readonly traceparent?: string;
+}
+
+/**
+ * The mutating webhook: records the creating user (`accountidentity`) on compositions and instances, and the
+ * admission's traceparent on a create or a spec change when tracing is on.
+ */
+export function mutate(req: AdmissionRequest, ctx: MutateContext = {}): AdmitResult {
   if (!isWrite(req) || !req.object) return allow(req.uid);
   const object = req.object;
-  const mutated = recordAccountIdentity(
-    object,
-    req.oldObject ?? undefined,
-    req.userInfo.username ?? "",
+  const old = req.oldObject ?? undefined;
+  const mutated = recordTraceparent(
+    recordAccountIdentity(object, old, req.userInfo.username ?? ""),
+    old,
+    ctx.traceparent,
   );
   const patch = diffToPatch(object, mutated);
   if (patch.length === 0) return allow(req.uid);
@@ -129,4 +144,18 @@ export function mutate(req: AdmissionRequest): AdmitResult {
       patch: Buffer.from(JSON.stringify(patch)).toString("base64"),
     },
   };
+}
+
+const traceparentIn = (o: unknown): string | undefined =>
+  (o as { metadata?: { annotations?: Record<string, string> } } | null | undefined)?.metadata
+    ?.annotations?.[Annotations.TraceParent];
+
+/**
+ * The traceparent this request's mutation recorded (a create's, or an update's that changed it), for the validating
+ * webhook to join the same trace; undefined for an older one carried along unchanged.
+ */
+export function admittedTraceparent(req: AdmissionRequest): string | undefined {
+  const now = traceparentIn(req.object);
+  if (!now) return undefined;
+  return req.operation === "CREATE" || traceparentIn(req.oldObject) !== now ? now : undefined;
 }

@@ -16,3 +16,25 @@ export function recordAccountIdentity(object: Obj, old: Obj | undefined, usernam
   };
   return copy;
 }
+
+/**
+ * Records the admission's W3C traceparent (`kubeplus.dev/traceparent`) on a create, or on an update that changes the
+ * spec: the helmer's reconcile of that generation joins the admission's trace. Other updates (a finalizer, a label)
+ * keep the recorded one; without a traceparent (tracing off) nothing changes.
+ */
+export function recordTraceparent(object: Obj, old: Obj | undefined, traceparent?: string): Obj {
+  if (!traceparent) return object;
+  const specChanged =
+    !old || JSON.stringify((old as { spec?: unknown }).spec) !== JSON.stringify(object.spec);
+  if (!specChanged) return object;
+  return {
+    ...object,
+    metadata: {
+      ...(object.metadata ?? {}),
+      annotations: {
+        ...(object.metadata?.annotations ?? {}),
+        [Annotations.TraceParent]: traceparent,
+      },
+    },
+  };
+}

@@ -7,7 +7,7 @@ import {
   type FetchedChart,
   type RenderedObject,
 } from "@kubeplus/charts";
-import { Outcome, secondsSince, type ServiceMetrics } from "@kubeplus/runtime";
+import { inSpan, Outcome, secondsSince, SpanKind, type ServiceMetrics } from "@kubeplus/runtime";
 import { Lru } from "./lru.js";
 
 export interface ChartStoreOptions {
@@ -116,16 +116,28 @@ export class ChartStore {
     return this.once(`render:${key}`, async () => {
       const objects = await timed(
         () =>
-          renderChart({
-            helmBin: this.options.fetch.helmBin,
-            chartPath: chart.path,
-            releaseName: input.releaseName,
-            namespace: input.namespace,
-            values: input.values,
-            timeoutMs: this.options.renderTimeoutMs,
-            ...(this.options.kubeVersion ? { kubeVersion: this.options.kubeVersion } : {}),
-            ...(this.options.fetch.env ? { env: this.options.fetch.env } : {}),
-          }),
+          inSpan(
+            "helm template",
+            {
+              kind: SpanKind.CLIENT,
+              attributes: {
+                "kubeplus.helm.action": "template",
+                "kubeplus.helm.release": input.releaseName,
+                "k8s.namespace.name": input.namespace,
+              },
+            },
+            () =>
+              renderChart({
+                helmBin: this.options.fetch.helmBin,
+                chartPath: chart.path,
+                releaseName: input.releaseName,
+                namespace: input.namespace,
+                values: input.values,
+                timeoutMs: this.options.renderTimeoutMs,
+                ...(this.options.kubeVersion ? { kubeVersion: this.options.kubeVersion } : {}),
+                ...(this.options.fetch.env ? { env: this.options.fetch.env } : {}),
+              }),
+          ),
         (outcome, seconds) => this.options.metrics?.helm.ran("template", outcome, seconds),
       );
       this.renders.set(key, objects);

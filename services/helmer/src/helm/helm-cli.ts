@@ -1,5 +1,12 @@
 import { runCommand } from "@kubeplus/charts";
-import { Outcome, secondsSince, type HelmMetrics } from "@kubeplus/runtime";
+import {
+  inSpan,
+  Outcome,
+  secondsSince,
+  SpanKind,
+  SpanStatusCode,
+  type HelmMetrics,
+} from "@kubeplus/runtime";
 
 export interface HelmOptions {
   readonly helmBin: string;
@@ -10,26 +17,50 @@ export interface HelmOptions {
   readonly metrics?: HelmMetrics;
 }
 
-/** One helm process, timed by its action (the first argument). A non-zero exit is a failure. */
-async function helm(
+/** The release a helm command names: after `upgrade --install`, else right after the action. */
+const releaseOf = (args: readonly string[]): string =>
+  (args[0] === "upgrade" ? args[2] : args[1]) ?? "";
+
+/**
+ * One helm process, timed by its action (the first argument), in a span `helm <action>` (action, release, namespace,
+ * outcome; never the values). A non-zero exit is a failure.
+ */
+function helm(
   o: HelmOptions,
   args: string[],
   stdin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const action = args[0] === "upgrade" ? "upgrade-install" : (args[0] ?? "");
-  const started = performance.now();
-  let outcome: Outcome = Outcome.Failure;
-  try {
-    const r = await runCommand(o.helmBin, args, {
-      timeoutMs: o.timeoutMs,
-      ...(stdin !== undefined ? { stdin } : {}),
-      ...(o.env ? { env: o.env } : {}),
-    });
-    if (r.code === 0) outcome = Outcome.Success;
-    return r;
-  } finally {
-    o.metrics?.ran(action, outcome, secondsSince(started));
-  }
+  const namespace = args[args.indexOf("--namespace") + 1] ?? "";
+  return inSpan(
+    `helm ${action}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "kubeplus.helm.action": action,
+        "kubeplus.helm.release": releaseOf(args),
+        "k8s.namespace.name": namespace,
+      },
+    },
+    async (span) => {
+      const started = performance.now();
+      let outcome: Outcome = Outcome.Failure;
+      try {
+        const r = await runCommand(o.helmBin, args, {
+          timeoutMs: o.timeoutMs,
+          ...(stdin !== undefined ? { stdin } : {}),
+          ...(o.env ? { env: o.env } : {}),
+        });
+        if (r.code === 0) outcome = Outcome.Success;
+        // Its exit code only: helm's stderr can quote the chart's templates and values.
+        else span.setStatus({ code: SpanStatusCode.ERROR, message: `exit code ${String(r.code)}` });
+        return r;
+      } finally {
+        span.setAttribute("kubeplus.helm.outcome", outcome);
+        o.metrics?.ran(action, outcome, secondsSince(started));
+      }
+    },
+  );
 }
 
 export class HelmError extends Error {

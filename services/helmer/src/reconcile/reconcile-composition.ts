@@ -18,6 +18,8 @@ import {
 } from "@kubeplus/charts";
 import type { RequestOf } from "@kubeplus/contracts";
 import { TerminalError } from "@kubeplus/kube/lite";
+import { inSpan } from "@kubeplus/runtime";
+import { reconcileSpan } from "./trace.js";
 import type { FleetProgress } from "./fleet.js";
 import type { ReconcileResult } from "./work-queue.js";
 
@@ -403,6 +405,26 @@ export async function reconcileComposition(
   const [namespace = "", name = ""] = key.split("/");
   const rc = deps.get(namespace, name);
   if (!rc) return {};
+  return inSpan(
+    "reconcile ResourceComposition",
+    {
+      ...reconcileSpan(rc),
+      attributes: {
+        "kubeplus.kind": "ResourceComposition",
+        "k8s.namespace.name": namespace,
+        "kubeplus.name": name,
+        "kubeplus.generation": rc.metadata.generation ?? 0,
+      },
+    },
+    () => convergeComposition(rc, deps),
+  );
+}
+
+/** The steps of reconcileComposition past the load. */
+async function convergeComposition(
+  rc: ResourceComposition,
+  deps: CompositionReconcileDeps,
+): Promise<ReconcileResult> {
   if (rc.metadata.deletionTimestamp) return finalizeComposition(rc, deps);
   const finalizers = rc.metadata.finalizers ?? [];
   if (!finalizers.includes(COMPOSITION_FINALIZER)) {

@@ -7,7 +7,9 @@ import {
   type ResourceComposition,
 } from "@kubeplus/api";
 import { apiErrorMessage, type TerminalError } from "@kubeplus/kube/lite";
+import { inSpan } from "@kubeplus/runtime";
 import { logReadyChange, objectFields } from "../state-log.js";
+import { reconcileSpan } from "../trace.js";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
@@ -122,7 +124,19 @@ export async function reconcileInstance(
   const { log } = scoped;
   const started = performance.now();
   log?.debug("reconcile started");
-  const result = await converge(instance, scoped);
+  const result = await inSpan(
+    `reconcile ${instance.kind}`,
+    {
+      ...reconcileSpan(instance),
+      attributes: {
+        "kubeplus.kind": instance.kind,
+        "k8s.namespace.name": namespace,
+        "kubeplus.name": name,
+        "kubeplus.generation": instance.metadata.generation ?? 0,
+      },
+    },
+    () => converge(instance, scoped),
+  );
   log?.debug(
     { durationMs: Math.round(performance.now() - started), requeueAfterMs: result.requeueAfterMs },
     "reconcile done",
