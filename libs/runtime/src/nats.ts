@@ -31,13 +31,15 @@ export interface NatsOptions {
   /** Where replies to this client's requests arrive; its permissions allow `<prefix>.>` only. */
   readonly inboxPrefix?: string;
   /**
-   * How long the first connection is retried while NATS cannot be reached (refused, unreachable, timing out: a pod
-   * that starts before NATS or before its Service is routed), default 120 s; other errors (TLS, authorization) fail
-   * at once. Ignored with waitOnFirstConnect (which retries forever).
+   * Retry the first connection while NATS cannot be reached (refused, unreachable, timing out: a pod that starts
+   * before NATS or before its Service is routed), for `waitMs` (default 120 s), telling `onRetry` of each failure;
+   * other errors fail at once. Unset: the first failure is the answer (what a test of refusals needs). Ignored with
+   * waitOnFirstConnect (which retries forever).
    */
-  readonly firstConnectWaitMs?: number;
-  /** Told of each failed first attempt that will be retried (services log it). */
-  readonly onFirstConnectRetry?: (err: unknown) => void;
+  readonly retryFirstConnect?: {
+    readonly waitMs?: number;
+    readonly onRetry: (err: unknown) => void;
+  };
 }
 
 const UNREACHABLE_CODES = new Set([
@@ -88,14 +90,14 @@ function tlsOptions(
  * service deaf (the Kubernetes API stays the source of truth; NATS only wakes services sooner).
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
-  const deadline = Date.now() + (options.firstConnectWaitMs ?? 120_000);
+  const retry = options.waitOnFirstConnect ? undefined : options.retryFirstConnect;
+  const deadline = Date.now() + (retry?.waitMs ?? 120_000);
   for (;;) {
     try {
       return await connectOnce(options);
     } catch (err) {
-      if (options.waitOnFirstConnect || !isNatsUnreachable(err) || Date.now() >= deadline)
-        throw err;
-      options.onFirstConnectRetry?.(err);
+      if (!retry || !isNatsUnreachable(err) || Date.now() >= deadline) throw err;
+      retry.onRetry(err);
       await sleep(1_000);
     }
   }

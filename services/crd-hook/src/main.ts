@@ -57,8 +57,10 @@ const nc = await connectNats({
   ...config.nats,
   name: "crd-hook",
   // A pod can start before NATS, or before NATS's Service is routed: wait for it rather than crash-loop.
-  onFirstConnectRetry: (err) => {
-    log.warn({ err }, "NATS not reachable yet; retrying");
+  retryFirstConnect: {
+    onRetry: (err) => {
+      log.warn({ err }, "NATS not reachable yet; retrying");
+    },
   },
 });
 // Admission asks the helmer to render charts over NATS: without it, compositions cannot be admitted.

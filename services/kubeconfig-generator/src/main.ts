@@ -63,8 +63,10 @@ const nc = await connectNats({
   ...config.nats,
   name: "kubeconfig-generator",
   // A pod can start before NATS, or before NATS's Service is routed: wait for it rather than crash-loop.
-  onFirstConnectRetry: (err) => {
-    log.warn({ err }, "NATS not reachable yet; retrying");
+  retryFirstConnect: {
+    onRetry: (err) => {
+      log.warn({ err }, "NATS not reachable yet; retrying");
+    },
   },
 });
 // Kubeconfigs are asked for over NATS only: without it this service does nothing useful.
