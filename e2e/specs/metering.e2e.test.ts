@@ -309,7 +309,9 @@ describe("per-instance metering", () => {
     // real node's forwarder), so each tenant says so. The application metric itself is measured for real on a real
     // node: e2e/specs/real-metering.e2e.test.ts (tenant_echo_requests_total through its NodePort).
     expect(one.warnings).toEqual([
-      "appEndpoints: no Service labelled app.kubernetes.io/component=web with a NodePort",
+      expect.stringContaining(
+        "appEndpoints: no Service labelled app.kubernetes.io/component=web with a NodePort",
+      ),
     ]);
     // The quota's headroom: the LimitRange's defaults (podconfig requests 100m each) under the composition's quota.
     expect(one.quota).toEqual(
