@@ -53,14 +53,24 @@ async function servicePods(): Promise<ServicePod[]> {
       }[];
     }
   ).items;
-  return items.map((p) => ({
-    name: p.metadata.name,
-    uid: p.metadata.uid,
-    service: p.metadata.labels?.["app.kubernetes.io/name"] ?? "",
-    node: p.spec.nodeName ?? "",
-    image: p.spec.containers[0]?.image ?? "",
-    ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-  }));
+  // The services' and NATS's pods; not `helm test`'s, which stay after their run for `kubectl logs`.
+  const components = new Set<string>([...STACK_SERVICES, "nats"]);
+  return items.flatMap((p) => {
+    const service = p.metadata.labels?.["app.kubernetes.io/name"] ?? "";
+    return components.has(service)
+      ? [
+          {
+            name: p.metadata.name,
+            uid: p.metadata.uid,
+            service,
+            node: p.spec.nodeName ?? "",
+            image: p.spec.containers[0]?.image ?? "",
+            ready:
+              p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+          },
+        ]
+      : [];
+  });
 }
 
 interface TenantFacts {

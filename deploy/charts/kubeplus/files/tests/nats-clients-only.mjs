@@ -56,6 +56,22 @@ function exchange(credential) {
   });
 }
 
+// A new pod's address reaches NATS once the node's network policy has taken it in (kube-router: a few seconds); until
+// the certified client gets an answer at all, the path is not there yet: wait for it (60 s) before judging.
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const deadline = Date.now() + 60_000;
+let reachable = await exchange({
+  cert: readFileSync(`${certDir}/tls.crt`),
+  key: readFileSync(`${certDir}/tls.key`),
+});
+while (reachable.startsWith("connection failed") && Date.now() < deadline) {
+  console.log(`waiting for a path to NATS: ${reachable}`);
+  await sleep(2_000);
+  reachable = await exchange({
+    cert: readFileSync(`${certDir}/tls.crt`),
+    key: readFileSync(`${certDir}/tls.key`),
+  });
+}
 const anonymous = await exchange({});
 console.log(`without a client certificate: ${anonymous}`);
 const known = await exchange({
