@@ -77,9 +77,13 @@ export async function helm(
 /**
  * The chart's values on the local control plane, beside its defaults: the images `up` built and loaded into the real
  * nodes' containerd (nothing is pulled), every pod on a real node (kwok's nodes run no process), and the collector
- * reading the kubelets every 10 s. Pure: the README and the demo show the file it becomes.
+ * reading the kubelets every 10 s, the cluster's pod and Service ranges for the network policies. Pure: the README and the demo show the file it becomes.
  */
-export function localValues(cluster: Pick<ClusterState, "realNodes">): Record<string, unknown> {
+export function localValues(
+  cluster: Pick<ClusterState, "realNodes"> & {
+    readonly network: Pick<ClusterState["network"], "clusterCidr" | "serviceCidr">;
+  },
+): Record<string, unknown> {
   if (cluster.realNodes.length === 0)
     throw new Error(
       "KubePlus runs as pods on real nodes and this control plane has none: start it with 'kubeplus-dev up' (one real node by default), not --real-nodes 0",
@@ -90,6 +94,8 @@ export function localValues(cluster: Pick<ClusterState, "realNodes">): Record<st
     nodeSelector: { [REAL_NODE_LABEL]: "true" },
     tolerations: [{ key: REAL_NODE_LABEL, operator: "Exists", effect: "NoSchedule" }],
     metricsCollector: { intervalSeconds: 10 },
+    // Tenants' egress ipBlocks leave out every pod and Service address; crd-hook's port admits only the apiserver's.
+    networkPolicy: { clusterCIDRs: [cluster.network.clusterCidr, cluster.network.serviceCidr] },
   };
 }
 

@@ -122,7 +122,7 @@ connectNats({ ...config.nats, name: "helmer", waitOnFirstConnect: true }).then(
     if (config.clusterCidrs.length === 0)
       log.warn(
         { setting: "CLUSTER_CIDRS" },
-        "cluster CIDRs not configured: tenants' egress ipBlocks also admit pod addresses (set isolation.clusterCIDRs in the chart)",
+        "cluster CIDRs not configured: tenants' egress ipBlocks also admit pod addresses (set networkPolicy.clusterCIDRs in the chart)",
       );
   },
   (err: unknown) => {
