@@ -102,13 +102,17 @@ describe("service images build", () => {
       "helm",
     );
     const helmBytes = env.HELM_BIN ? statSync(env.HELM_BIN).size : statSync(helm).size;
+    const forwarderBytes = statSync(
+      join(repoRoot, "services", "helmer", "bin", "kubeplus-post-render"),
+    ).size;
     for (const i of first) {
       const mb = (b: number): string => (b / 1e6).toFixed(1);
       process.stdout.write(
         `[service-images] ${i.name}: ${mb(i.unpackedBytes)} MB unpacked, ${mb(i.archiveBytes)} MB archive\n`,
       );
-      // The helmer carries the pinned helm (64 MiB) on top: the goal holds for everything else in it.
-      const budget = i.name === "helmer" ? GOAL_BYTES + helmBytes : GOAL_BYTES;
+      // The helmer carries the pinned helm (64 MiB) and the post-render forwarder (2 MB) on top, as the issue lists
+      // them: the goal holds for everything else in it.
+      const budget = i.name === "helmer" ? GOAL_BYTES + helmBytes + forwarderBytes : GOAL_BYTES;
       expect(i.unpackedBytes).toBeLessThanOrEqual(budget);
     }
   });
