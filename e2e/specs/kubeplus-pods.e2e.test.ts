@@ -737,6 +737,29 @@ describe("KubePlus installed from its chart, as pods on a real node", () => {
     expect(tenant.namespace).toBe(before.namespace);
   });
 
+  it("each service's pod deleted with kubectl is replaced by a Ready one, and no tenant is touched", async () => {
+    const before = await tenantState();
+    for (const service of SERVICES) {
+      const old = (await pods()).find((p) => component(p) === service)?.metadata.name ?? "";
+      expect(old, `${service}'s pod`).not.toBe("");
+      const deleted = await cluster.kubectl(["delete", "pod", "-n", NS, old, "--wait=false"]);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      await waitFor(
+        async () => {
+          const mine = (await pods()).filter((p) => component(p) === service);
+          return mine.length === 1 && mine[0]?.metadata.name !== old && mine.every(ready)
+            ? true
+            : undefined;
+        },
+        { what: `a new ${service} pod Ready in place of ${old}`, timeoutMs: 120_000 },
+      );
+    }
+    // Admitting and reconciling again (the new crd-hook and helmer), and the tenant as it was.
+    const tenant = await tenantReady(before.generation);
+    expect(await tenantState()).toEqual(before);
+    expect(tenant.namespace).toBe(before.namespace);
+  });
+
   it("helm uninstall of KubePlus leaves the tenant running and the CRDs in place, as the README says", async () => {
     const before = await tenantState();
     const removed = await helm(
