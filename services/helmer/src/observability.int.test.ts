@@ -222,7 +222,9 @@ describe("metrics and readiness an operator can rely on", () => {
       );
       const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
       const value = body.data?.result?.[0]?.value[1];
-      return value === undefined ? undefined : Number(value);
+      // No sample yet, or a quantile of no observations (NaN): not an answer yet.
+      const number = value === undefined ? Number.NaN : Number(value);
+      return Number.isFinite(number) ? number : undefined;
     };
     const reconcileP99 = await waitFor(
       () =>
@@ -237,13 +239,27 @@ describe("metrics and readiness an operator can rely on", () => {
     );
     expect(reconcileP99).toBeGreaterThan(0.001);
     expect(reconcileP99).toBeLessThan(60);
-    const admissionP99 = await query(
-      'histogram_quantile(0.99, sum by (le) (kubeplus_admission_request_duration_seconds_bucket{webhook="validate"}))',
+    // Prometheus scrapes its two targets each on its own schedule: crd-hook's first scrape may come after the helmer's.
+    const admissionP99 = await waitFor(
+      () =>
+        query(
+          'histogram_quantile(0.99, sum by (le) (kubeplus_admission_request_duration_seconds_bucket{webhook="validate"}))',
+        ),
+      {
+        what: "Prometheus to answer the admission latency",
+        timeoutMs: 30_000,
+        diagnose: () => prometheus?.output() ?? "",
+      },
     );
     expect(admissionP99).toBeGreaterThan(0);
     expect(admissionP99).toBeLessThan(10);
     // Both targets are up, as Prometheus sees them.
-    expect(await query("sum(up)")).toBe(2);
+    expect(
+      await waitFor(async () => ((await query("sum(up)")) === 2 ? 2 : undefined), {
+        what: "Prometheus to see both targets up",
+        timeoutMs: 30_000,
+      }),
+    ).toBe(2);
   });
 
   it("takes crd-hook out of service while NATS is gone, and the helmer keeps leading; both recover with NATS", async () => {
