@@ -323,42 +323,24 @@ afterAll(async () => {
     }
   };
   const kubectl = (args: string[]): Promise<unknown> => cluster.kubectl(args);
-  await step("metered tenants", () =>
-    kubectl([
-      "delete",
-      ECHO_CRD,
-      "--all",
-      "-n",
-      NS,
-      "--wait=true",
-      "--timeout=60s",
-      "--ignore-not-found",
-    ]),
-  );
-  await step("tenants", () =>
-    kubectl([
-      "delete",
-      TENANT_CRD,
-      "--all",
-      "-n",
-      NS,
-      "--wait=true",
-      "--timeout=60s",
-      "--ignore-not-found",
-    ]),
-  );
-  await step("instances", () =>
-    kubectl([
-      "delete",
-      CRD,
-      "--all",
-      "-n",
-      NS,
-      "--wait=true",
-      "--timeout=60s",
-      "--ignore-not-found",
-    ]),
-  );
+  // The instances of every kind this file made, each while the helmer still holds its finalizer.
+  for (const [what, resource] of [
+    ["metered tenants", ECHO_CRD],
+    ["tenants", TENANT_CRD],
+    ["instances", CRD],
+  ] as const)
+    await step(what, () =>
+      kubectl([
+        "delete",
+        resource,
+        "--all",
+        "-n",
+        NS,
+        "--wait=true",
+        "--timeout=60s",
+        "--ignore-not-found",
+      ]),
+    );
   await step("compositions", () =>
     kubectl(["delete", "resourcecompositions", "--all", "-n", NS, "--wait=true", "--timeout=60s"]),
   );

@@ -58,11 +58,12 @@ function expectChild(child: ReceivedSpan, parent: ReceivedSpan): void {
   expect(child.parentSpanId, `${child.name} is a child of ${parent.name}`).toBe(parent.spanId);
 }
 
-const isAdmission = (webhook: string, name: string) => (s: ReceivedSpan) =>
+/** crd-hook's span of one webhook's admission of a create of `kind` (named `name`, when given). */
+const isAdmission = (kind: string, webhook: string, name?: string) => (s: ReceivedSpan) =>
   s.service === "crd-hook" &&
-  s.name === `admission ${KIND}` &&
+  s.name === `admission ${kind}` &&
   spanAttribute(s, "kubeplus.admission.webhook") === webhook &&
-  spanAttribute(s, "kubeplus.name") === name &&
+  (name === undefined || spanAttribute(s, "kubeplus.name") === name) &&
   spanAttribute(s, "kubeplus.admission.operation") === "CREATE";
 
 beforeAll(async () => {
@@ -133,18 +134,12 @@ describe("traces through admission, NATS, reconcile and helm", () => {
         const validate = one(
           spans,
           "validating admission of the composition",
-          (s) =>
-            s.name === "admission ResourceComposition" &&
-            spanAttribute(s, "kubeplus.admission.webhook") === "validate" &&
-            spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
+          isAdmission("ResourceComposition", "validate"),
         );
         const mutate = one(
           spans,
           "mutating admission of the composition",
-          (s) =>
-            s.name === "admission ResourceComposition" &&
-            spanAttribute(s, "kubeplus.admission.webhook") === "mutate" &&
-            spanAttribute(s, "kubeplus.admission.operation") === "CREATE",
+          isAdmission("ResourceComposition", "mutate"),
         );
         const request = one(
           spans,
@@ -251,8 +246,12 @@ describe("traces through admission, NATS, reconcile and helm", () => {
     await waitFor(
       () => {
         const spans = collector?.spans() ?? [];
-        const mutate = one(spans, "mutating admission of tr1", isAdmission("mutate", "tr1"));
-        const validate = one(spans, "validating admission of tr1", isAdmission("validate", "tr1"));
+        const mutate = one(spans, "mutating admission of tr1", isAdmission(KIND, "mutate", "tr1"));
+        const validate = one(
+          spans,
+          "validating admission of tr1",
+          isAdmission(KIND, "validate", "tr1"),
+        );
         expect(traceparent).toBe(`00-${mutate.traceId}-${mutate.spanId}-01`);
         expectChild(validate, mutate);
         const admitted = one(
