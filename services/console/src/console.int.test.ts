@@ -20,7 +20,7 @@ import {
 import {
   ManifestDir,
   platformNamespace,
-  startService,
+  startConsole,
   TestCluster,
   waitFor,
   type RunningService,
@@ -38,7 +38,7 @@ const teamA = `team-a-${suffix}`;
 const teamB = `team-b-${suffix}`;
 let kp = "";
 let provider: IdentityRef;
-let console_: RunningService | undefined;
+let console_: (RunningService & { url: string }) | undefined;
 let base = "";
 const kubeconfigs: Record<"alice" | "bob" | "carol", string> = { alice: "", bob: "", carol: "" };
 
@@ -149,26 +149,8 @@ beforeAll(async () => {
     join(web, "index.html"),
     "<!doctype html><title>KubePlus console</title><script src=/app.js></script>",
   );
-  const current = cluster.kc.getCurrentCluster();
-  const ca = join(web, "apiserver-ca.crt");
-  writeFileSync(ca, current?.caData ? Buffer.from(current.caData, "base64") : "");
-  console_ = await startService(
-    "console",
-    {
-      PATH: process.env.PATH,
-      PORT: "0",
-      BIND_ADDRESS: "127.0.0.1",
-      HEALTH_PORT: "0",
-      HEALTH_HOST: "127.0.0.1",
-      CONSOLE_APISERVER_URL: cluster.state.apiServerUrl,
-      CONSOLE_APISERVER_CA_FILE: ca,
-      CONSOLE_WEB_DIR: web,
-      LOG_LEVEL: "debug",
-    },
-    (line) => line.msg === "console started",
-  );
-  const started = console_.logs().find((l) => l.msg === "console started");
-  base = `http://${String(started?.address)}`;
+  console_ = await startConsole(cluster, { webDir: web });
+  base = console_.url;
 }, 180_000);
 
 afterAll(async () => {
