@@ -50,7 +50,7 @@ function Problems(props: {
       class="field-error"
       id={fieldId(props.path, "error")}
       data-testid="field-error"
-      data-path={props.path}
+      data-for={props.path}
     >
       {list.map((m, i) => (
         <li key={i}>{m}</li>
@@ -117,7 +117,7 @@ function ObjectField(props: FieldProps): JSX.Element {
   return (
     <fieldset
       class="group"
-      data-path={path}
+      data-group={path}
       aria-describedby={describedBy(path, Boolean(model.description), hasErrors)}
     >
       <legend>
@@ -140,7 +140,7 @@ function ArrayField(props: FieldProps): JSX.Element | null {
   return (
     <fieldset
       class="group"
-      data-path={path}
+      data-group={path}
       aria-describedby={describedBy(path, Boolean(model.description), hasErrors)}
     >
       <legend>
@@ -151,7 +151,7 @@ function ArrayField(props: FieldProps): JSX.Element | null {
       {value.items.map((item, i) => (
         <div class="item" key={i} data-testid="array-item">
           <Field
-            model={model.item}
+            model={{ ...model.item, required: false }}
             value={item}
             path={childPath(path, i)}
             at={[...props.at, i]}
@@ -163,7 +163,7 @@ function ArrayField(props: FieldProps): JSX.Element | null {
             type="button"
             class="secondary"
             data-testid="remove-item"
-            data-path={childPath(path, i)}
+            data-for={childPath(path, i)}
             onClick={() => {
               set(value.items.filter((_, j) => j !== i));
             }}
@@ -176,7 +176,7 @@ function ArrayField(props: FieldProps): JSX.Element | null {
         type="button"
         class="secondary"
         data-testid="add-item"
-        data-path={path}
+        data-for={path}
         onClick={() => {
           set([...value.items, emptyValue(model.item)]);
         }}
@@ -197,7 +197,7 @@ function MapField(props: FieldProps): JSX.Element | null {
   return (
     <fieldset
       class="group"
-      data-path={path}
+      data-group={path}
       aria-describedby={describedBy(path, Boolean(model.description), hasErrors)}
     >
       <legend>
@@ -226,7 +226,7 @@ function MapField(props: FieldProps): JSX.Element | null {
               />
             </div>
             <Field
-              model={model.value}
+              model={{ ...model.value, required: false }}
               value={entry.value}
               path={childPath(path, entry.key.trim() || `?${i}`)}
               at={[...props.at, i]}
@@ -238,7 +238,7 @@ function MapField(props: FieldProps): JSX.Element | null {
               type="button"
               class="secondary"
               data-testid="remove-item"
-              data-path={`${path}[${i}]`}
+              data-for={`${path}[${i}]`}
               onClick={() => {
                 set(value.entries.filter((_, j) => j !== i));
               }}
@@ -252,7 +252,7 @@ function MapField(props: FieldProps): JSX.Element | null {
         type="button"
         class="secondary"
         data-testid="add-item"
-        data-path={path}
+        data-for={path}
         onClick={() => {
           set([...value.entries, { key: "", value: emptyValue(model.value) }]);
         }}

@@ -251,7 +251,7 @@ function NameField(props: {
           class="field-error"
           id={fieldId(NAME_PATH, "error")}
           data-testid="field-error"
-          data-path={NAME_PATH}
+          data-for={NAME_PATH}
         >
           {props.errors.map((m, i) => (
             <li key={i}>{m}</li>
