@@ -15,6 +15,7 @@ import {
 } from "./api.js";
 import { age, findCondition, instanceRow, type Condition, type WithConditions } from "./columns.js";
 import { LogView } from "./log-view.js";
+import { releaseName } from "./metrics.js";
 import {
   deploymentRow,
   eventRows,
@@ -29,6 +30,7 @@ import {
 import { str } from "./read.js";
 import { routeHash } from "./routes.js";
 import { ErrorBox, TableBox, useNow, useTitle } from "./ui.js";
+import { UsageCharts } from "./usage-charts.js";
 import { useWatchedList } from "./use-watched-list.js";
 import type { Listed } from "./watch.js";
 
@@ -77,6 +79,13 @@ export function InstancePage(props: {
       <ErrorBox error={events.error} />
       <EventsTable events={events.items ?? []} now={now} />
 
+      {releaseNs && (
+        <UsageCharts
+          api={api}
+          namespace={releaseNs}
+          release={releaseName(instance?.status, name)}
+        />
+      )}
       {releaseNs && <ReleaseSection api={api} namespace={releaseNs} now={now} />}
 
       {instance && kind.verbs.includes("delete") && (
