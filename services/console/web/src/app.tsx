@@ -19,8 +19,8 @@ function useRoute(): Route {
   useEffect(() => {
     const on = (): void => {
       setRoute(parseRoute(location.hash));
-      // A new page: focus its heading, so that a screen reader starts there.
-      setTimeout(() => document.querySelector<HTMLElement>("main h1")?.focus(), 0);
+      // A new page: focus <main>, so that keyboard and screen reader users start at the page's content.
+      setTimeout(() => document.getElementById("main")?.focus(), 0);
     };
     window.addEventListener("hashchange", on);
     return () => {
@@ -123,7 +123,7 @@ export function App(): JSX.Element {
           </ul>
         </nav>
       )}
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         {session === undefined ? (
           <p role="status">Loading…</p>
         ) : session === null ? (
