@@ -20,7 +20,8 @@ export interface CatalogKind {
   readonly plural: string;
   readonly description: string;
   readonly verbs: readonly string[];
-  readonly schema: JsonSchema;
+  /** The openAPIV3Schema of the kind's .spec (absent when the console could not read it: the form takes JSON). */
+  readonly schema?: JsonSchema;
 }
 
 export interface Catalog {

@@ -12,6 +12,7 @@ import { routeHash } from "./routes.js";
 import {
   buildValue,
   fieldPaths,
+  keepUndescribed,
   schemaToModel,
   setAt,
   valueFromData,
@@ -120,7 +121,7 @@ export function InstanceForm(props: Target & { readonly name?: string }): JSX.El
   const { kind, namespace, name } = props;
   const creating = name === undefined;
   useTitle(formTexts(kind, name).title);
-  const model = useMemo(() => schemaToModel(kind.schema, "spec", true), [kind]);
+  const model = useMemo(() => schemaToModel(kind.schema ?? {}, "spec", true), [kind]);
   const { value, setValue, existing, loadError } = useFormValue(props, model, name);
   const [newName, setNewName] = useState("");
   const [placed, setPlaced] = useState<PlacedRefusal | undefined>(undefined);
@@ -152,7 +153,10 @@ export function InstanceForm(props: Target & { readonly name?: string }): JSX.El
     }
     setBusy(true);
     setPlaced(undefined);
-    const refused = await send(props, { name: target, existing, spec: built.value ?? {} }, paths);
+    const spec = existing
+      ? keepUndescribed(model, existing.spec, built.value ?? {})
+      : (built.value ?? {});
+    const refused = await send(props, { name: target, existing, spec }, paths);
     setBusy(false);
     if (refused) setPlaced(refused);
     else location.hash = routeHash({ page: "instance", plural: kind.plural, name: target });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  keepUndescribed,
   buildValue,
   fieldPaths,
   schemaToModel,
@@ -273,5 +274,21 @@ describe("fieldPaths", () => {
         "spec.labels",
       ]),
     );
+  });
+});
+
+describe("keepUndescribed", () => {
+  it("keeps the existing spec's fields the schema does not describe, and drops described ones left empty", () => {
+    const existing = { greeting: "hi", ratio: 0.5, legacyKey: { a: 1 } };
+    expect(keepUndescribed(model, existing, { greeting: "hello" })).toEqual({
+      greeting: "hello",
+      legacyKey: { a: 1 },
+    });
+  });
+
+  it("sends a schema-less spec as built", () => {
+    const free = schemaToModel({}, "spec", true);
+    expect(free.kind).toBe("json");
+    expect(keepUndescribed(free, { a: 1 }, { b: 2 })).toEqual({ b: 2 });
   });
 });

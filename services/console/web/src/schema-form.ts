@@ -385,3 +385,15 @@ export function setAt(
   }
   return value;
 }
+
+/**
+ * The spec to send when editing: what the form built, plus the existing spec's fields the schema does not describe
+ * (kept as they were: the form could not show them, so it must not drop them). Fields the schema describes and the
+ * user emptied stay out.
+ */
+export function keepUndescribed(model: FieldModel, existing: unknown, built: unknown): unknown {
+  if (model.kind !== "object" || !isRecord(existing)) return built;
+  const described = new Set(model.fields.map((f) => f.name));
+  const kept = Object.fromEntries(Object.entries(existing).filter(([k]) => !described.has(k)));
+  return { ...kept, ...(isRecord(built) ? built : {}) };
+}
