@@ -5,7 +5,7 @@
  * else in the namespace; they are listed again whenever a composition's status changes.
  */
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, resourcePath, type Api, type KubeList } from "./api.js";
 import {
   chartVersions,
@@ -18,6 +18,8 @@ import {
 import { ErrorBox, TableBox, useTitle } from "./ui.js";
 import { useWatchedList } from "./use-watched-list.js";
 import type { Listed } from "./watch.js";
+
+const LIST_EVERY_MS = 3000;
 
 const workflows = { group: "workflows.kubeplus", version: "v1alpha1" };
 
@@ -60,22 +62,35 @@ export function ProviderPage(props: {
   const items = compositions.items ?? [];
   // Instances are listed again when any composition's status changes (its counts move during a rollout).
   const signature = JSON.stringify(items.map((c) => [c.metadata?.name, c.status]));
+  // At most one listing every LIST_EVERY_MS: a rollout changes the counts at every instance it moves.
+  const lastList = useRef(0);
+  // A listing under way is kept when the counts change again (it is the newest there is); dropped on leaving.
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
   useEffect(() => {
-    let gone = false;
-    Promise.all(items.map((rc) => listInstances(api, rc, namespace))).then(
-      (lists) => {
-        if (gone) return;
-        const next: Record<string, readonly InstanceLike[]> = {};
-        items.forEach((rc, i) => (next[rc.metadata?.name ?? ""] = lists[i] ?? []));
-        setInstances(next);
-        setError(undefined);
-      },
-      (err: unknown) => {
-        if (!gone) setError(err);
-      },
-    );
+    const wait = Math.max(0, lastList.current + LIST_EVERY_MS - Date.now());
+    const timer = setTimeout(() => {
+      lastList.current = Date.now();
+      Promise.all(items.map((rc) => listInstances(api, rc, namespace))).then(
+        (lists) => {
+          if (!mounted.current) return;
+          const next: Record<string, readonly InstanceLike[]> = {};
+          items.forEach((rc, i) => (next[rc.metadata?.name ?? ""] = lists[i] ?? []));
+          setInstances(next);
+          setError(undefined);
+        },
+        (err: unknown) => {
+          if (mounted.current) setError(err);
+        },
+      );
+    }, wait);
     return () => {
-      gone = true;
+      clearTimeout(timer);
     };
     // `items` is compared through `signature`.
   }, [api, namespace, signature]);
