@@ -73,6 +73,7 @@ export function ProviderPage(props: {
     [],
   );
   useEffect(() => {
+    if (items.length === 0) return;
     const wait = Math.max(0, lastList.current + LIST_EVERY_MS - Date.now());
     const timer = setTimeout(() => {
       lastList.current = Date.now();
