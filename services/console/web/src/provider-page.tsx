@@ -114,60 +114,15 @@ export function ProviderPage(props: {
       {items.length === 0 ? (
         <p id="compositions-empty">No compositions in this namespace.</p>
       ) : (
-        <TableBox label="Compositions">
-          <table id="compositions">
-            <thead>
-              <tr>
-                <th scope="col">NAME</th>
-                <th scope="col">KIND</th>
-                <th scope="col">CHART</th>
-                <th scope="col">READY</th>
-                <th scope="col">UPGRADED</th>
-                <th scope="col">PENDING</th>
-                <th scope="col">IN FLIGHT</th>
-                <th scope="col">FAILED</th>
-                <th scope="col">ROLLOUT</th>
-                <th scope="col">INSTANCES BY CHART VERSION</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((rc) => {
-                const f = fleetSummary(rc);
-                const versions = chartVersions(instances[f.name] ?? []);
-                return (
-                  <tr key={f.name} data-testid="composition-row" data-name={f.name}>
-                    <td>{f.name}</td>
-                    <td>{f.kind}</td>
-                    <td data-col="chart">{f.chartVersion}</td>
-                    <td data-col="ready" title={f.reason}>
-                      {f.ready} {f.reason}
-                    </td>
-                    <td data-col="upgraded">
-                      {f.upgraded}/{f.total}
-                    </td>
-                    <td data-col="pending">{f.pending}</td>
-                    <td data-col="in-flight">{f.inFlight}</td>
-                    <td data-col="failed">{f.failed}</td>
-                    <td data-col="rollout">
-                      {f.halted
-                        ? `halted: ${f.pending} held`
-                        : f.pending > 0
-                          ? "rolling out"
-                          : "done"}
-                    </td>
-                    <td data-col="versions">
-                      {versions.length === 0
-                        ? "none"
-                        : versions
-                            .map((v) => `${v.version || "(none yet)"}: ${v.count}`)
-                            .join(", ")}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </TableBox>
+        <ul id="compositions" class="cards">
+          {items.map((rc) => (
+            <FleetCard
+              key={rc.metadata?.name ?? ""}
+              rc={rc}
+              instances={instances[rc.metadata?.name ?? ""] ?? []}
+            />
+          ))}
+        </ul>
       )}
       <h2>Failing instances</h2>
       {failing.length === 0 ? (
@@ -203,5 +158,57 @@ export function ProviderPage(props: {
         </TableBox>
       )}
     </section>
+  );
+}
+
+function rolloutText(f: { halted: boolean; pending: number }): string {
+  if (f.halted) return `halted: ${f.pending} held`;
+  return f.pending > 0 ? "rolling out" : "done";
+}
+
+/** One composition's fleet: its chart, the rollout's counts and progress, and its instances per chart version. */
+function FleetCard(props: {
+  readonly rc: CompositionLike;
+  readonly instances: readonly InstanceLike[];
+}): JSX.Element {
+  const f = fleetSummary(props.rc);
+  const versions = chartVersions(props.instances);
+  return (
+    <li class="card" data-testid="composition-row" data-name={f.name}>
+      <h3>{f.name}</h3>
+      <dl class="summary">
+        <dt>Kind</dt>
+        <dd data-col="kind">{f.kind}</dd>
+        <dt>Chart</dt>
+        <dd data-col="chart">{f.chartVersion || "—"}</dd>
+        <dt>Ready</dt>
+        <dd data-col="ready">
+          {f.ready} {f.reason}
+        </dd>
+        <dt>Upgraded</dt>
+        <dd data-col="upgraded">
+          {f.upgraded}/{f.total}{" "}
+          <progress
+            value={f.upgraded}
+            max={Math.max(f.total, 1)}
+            aria-label={`${f.name}: ${f.upgraded} of ${f.total} instances on the composition's chart`}
+          />
+        </dd>
+        <dt>Pending</dt>
+        <dd data-col="pending">{f.pending}</dd>
+        <dt>In flight</dt>
+        <dd data-col="in-flight">{f.inFlight}</dd>
+        <dt>Failed</dt>
+        <dd data-col="failed">{f.failed}</dd>
+        <dt>Rollout</dt>
+        <dd data-col="rollout">{rolloutText(f)}</dd>
+        <dt>Instances by chart version</dt>
+        <dd data-col="versions">
+          {versions.length === 0
+            ? "none"
+            : versions.map((v) => `${v.version || "(none yet)"}: ${v.count}`).join(", ")}
+        </dd>
+      </dl>
+    </li>
   );
 }
