@@ -5,26 +5,22 @@
  */
 import type { JSX, TargetedSubmitEvent } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import {
-  instancesPath,
-  query,
-  resourcePath,
-  type Api,
-  type CatalogKind,
-  type KubeList,
-} from "./api.js";
+import { instancesPath, resourcePath, type Api, type CatalogKind, type KubeList } from "./api.js";
 import { age, findCondition, instanceRow, type Condition, type WithConditions } from "./columns.js";
 import { LogView } from "./log-view.js";
 import { releaseName } from "./metrics.js";
 import {
   deploymentRow,
   eventRows,
+  ingressUrls,
   podRow,
   releaseNamespace,
   serviceRow,
   type Deployment,
+  type Ingress,
   type KubeEvent,
   type Pod,
+  type PodRow,
   type Service,
 } from "./objects.js";
 import { str } from "./read.js";
@@ -46,6 +42,7 @@ type InstanceObject = Listed &
 
 const core = { group: "", version: "v1" };
 const apps = { group: "apps", version: "v1" };
+const networking = { group: "networking.k8s.io", version: "v1" };
 
 export function InstancePage(props: {
   readonly api: Api;
@@ -278,29 +275,7 @@ function ReleaseObjects(props: {
 }): JSX.Element {
   const { api, namespace, now } = props;
   const pods = useWatchedList<Listed & Pod>(api, resourcePath(core, "pods", namespace));
-  const [others, setOthers] = useState<{ services: Service[]; deployments: Deployment[] }>();
-  const [error, setError] = useState<unknown>(undefined);
-  const [round, setRound] = useState(0);
-  useEffect(() => {
-    let gone = false;
-    Promise.all([
-      api.get<KubeList<Service>>(`${resourcePath(core, "services", namespace)}${query({})}`),
-      api.get<KubeList<Deployment>>(resourcePath(apps, "deployments", namespace)),
-    ]).then(
-      ([s, d]) => {
-        if (gone) return;
-        setOthers({ services: [...(s.items ?? [])], deployments: [...(d.items ?? [])] });
-        setError(undefined);
-      },
-      (err: unknown) => {
-        if (!gone) setError(err);
-      },
-    );
-    return () => {
-      gone = true;
-    };
-  }, [api, namespace, round, pods.items?.length]);
-
+  const { others, error, refresh } = useReleaseObjects(api, namespace, pods.items?.length);
   const podRows = (pods.items ?? []).map((p) => podRow(p, now));
   const services = (others?.services ?? []).map(serviceRow);
   const deployments = (others?.deployments ?? []).map((d) => deploymentRow(d, now));
@@ -309,52 +284,7 @@ function ReleaseObjects(props: {
       <h2 id="objects-title">Objects in namespace {namespace}</h2>
       <ErrorBox error={pods.error ?? error} />
       <h3>Pods</h3>
-      {podRows.length === 0 ? (
-        <p>No pods.</p>
-      ) : (
-        <TableBox label="Pods">
-          <table id="pods">
-            <thead>
-              <tr>
-                <th scope="col">NAME</th>
-                <th scope="col">READY</th>
-                <th scope="col">STATUS</th>
-                <th scope="col">RESTARTS</th>
-                <th scope="col">AGE</th>
-                <th scope="col">LOGS</th>
-              </tr>
-            </thead>
-            <tbody>
-              {podRows.map((p) => (
-                <tr key={p.name} data-testid="pod-row" data-name={p.name}>
-                  <td>{p.name}</td>
-                  <td>{p.ready}</td>
-                  <td>{p.status}</td>
-                  <td>{p.restarts}</td>
-                  <td>{p.age}</td>
-                  <td>
-                    {p.containers.map((c) => (
-                      <button
-                        key={c}
-                        type="button"
-                        class="secondary small"
-                        data-testid="follow-log"
-                        data-pod={p.name}
-                        data-container={c}
-                        onClick={() => {
-                          props.onLog(p.name, c);
-                        }}
-                      >
-                        Follow log of {c}
-                      </button>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
-      )}
+      <PodsTable rows={podRows} onLog={props.onLog} />
       <h3>Services</h3>
       {services.length === 0 ? (
         <p>No services.</p>
@@ -396,6 +326,7 @@ function ReleaseObjects(props: {
           </table>
         </TableBox>
       )}
+      <IngressList ingresses={others?.ingresses ?? []} />
       <h3>Deployments</h3>
       {deployments.length === 0 ? (
         <p>No deployments.</p>
@@ -430,7 +361,7 @@ function ReleaseObjects(props: {
         type="button"
         class="secondary"
         onClick={() => {
-          setRound((r) => r + 1);
+          refresh();
         }}
       >
         Refresh services and deployments
@@ -520,5 +451,139 @@ function DeleteInstance(props: {
         </form>
       )}
     </section>
+  );
+}
+
+function IngressList(props: { readonly ingresses: readonly Ingress[] }): JSX.Element | null {
+  if (props.ingresses.length === 0) return null;
+  return (
+    <>
+      <h3>Ingresses</h3>
+      <ul id="ingresses">
+        {props.ingresses.map((ing) => (
+          <li
+            key={ing.metadata?.name ?? ""}
+            data-testid="ingress-row"
+            data-name={ing.metadata?.name}
+          >
+            {ing.metadata?.name}:{" "}
+            {ingressUrls(ing).map((u) => (
+              <a key={u} href={u} data-testid="app-url" rel="noreferrer noopener" target="_blank">
+                {u}
+              </a>
+            ))}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+interface ReleaseOthers {
+  readonly services: readonly Service[];
+  readonly deployments: readonly Deployment[];
+  readonly ingresses: readonly Ingress[];
+}
+
+/** The release's services, deployments and ingresses: listed when the pods change, and on refresh. */
+function useReleaseObjects(
+  api: Api,
+  namespace: string,
+  podCount: number | undefined,
+): { others: ReleaseOthers | undefined; error: unknown; refresh: () => void } {
+  const [others, setOthers] = useState<ReleaseOthers>();
+  const [error, setError] = useState<unknown>(undefined);
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let gone = false;
+    Promise.all([
+      api.get<KubeList<Service>>(resourcePath(core, "services", namespace)),
+      api.get<KubeList<Deployment>>(resourcePath(apps, "deployments", namespace)),
+      // Ingresses are optional: a user who may not list them still sees the rest.
+      api
+        .get<KubeList<Ingress>>(resourcePath(networking, "ingresses", namespace))
+        .catch((): KubeList<Ingress> => ({ items: [] })),
+    ]).then(
+      ([s, d, i]) => {
+        if (gone) return;
+        setOthers({
+          services: [...(s.items ?? [])],
+          deployments: [...(d.items ?? [])],
+          ingresses: [...(i.items ?? [])],
+        });
+        setError(undefined);
+      },
+      (err: unknown) => {
+        if (!gone) setError(err);
+      },
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api, namespace, round, podCount]);
+
+  return {
+    others,
+    error,
+    refresh: () => {
+      setRound((r) => r + 1);
+    },
+  };
+}
+
+function PodsTable(props: {
+  readonly rows: readonly PodRow[];
+  readonly onLog: (pod: string, container: string) => void;
+}): JSX.Element {
+  const podRows = props.rows;
+  return (
+    <>
+      {podRows.length === 0 ? (
+        <p>No pods.</p>
+      ) : (
+        <TableBox label="Pods">
+          <table id="pods">
+            <thead>
+              <tr>
+                <th scope="col">NAME</th>
+                <th scope="col">READY</th>
+                <th scope="col">STATUS</th>
+                <th scope="col">RESTARTS</th>
+                <th scope="col">AGE</th>
+                <th scope="col">LOGS</th>
+              </tr>
+            </thead>
+            <tbody>
+              {podRows.map((p) => (
+                <tr key={p.name} data-testid="pod-row" data-name={p.name}>
+                  <td>{p.name}</td>
+                  <td>{p.ready}</td>
+                  <td>{p.status}</td>
+                  <td>{p.restarts}</td>
+                  <td>{p.age}</td>
+                  <td>
+                    {p.containers.map((c) => (
+                      <button
+                        key={c}
+                        type="button"
+                        class="secondary small"
+                        data-testid="follow-log"
+                        data-pod={p.name}
+                        data-container={c}
+                        onClick={() => {
+                          props.onLog(p.name, c);
+                        }}
+                      >
+                        Follow log of {c}
+                      </button>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableBox>
+      )}
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventRows, podRow, releaseNamespace, serviceRow } from "./objects.js";
+import { eventRows, ingressUrls, podRow, releaseNamespace, serviceRow } from "./objects.js";
 
 const now = new Date("2026-12-03T12:00:00Z");
 
@@ -92,6 +92,28 @@ describe("eventRows", () => {
     expect(rows.map((r) => [r.key, r.age, r.from])).toEqual([
       ["a", "2m", "kubeplus"],
       ["b", "10s", "helmer"],
+    ]);
+  });
+});
+
+describe("ingressUrls", () => {
+  it("gives each rule's host and path, https where TLS names the host, the load balancer for a rule without host", () => {
+    const urls = ingressUrls({
+      spec: {
+        tls: [{ hosts: ["shop.example"] }],
+        rules: [
+          { host: "shop.example", http: { paths: [{ path: "/" }, { path: "/api" }] } },
+          { host: "plain.example" },
+          { http: { paths: [{ path: "/x" }] } },
+        ],
+      },
+      status: { loadBalancer: { ingress: [{ ip: "198.18.0.60" }] } },
+    });
+    expect(urls).toEqual([
+      "https://shop.example/",
+      "https://shop.example/api",
+      "http://plain.example/",
+      "http://198.18.0.60/x",
     ]);
   });
 });

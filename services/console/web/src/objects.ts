@@ -195,3 +195,44 @@ function eventRow(ev: KubeEvent, now: Date): EventRow {
     at: when ? Date.parse(when) || 0 : 0,
   };
 }
+
+export interface Ingress {
+  readonly metadata?: { readonly name?: string };
+  readonly spec?: {
+    readonly tls?: readonly { readonly hosts?: readonly string[] }[];
+    readonly rules?: readonly {
+      readonly host?: string;
+      readonly http?: { readonly paths?: readonly { readonly path?: string }[] };
+    }[];
+  };
+  readonly status?: {
+    readonly loadBalancer?: {
+      readonly ingress?: readonly { readonly ip?: string; readonly hostname?: string }[];
+    };
+  };
+}
+
+/**
+ * The app's URLs an Ingress gives: each rule's host (https when a TLS entry names it) and path; a rule without a host
+ * is reached at the Ingress's load-balancer address.
+ */
+export function ingressUrls(ing: Ingress): string[] {
+  const tlsHosts = new Set(
+    arr(ing, "spec", "tls").flatMap((t) =>
+      arr(t, "hosts").map((h) => (typeof h === "string" ? h : "")),
+    ),
+  );
+  const lb = arr(ing, "status", "loadBalancer", "ingress").map(
+    (i) => str(i, "hostname") || str(i, "ip"),
+  );
+  const urls: string[] = [];
+  for (const rule of arr(ing, "spec", "rules")) {
+    const host = str(rule, "host");
+    const hosts = host ? [host] : lb.filter(Boolean);
+    const paths = arr(rule, "http", "paths").map((p) => str(p, "path") || "/");
+    for (const h of hosts)
+      for (const p of paths.length ? paths : ["/"])
+        urls.push(`${tlsHosts.has(h) ? "https" : "http"}://${h}${p.startsWith("/") ? p : `/${p}`}`);
+  }
+  return [...new Set(urls)];
+}
