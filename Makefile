@@ -40,7 +40,7 @@ node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wi
 install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
 
 .PHONY: tools
-tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes need.
+tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes and the browser tests need.
 	hack/tools/ensure-node-packages.sh
 	hack/tools/ensure-tools.sh
 
