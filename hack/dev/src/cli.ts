@@ -22,6 +22,7 @@ import { imagesCommand } from "./images-cli.js";
 import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
 import {
+  consoleAccess,
   followLogs,
   readStack,
   stackDown,
@@ -171,6 +172,8 @@ async function printStack(cluster: ClusterState, state: StackState): Promise<voi
       "  PATH=$PWD/bin/plugins:$PATH kubectl kubeplus commands   # the kubectl plugins (make plugins)",
       "  make logs SERVICE=helmer [INSTANCE=<name>]             # kubectl logs -f of a service's pods",
       `  kubectl port-forward -n ${state.namespace} svc/metrics-collector 9090   # then curl localhost:9090/metrics`,
+      "",
+      ...consoleAccess(state),
       "",
       "Stop everything with: make down",
       "",
