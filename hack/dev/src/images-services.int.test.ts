@@ -263,6 +263,7 @@ describe("service images in a real containerd (ctr import, ctr run)", () => {
         `PORT=${String(port)}`,
         `HEALTH_PORT=${String(health)}`,
         "BIND_ADDRESS=127.0.0.1",
+        "HEALTH_HOST=127.0.0.1",
         // Nothing listens there: the page and health need no apiserver.
         "CONSOLE_APISERVER_URL=https://127.0.0.1:1",
       ].flatMap((e) => ["--env", e]),

@@ -136,6 +136,18 @@ describe("the page's own protections stay on", () => {
     expect(await p.title()).toBe("Harness");
     await expect.poll(() => errors.all().join("\n")).toMatch(/Content Security Policy/);
   });
+
+  it("leaves an HTTP error response out of the errors unless asked for it", async () => {
+    const p = await browser.newPage();
+    const quiet = watchPageErrors(p);
+    const all = watchPageErrors(p, { includeFailedRequests: true });
+    await p.goto(`${base}/accessible`);
+    await p.evaluate(async () => {
+      await fetch("/missing");
+    });
+    await expect.poll(() => all.all().join("\n")).toMatch(/status of 404/);
+    expect(quiet.all()).toEqual([]);
+  });
 });
 
 describe("375 px wide", () => {

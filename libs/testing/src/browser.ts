@@ -142,12 +142,23 @@ export interface PageErrors {
   all(): readonly string[];
 }
 
-/** Records the page's uncaught errors and console errors from now on. */
-export function watchPageErrors(page: Page): PageErrors {
+/** Chrome's console line for a response of 4xx or 5xx: the app's business (a 401 before sign-in, a 422 refusal). */
+const FAILED_REQUEST = /^Failed to load resource: the server responded with a status of \d+/;
+
+/**
+ * Records the page's uncaught errors and console errors from now on; Chrome's lines for HTTP error responses only
+ * with `includeFailedRequests` (a console checks its session with a request that answers 401 before sign-in).
+ */
+export function watchPageErrors(
+  page: Page,
+  opts: { includeFailedRequests?: boolean } = {},
+): PageErrors {
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
   page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+    if (msg.type() !== "error") return;
+    if (opts.includeFailedRequests !== true && FAILED_REQUEST.test(msg.text())) return;
+    errors.push(`console: ${msg.text()}`);
   });
   return { all: () => [...errors] };
 }
