@@ -214,7 +214,9 @@ async function demoCommand(runDir: string): Promise<number> {
     return 1;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  process.stdout.write(`\nDemo passed in ${seconds} s. 'make down' stops everything.\n`);
+  process.stdout.write(
+    `\nDemo passed in ${seconds} s. KubePlus keeps running; 'make down' stops everything.\n\n${consoleAccess(stack).join("\n")}\n`,
+  );
   return 0;
 }
 
