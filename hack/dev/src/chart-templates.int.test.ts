@@ -395,6 +395,7 @@ describe("the chart's console", () => {
       CONSOLE_APISERVER_CA_FILE: "/var/run/kubeplus/kube-root-ca/ca.crt",
       CONSOLE_SECURE_COOKIES: "true",
       CONSOLE_SESSION_IDLE_SECONDS: "600",
+      CONSOLE_SESSION_MAX_SECONDS: "28800",
       LOG_LEVEL: "info",
     });
     expect(c?.volumeMounts).toContainEqual({
