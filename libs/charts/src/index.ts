@@ -13,6 +13,8 @@ export {
   withNodeField,
 } from "./instance-crd.js";
 export type { InstanceCrdResult, NewResource } from "./instance-crd.js";
+export { compatibilityChecker, toJsonSchema } from "./compatibility.js";
+export type { FieldProblem } from "./compatibility.js";
 export { HostAccess, lintRendered, podSpecOf } from "./lint.js";
 export {
   lintChartCrds,

@@ -115,7 +115,13 @@ export function withNodeField(schema: JsonSchema, dottedField: string): JsonSche
 
 export function buildInstanceCrd(
   resource: NewResource,
-  chart: { values: Record<string, unknown>; valuesSchema?: Record<string, unknown>; name: string },
+  chart: {
+    values: Record<string, unknown>;
+    valuesSchema?: Record<string, unknown>;
+    name: string;
+    /** Chart.yaml's description: what a consumer reads first about the kind (the console's catalog, kubectl explain). */
+    description?: string;
+  },
   composition: { name: string; namespace: string; nodeSelector?: string },
 ): InstanceCrdResult {
   const inferred = specSchemaForChart(chart);
@@ -130,7 +136,7 @@ export function buildInstanceCrd(
     kind: resource.kind,
     plural: resource.plural,
     categories: ["kubeplus"],
-    description: `Instances of the '${chart.name}' chart, one isolated tenant each (ResourceComposition ${composition.namespace}/${composition.name}).`,
+    description: `${chart.description?.trim() ? `${chart.description.trim().replace(/\.?$/, ".")} ` : ""}Instances of the '${chart.name}' chart, one isolated tenant each (ResourceComposition ${composition.namespace}/${composition.name}).`,
     spec: { ...schema, description: `Values of the '${chart.name}' chart (from its ${source}).` },
     status: INSTANCE_STATUS_SCHEMA,
     printerColumns: [

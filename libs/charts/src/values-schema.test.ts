@@ -230,4 +230,27 @@ describe("chartDefaultIn", () => {
     expect(chartDefaultIn("Chart default: [1, 2, ...")).toBeUndefined();
     expect(chartDefaultIn("just a description")).toBeUndefined();
   });
+
+  it("opens the kind's description with the chart's own, for the console's catalog and kubectl explain", () => {
+    const resource = {
+      kind: "Shop",
+      group: "platformapi.kubeplus",
+      version: "v1alpha1",
+      plural: "shops",
+    };
+    const owner = { name: "shop-composition", namespace: "kubeplus" };
+    const described = buildInstanceCrd(
+      resource,
+      { values: {}, name: "shop", description: "An online shop with its own database" },
+      owner,
+    ).crd.spec.versions[0]!.schema.openAPIV3Schema.description;
+    expect(described).toBe(
+      "An online shop with its own database. Instances of the 'shop' chart, one isolated tenant each (ResourceComposition kubeplus/shop-composition).",
+    );
+    const plain = buildInstanceCrd(resource, { values: {}, name: "shop" }, owner).crd.spec
+      .versions[0]!.schema.openAPIV3Schema.description;
+    expect(plain).toBe(
+      "Instances of the 'shop' chart, one isolated tenant each (ResourceComposition kubeplus/shop-composition).",
+    );
+  });
 });

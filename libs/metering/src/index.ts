@@ -18,6 +18,6 @@ export type {
 } from "./compute.js";
 export { escapeLabel, parsePrometheusText } from "./prom-text.js";
 export type { Sample } from "./prom-text.js";
-export { accumulate, RECORD_DAYS } from "./record.js";
-export type { DailyUsage, UsageRecord } from "./record.js";
+export { accumulate, RECENT_POINTS, RECORD_DAYS } from "./record.js";
+export type { DailyUsage, RecentPoint, UsageRecord } from "./record.js";
 export { toJson, toPretty, toPrometheus } from "./render.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   accumulate,
+  RECENT_POINTS,
   addNodeSamples,
   CARRY_COUNTER_MS,
   carryCounters,
@@ -381,5 +382,48 @@ describe("daily usage records", () => {
     // 60 s since CPU was last measured, not 30: the missed pass is not a half-minute of zero use.
     expect(record.days[0]?.cpuCoreSeconds).toBeCloseTo(0.35 * 60);
     expect(record.days[0]?.memoryByteSeconds).toBe(96 * 1024 ** 2 * 60);
+  });
+
+  it("keeps the latest passes for the charts: gauges as measured, network as rates, at most RECENT_POINTS", () => {
+    const u1 = {
+      ...usageAt(30),
+      collectedAt: "2026-11-24T10:00:00.000Z",
+      networkReceiveBytes: 1000,
+    };
+    let record = accumulate({ days: [] }, u1, 90);
+    expect(record.recent).toEqual([
+      {
+        at: "2026-11-24T10:00:00.000Z",
+        cpuCores: 0.35,
+        memoryBytes: 96 * 1024 ** 2,
+        storageBytes: 3 * 1024 ** 3,
+        receiveBytesPerSecond: null,
+        transmitBytesPerSecond: null,
+      },
+    ]);
+    record = accumulate(
+      record,
+      { ...u1, collectedAt: "2026-11-24T10:00:20.000Z", networkReceiveBytes: 3000, cpuCores: null },
+      90,
+    );
+    expect(record.recent?.[1]).toMatchObject({ cpuCores: null, receiveBytesPerSecond: 100 });
+    // After a gap longer than the collector's limit there is no rate to show, not a made-up one.
+    record = accumulate(
+      record,
+      { ...u1, collectedAt: "2026-11-24T11:00:00.000Z", networkReceiveBytes: 9000 },
+      90,
+    );
+    expect(record.recent?.[2]?.receiveBytesPerSecond).toBeNull();
+    for (let i = 1; i <= RECENT_POINTS; i++)
+      record = accumulate(
+        record,
+        {
+          ...u1,
+          collectedAt: new Date(Date.parse("2026-11-24T11:00:00.000Z") + i * 60_000).toISOString(),
+        },
+        90,
+      );
+    expect(record.recent).toHaveLength(RECENT_POINTS);
+    expect(record.recent?.[0]?.at).toBe("2026-11-24T11:01:00.000Z");
   });
 });

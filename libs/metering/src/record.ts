@@ -10,9 +10,24 @@ export interface DailyUsage {
   networkTransmitBytes: number;
 }
 
+/**
+ * One pass of one instance, as the console charts it over time: the gauges as measured (null: not measured in that
+ * pass) and the network counters' rates since the pass before (bytes per second; null on the first pass or a gap).
+ */
+export interface RecentPoint {
+  readonly at: string;
+  readonly cpuCores: number | null;
+  readonly memoryBytes: number | null;
+  readonly storageBytes: number;
+  readonly receiveBytesPerSecond: number | null;
+  readonly transmitBytesPerSecond: number | null;
+}
+
 /** What is kept in the cluster per instance (so that a restart loses nothing): the days and the last counters. */
 export interface UsageRecord {
   days: DailyUsage[];
+  /** The latest passes, oldest first, at most RECENT_POINTS. */
+  recent?: RecentPoint[];
   lastAt?: string;
   /** The last pass that measured CPU (memory): a pass without the figure leaves the time to the next that has it. */
   cpuSince?: string;
@@ -23,6 +38,31 @@ export interface UsageRecord {
 
 /** Days kept in a record. */
 export const RECORD_DAYS = 62;
+/** Passes kept for the charts: three hours at the default 60 s interval (about 20 KiB of JSON). */
+export const RECENT_POINTS = 180;
+
+function recentPoint(
+  record: UsageRecord,
+  usage: InstanceUsage,
+  maxGapSeconds: number,
+): RecentPoint {
+  const seconds =
+    record.lastAt === undefined
+      ? 0
+      : (Date.parse(usage.collectedAt) - Date.parse(record.lastAt)) / 1000;
+  const rate = (now: number | null, before: number | undefined): number | null =>
+    now === null || before === undefined || seconds <= 0 || seconds > maxGapSeconds
+      ? null
+      : increase(now, before) / seconds;
+  return {
+    at: usage.collectedAt,
+    cpuCores: usage.cpuCores,
+    memoryBytes: usage.memoryBytes,
+    storageBytes: usage.storageBytes,
+    receiveBytesPerSecond: rate(usage.networkReceiveBytes, record.lastReceive),
+    transmitBytesPerSecond: rate(usage.networkTransmitBytes, record.lastTransmit),
+  };
+}
 
 const increase = (now: number | null, before: number | undefined): number => {
   if (now === null) return 0;
@@ -58,8 +98,10 @@ export function accumulate(
     v !== null ? usage.collectedAt : before;
   const cpuAt = measuredAt(usage.cpuCores, cpuSince);
   const memoryAt = measuredAt(usage.memoryBytes, memorySince);
+  const recent = [...(record.recent ?? []), recentPoint(record, usage, maxGapSeconds)];
   return {
     days: days.sort((a, b) => a.date.localeCompare(b.date)).slice(-RECORD_DAYS),
+    recent: recent.slice(-RECENT_POINTS),
     lastAt: usage.collectedAt,
     ...(cpuAt ? { cpuSince: cpuAt } : {}),
     ...(memoryAt ? { memorySince: memoryAt } : {}),

@@ -7,6 +7,7 @@ export type { HealthChecks } from "./health.js";
 export { REPLICA_ENV, replicaConfig } from "./replica.js";
 export type { ReplicaConfig } from "./replica.js";
 export { positiveNumbers } from "./env.js";
+export type { PositiveReader } from "./env.js";
 export type { MetricsSource } from "./health.js";
 export { Outcome, ReconcileResult, ServiceMetrics, secondsSince, Verdict } from "./metrics.js";
 export type {

@@ -25,6 +25,7 @@ export {
   waitForCrd,
   freePort,
   instanceNamespace,
+  startConsole,
   startCrdHook,
   startHelmer,
   tearDownPlatform,

@@ -144,6 +144,40 @@ export function startCrdHook(
   );
 }
 
+/**
+ * The console as a real process on a free loopback port, with no Kubernetes credential of its own (no KUBECONFIG in
+ * its environment): it reaches the control plane's apiserver only with the signed-in users' credentials. `webDir`:
+ * the built web app (default: the package's dist/web). Resolves once it listens; `url` is its address.
+ */
+export async function startConsole(
+  cluster: TestCluster,
+  options: { webDir?: string; env?: Record<string, string> } = {},
+): Promise<RunningService & { url: string }> {
+  const caData = cluster.kc.getCurrentCluster()?.caData;
+  if (!caData)
+    throw new Error("the control plane's kubeconfig embeds no CA (certificate-authority-data)");
+  const caFile = join(mkdtempSync(join(tmpdir(), "console-ca-")), "apiserver-ca.crt");
+  writeFileSync(caFile, Buffer.from(caData, "base64"));
+  const service = await startService(
+    "console",
+    {
+      PATH: process.env.PATH,
+      PORT: "0",
+      BIND_ADDRESS: "127.0.0.1",
+      HEALTH_PORT: "0",
+      HEALTH_HOST: "127.0.0.1",
+      CONSOLE_APISERVER_URL: cluster.state.apiServerUrl,
+      CONSOLE_APISERVER_CA_FILE: caFile,
+      LOG_LEVEL: "debug",
+      ...(options.webDir ? { CONSOLE_WEB_DIR: options.webDir } : {}),
+      ...options.env,
+    },
+    (l) => l.msg === "console started",
+  );
+  const started = service.logs().find((l) => l.msg === "console started");
+  return Object.assign(service, { url: `http://${String(started?.address)}` });
+}
+
 export interface TearDownOptions {
   readonly namespace: string;
   /** `<plural>.<group>` of generated kinds whose instances and CRD go. */

@@ -26,11 +26,11 @@ describe("loadConfig", () => {
       loadConfig({
         CONSOLE_APISERVER_URL: "http://198.18.0.1:6443",
         CONSOLE_SECURE_COOKIES: "yes",
-        PORT: "0",
+        PORT: "80000",
         CONSOLE_SESSION_IDLE_SECONDS: "90000",
       }),
     ).toThrow(
-      /PORT must be a positive whole number[\s\S]*must be an https:\/\/ URL[\s\S]*CONSOLE_SECURE_COOKIES must be true or false[\s\S]*must not exceed CONSOLE_SESSION_MAX_SECONDS/,
+      /PORT must be a port number[\s\S]*must be an https:\/\/ URL[\s\S]*CONSOLE_SECURE_COOKIES must be true or false[\s\S]*must not exceed CONSOLE_SESSION_MAX_SECONDS/,
     );
     expect(() => loadConfig({})).toThrow(/KUBERNETES_SERVICE_HOST is not set/);
   });

@@ -1,6 +1,12 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { positiveNumbers, REPLICA_ENV, replicaConfig, type ReplicaConfig } from "@kubeplus/runtime";
+import {
+  positiveNumbers,
+  REPLICA_ENV,
+  replicaConfig,
+  type PositiveReader,
+  type ReplicaConfig,
+} from "@kubeplus/runtime";
 
 export interface ConsoleConfig extends ReplicaConfig {
   readonly port: number;
@@ -19,7 +25,10 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Every variable the console reads: name, default (undefined = required), meaning. Mirrored in its README. */
 export const CONSOLE_ENV = {
-  PORT: { default: "8080", doc: "port of the console (the web app and its /api)" },
+  PORT: {
+    default: "8080",
+    doc: "port of the console (the web app and its /api); 0 picks a free port",
+  },
   BIND_ADDRESS: { default: "0.0.0.0", doc: "address the console listens on" },
   CONSOLE_APISERVER_URL: {
     default: "",
@@ -68,22 +77,37 @@ function apiserverOf(env: NodeJS.ProcessEnv, problems: string[]): string {
   return url ?? "";
 }
 
-/** Reads and validates the configuration once; every problem is reported together. */
-export function loadConfig(env: NodeJS.ProcessEnv): ConsoleConfig {
-  const problems: string[] = [];
-  const positive = positiveNumbers(env, CONSOLE_ENV, problems);
-  const port = positive("PORT", { integer: true });
-  if (port > 65535) problems.push(`PORT must be a port number (got '${String(port)}')`);
-  const apiserverUrl = apiserverOf(env, problems);
-  const secure = (env.CONSOLE_SECURE_COOKIES ?? CONSOLE_ENV.CONSOLE_SECURE_COOKIES.default).trim();
-  if (secure !== "true" && secure !== "false")
-    problems.push(`CONSOLE_SECURE_COOKIES must be true or false (got '${secure}')`);
+function sessionLimits(
+  positive: PositiveReader<typeof CONSOLE_ENV>,
+  problems: string[],
+): { idle: number; max: number } {
   const idle = positive("CONSOLE_SESSION_IDLE_SECONDS", { integer: true });
   const max = positive("CONSOLE_SESSION_MAX_SECONDS", { integer: true });
   if (idle > max)
     problems.push(
       `CONSOLE_SESSION_IDLE_SECONDS (${String(idle)}) must not exceed CONSOLE_SESSION_MAX_SECONDS (${String(max)})`,
     );
+  return { idle, max };
+}
+
+function portOf(env: NodeJS.ProcessEnv, problems: string[]): number {
+  const raw = env.PORT ?? CONSOLE_ENV.PORT.default;
+  const port = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push(`PORT must be a port number, 0 for a free one (got '${raw}')`);
+  return port;
+}
+
+/** Reads and validates the configuration once; every problem is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv): ConsoleConfig {
+  const problems: string[] = [];
+  const positive = positiveNumbers(env, CONSOLE_ENV, problems);
+  const port = portOf(env, problems);
+  const apiserverUrl = apiserverOf(env, problems);
+  const secure = (env.CONSOLE_SECURE_COOKIES ?? CONSOLE_ENV.CONSOLE_SECURE_COOKIES.default).trim();
+  if (secure !== "true" && secure !== "false")
+    problems.push(`CONSOLE_SECURE_COOKIES must be true or false (got '${secure}')`);
+  const { idle, max } = sessionLimits(positive, problems);
   const config: ConsoleConfig = {
     port,
     bindAddress: nonEmpty(env.BIND_ADDRESS) ?? CONSOLE_ENV.BIND_ADDRESS.default,

@@ -19,7 +19,18 @@ const signIns = {
 };
 const sessionGauge = metrics.gauge("kubeplus_console_sessions", "Signed-in sessions held now");
 
-const apiserver = new Apiserver(config.apiserverUrl, readFileSync(config.apiserverCaFile, "utf8"));
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    log.fatal(
+      { err, file },
+      "cannot read the apiserver's CA bundle: set CONSOLE_APISERVER_CA_FILE (the chart mounts ConfigMap kube-root-ca.crt)",
+    );
+    process.exit(1);
+  }
+}
+const apiserver = new Apiserver(config.apiserverUrl, readCa(config.apiserverCaFile));
 const sessions = new SessionStore({ idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs });
 const sweeper = setInterval(() => {
   const removed = sessions.sweep();

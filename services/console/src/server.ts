@@ -338,6 +338,8 @@ async function passThrough(
     "content-type": safeResponseType(upstream.headers["content-type"]),
     "content-security-policy": PASSTHROUGH_POLICY,
   });
+  // A watch or a followed log sends nothing until something happens: the page gets its answer's head at once.
+  res.flushHeaders();
   upstream.pipe(res);
   upstream.on("error", () => {
     res.destroy();

@@ -207,6 +207,7 @@ function instanceCrdFor(
     values: chart.values,
     ...(chart.valuesSchema ? { valuesSchema: chart.valuesSchema } : {}),
     name: chart.metadata.name,
+    ...(chart.metadata.description ? { description: chart.metadata.description } : {}),
   };
   const nodeSelector = rc.spec.respolicy?.spec?.policy?.podconfig?.nodeSelector;
   const owner = {
