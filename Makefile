@@ -40,7 +40,7 @@ node_modules/.modules.yaml: pnpm-lock.yaml package.json pnpm-workspace.yaml $(wi
 install: pnpm node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm, frozen lockfile).
 
 .PHONY: tools
-tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes need.
+tools: ## Build the pinned binaries (Kubernetes, etcd, kwok, helm, nats-server, the real nodes' containerd, CoreDNS, kube-router) and install the Debian packages the real nodes and the browser tests need.
 	hack/tools/ensure-node-packages.sh
 	hack/tools/ensure-tools.sh
 
@@ -51,8 +51,9 @@ $(POST_RENDER_BIN): $(wildcard services/helmer/post-render-shim/*.go) services/h
 	cd services/helmer/post-render-shim && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags="-s -w" -o ../bin/kubeplus-post-render .
 
 .PHONY: build
-build: install $(POST_RENDER_BIN) ## Compile every package (tsc -b, project references) and the helmer's post-render forwarder.
+build: install $(POST_RENDER_BIN) ## Compile every package (tsc -b, project references), the helmer's post-render forwarder and the console's page.
 	$(PNPM) exec tsc -b
+	$(PNPM) -r --if-present run build:web
 
 .PHONY: typecheck
 typecheck: build ## Type-check the workspace (tsc -b, plus the lint-rule tests).
@@ -91,8 +92,8 @@ down: ## Stop everything `make up` started (the control plane and its real nodes
 	@if [ -f hack/dev/dist/cli.js ]; then $(DEV) down; else echo "[make] nothing to stop (dev CLI not built)"; fi
 
 .PHONY: logs
-logs: ## Follow one service's pods' logs (kubectl logs -f): make logs SERVICE=helmer [INSTANCE=<name>] (crd-hook, kubeconfig-generator, metrics-collector).
-	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector> [INSTANCE=<name>]"; exit 2; }
+logs: ## Follow one service's pods' logs (kubectl logs -f): make logs SERVICE=helmer [INSTANCE=<name>] (crd-hook, kubeconfig-generator, metrics-collector, console).
+	@test -n "$(SERVICE)" || { echo "usage: make logs SERVICE=<crd-hook|helmer|kubeconfig-generator|metrics-collector|console> [INSTANCE=<name>]"; exit 2; }
 	@$(DEV) logs $(SERVICE) $(if $(INSTANCE),--instance $(INSTANCE))
 
 .PHONY: demo

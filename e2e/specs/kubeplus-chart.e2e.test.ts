@@ -1,7 +1,7 @@
 // The product as users install it, exactly what `make up` and `make demo` do: the KubePlus chart installed with the
-// provider kubeconfig (no cluster-admin) and the images built here, its four services and NATS running as pods on the
-// real node (no local service process), the seed walkthrough against that installation, KubePlus itself upgraded to a
-// new chart version and image tag while tenants run and admissions keep coming, and a clean uninstall.
+// provider kubeconfig (no cluster-admin) and the images built here, its four services, the console and NATS running as
+// pods on the real node (no local service process), the seed walkthrough against that installation, KubePlus itself
+// upgraded to a new chart version and image tag while tenants run and admissions keep coming, and a clean uninstall.
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,7 +40,7 @@ interface ServicePod {
   readonly ready: boolean;
 }
 
-/** The KubePlus namespace's pods (the four services and NATS) as the administrator sees them. */
+/** The KubePlus namespace's pods (the four services, the console and NATS) as the administrator sees them. */
 async function servicePods(): Promise<ServicePod[]> {
   const got = await cluster.kubectl(["get", "pods", "-n", NS, "-o", "json"]);
   expect(got.code, got.stderr).toBe(0);
@@ -335,9 +335,9 @@ afterAll(async () => {
 }, 300_000);
 
 describe("the KubePlus chart", () => {
-  it("installs with the provider kubeconfig: the four services and NATS run as Ready pods on the real node, from the images built here", async () => {
+  it("installs with the provider kubeconfig: the four services, the console and NATS run as Ready pods on the real node, from the images built here", async () => {
     const pods = await servicePods();
-    // Four services (crd-hook twice) and NATS, all Ready on a real node, from the images `up` loaded into it.
+    // Four services (crd-hook twice), the console and NATS, all Ready on a real node, from the images `up` loaded.
     expect(pods.map((p) => p.service).sort()).toEqual(
       [...STACK_SERVICES, "crd-hook", "nats"].sort(),
     );
@@ -353,11 +353,41 @@ describe("the KubePlus chart", () => {
       "-n",
       NS,
       "-l",
-      "app.kubernetes.io/name!=nats",
+      "app.kubernetes.io/name notin (nats,console)",
       "-o",
       "jsonpath={.items[*].spec.serviceAccountName}",
     ]);
     expect(new Set(accounts.stdout.split(" "))).toEqual(new Set(["kubeplus-saas-provider"]));
+    // The console holds no rights: an account of its own that RBAC lets do nothing, and no token in its pod.
+    const consolePod = await cluster.kubectl([
+      "get",
+      "pods",
+      "-n",
+      NS,
+      "-l",
+      "app.kubernetes.io/name=console",
+      "-o",
+      "jsonpath={.items[0].spec.serviceAccountName} {.items[0].spec.automountServiceAccountToken} {.items[0].spec.volumes[*].name}",
+    ]);
+    expect(consolePod.stdout).toBe("kubeplus-console false tmp kube-root-ca");
+    for (const [verb, resource] of [
+      ["get", "pods"],
+      ["list", "secrets"],
+      ["create", "resourcecompositions.workflows.kubeplus"],
+      ["list", "wordpressmysqlservices.platformapi.kubeplus"],
+    ] as const) {
+      const can = await cluster.kubectl([
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        "-n",
+        NS,
+        "--as",
+        `system:serviceaccount:${NS}:kubeplus-console`,
+      ]);
+      expect(can.stdout.trim(), `kubeplus-console: ${verb} ${resource}`).toBe("no");
+    }
     // NATS's credentials, made by the chart: its CA, the server's certificate, one per identity.
     const natsSecrets = await cluster.kubectl([
       "get",

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the real nodes of the local control plane need, when they are missing:
+# Installs the Debian packages the real nodes of the local control plane and the browser tests need, when missing:
 #   runc                          the OCI runtime containerd starts containers with
 #   containernetworking-plugins   the CNI plugins bridge, host-local, loopback and portmap (/usr/lib/cni)
 #   iptables ipset conntrack      what kube-proxy and kube-router program, inside the nodes' network namespaces
 #   busybox-static umoci          the images' base files and the image tool (hack/images)
 #   binutils                      strip: the official Node.js build goes into the service images without its debug info
 #   e2fsprogs mount               mkfs.ext4 and losetup: a claim on a real node is a loop-mounted ext4 of its size
+#   chromium-headless-shell       the browser the console's tests drive with playwright-core (libs/testing/src/browser.ts);
+#   fonts-dejavu-core             Debian's build, so nothing downloads a browser; and a font for its screenshots' text
 # and, only when asked (KUBEPLUS_EXTRA_PACKAGES, e.g. stress-ng for make test-loaded), more packages the same way.
 # Everything else the nodes run (kubelet, kube-proxy, containerd, CoreDNS, kube-router) is built from the Go module
 # proxy by ensure-tools.sh. Installing a package starts no service: these are binaries only.
@@ -14,7 +16,8 @@
 #   hack/tools/ensure-node-packages.sh --check   install nothing; exit 1 and say what is missing
 set -euo pipefail
 
-packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount binutils)
+packages=(runc containernetworking-plugins iptables ipset conntrack busybox-static umoci e2fsprogs mount binutils
+  chromium-headless-shell fonts-dejavu-core)
 # shellcheck disable=SC2206 # a space-separated list of package names
 packages+=(${KUBEPLUS_EXTRA_PACKAGES:-})
 say() { printf '[node-packages] %s\n' "$*" >&2; }
@@ -27,7 +30,7 @@ done
 
 case "${1:-}" in
   --check) say "missing Debian packages: ${missing[*]} (run make tools as root)"; exit 1 ;;
-  -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) say "unknown argument '$1' (try --help)"; exit 2 ;;
 esac
@@ -39,7 +42,7 @@ command -v apt-get >/dev/null 2>&1 ||
 
 log_dir="${KUBEPLUS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeplus/tools}/logs"
 mkdir -p "$log_dir"
-if ! apt-cache policy "${missing[0]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+if ! apt-cache policy "${missing[0]}" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null; then
   say "apt-get update (the package lists do not offer ${missing[0]})"
   apt-get update -qq >"$log_dir/apt-update.log" 2>&1 || { say "error: apt-get update failed; see $log_dir/apt-update.log"; exit 1; }
 fi

@@ -25,6 +25,9 @@ interface Container {
   name: string;
   image: string;
   env?: { name: string; value?: string }[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
   command?: string[];
   resources?: unknown;
   securityContext?: Record<string, unknown>;
@@ -38,7 +41,12 @@ interface PodSpec {
   restartPolicy?: string;
   nodeSelector?: Record<string, string>;
   topologySpreadConstraints?: Record<string, unknown>[];
-  volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName: string; items?: { key: string }[] };
+    configMap?: { name: string; items?: { key: string; path: string }[] };
+  }[];
+  enableServiceLinks?: boolean;
 }
 interface Rendered {
   kind: string;
@@ -51,6 +59,8 @@ interface Rendered {
     template?: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
   };
   data?: Record<string, string>;
+  automountServiceAccountToken?: boolean;
+  subjects?: { kind: string; name: string; namespace?: string }[];
 }
 
 /** `helm template` with these --set (or --set-json, when the value starts with {, [ or null) values. */
@@ -310,6 +320,177 @@ describe("the chart's tracing", () => {
         OTEL_TRACES_SAMPLER_ARG: "0.25",
       });
     expect(await refusal({ "tracing.otlpEndpoint": "otel:4318" })).toMatch(/tracing\/otlpEndpoint/);
+  });
+});
+
+describe("the chart's console", () => {
+  const RBAC = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"];
+  const isConsole = (o: Rendered): boolean =>
+    o.metadata.labels?.["app.kubernetes.io/component"] === "console" ||
+    o.metadata.name.includes("console");
+  const env = (c: Container | undefined): Record<string, string | undefined> =>
+    Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+
+  it("renders nothing by default", async () => {
+    const objects = await render();
+    expect(objects.filter(isConsole).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    for (const w of workloads(objects))
+      expect(podSpec(w).containers[0]?.image, w.metadata.name).not.toMatch(/\/console[:@]/);
+  });
+
+  it("runs one pod as a ServiceAccount of its own that is bound to nothing and has no token mounted", async () => {
+    const off = await render();
+    const objects = await render({ "console.enabled": "true" });
+    expect(
+      objects
+        .filter(isConsole)
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort(),
+    ).toEqual([
+      "Deployment/console",
+      "NetworkPolicy/kubeplus-console",
+      "Service/console",
+      "ServiceAccount/kubeplus-console",
+    ]);
+    // No RBAC at all: the console turned on adds no Role, binding or ClusterRole, and nothing names its account.
+    const rbac = (all: Rendered[]): string[] =>
+      all.filter((o) => RBAC.includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(rbac(objects)).toEqual(rbac(off));
+    const bindings = objects.filter((o) => o.kind.endsWith("Binding"));
+    for (const b of bindings)
+      expect(b.subjects?.map((s) => s.name) ?? [], b.metadata.name).not.toContain(
+        "kubeplus-console",
+      );
+    expect(byName(objects, "ServiceAccount", "kubeplus-console").automountServiceAccountToken).toBe(
+      false,
+    );
+    const deployment = byName(objects, "Deployment", "console");
+    expect(deployment.spec.replicas).toBe(1);
+    const spec = podSpec(deployment);
+    expect(spec.serviceAccountName).toBe("kubeplus-console");
+    expect(spec.automountServiceAccountToken).toBe(false);
+    // No Secret of any kind (no NATS credential, no token): only the cluster's CA, from kube-root-ca.crt.
+    expect(spec.volumes?.filter((v) => v.secret)).toEqual([]);
+    expect(spec.volumes?.find((v) => v.name === "kube-root-ca")?.configMap).toEqual({
+      name: "kube-root-ca.crt",
+      items: [{ key: "ca.crt", path: "ca.crt" }],
+    });
+  });
+
+  it("sets the contract's variables, probes its health port and runs under the restricted profile", async () => {
+    const objects = await render({
+      "console.enabled": "true",
+      "console.apiServerUrl": "https://api.example.com:6443",
+      "console.sessionIdleSeconds": "600",
+      "image.registry": "localhost/kubeplus",
+    });
+    const spec = podSpec(byName(objects, "Deployment", "console"));
+    const c = spec.containers[0];
+    expect(c?.image).toBe("localhost/kubeplus/console:0.1.0");
+    expect(env(c)).toEqual({
+      PORT: "8080",
+      HEALTH_PORT: "8081",
+      BIND_ADDRESS: "0.0.0.0",
+      CONSOLE_APISERVER_URL: "https://api.example.com:6443",
+      CONSOLE_APISERVER_CA_FILE: "/var/run/kubeplus/kube-root-ca/ca.crt",
+      CONSOLE_SECURE_COOKIES: "true",
+      CONSOLE_SESSION_IDLE_SECONDS: "600",
+      CONSOLE_SESSION_MAX_SECONDS: "28800",
+      LOG_LEVEL: "info",
+    });
+    expect(c?.volumeMounts).toContainEqual({
+      name: "kube-root-ca",
+      mountPath: "/var/run/kubeplus/kube-root-ca",
+      readOnly: true,
+    });
+    expect(c?.ports).toEqual([
+      { name: "http", containerPort: 8080 },
+      { name: "health", containerPort: 8081 },
+    ]);
+    expect(c?.livenessProbe?.httpGet).toMatchObject({ path: "/healthz", port: "health" });
+    expect(c?.readinessProbe?.httpGet).toMatchObject({ path: "/readyz", port: "health" });
+    expect(spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(c?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    const values = parse(readFileSync(join(chart, "values.yaml"), "utf8")) as {
+      console: { resources: unknown };
+    };
+    expect(c?.resources).toEqual(values.console.resources);
+    // The in-cluster address by default (the server's own default), and the Service on the pod's HTTP port.
+    const plain = await render({ "console.enabled": "true" });
+    expect(env(podSpec(byName(plain, "Deployment", "console")).containers[0])).not.toHaveProperty(
+      "CONSOLE_APISERVER_URL",
+    );
+    expect(byName(plain, "Service", "console").spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/name": "console", "app.kubernetes.io/instance": "kp" },
+      ports: [{ name: "http", port: 80, targetPort: "http" }],
+    });
+    const pinned = await render({ "console.enabled": "true", "image.digests.console": DIGEST });
+    expect(podSpec(byName(pinned, "Deployment", "console")).containers[0]?.image).toBe(
+      `ghcr.io/kubeplus-ts/console@${DIGEST}`,
+    );
+  });
+
+  it("lets it reach only the apiserver and DNS, and be reached on its HTTP port", async () => {
+    const objects = await render({
+      "console.enabled": "true",
+      "networkPolicy.clusterCIDRs": '["10.244.0.0/16","10.96.0.0/12"]',
+    });
+    const policy = byName(objects, "NetworkPolicy", "kubeplus-console");
+    expect(policy.spec).toEqual({
+      podSelector: {
+        matchLabels: { "app.kubernetes.io/name": "console", "app.kubernetes.io/instance": "kp" },
+      },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
+      egress: [
+        {
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.244.0.0/16", "10.96.0.0/12"] } }],
+          ports: [
+            { protocol: "TCP", port: 443 },
+            { protocol: "TCP", port: 6443 },
+          ],
+        },
+      ],
+    });
+    const exact = await render({
+      "console.enabled": "true",
+      "console.networkPolicy.apiServerCIDRs": '["203.0.113.10/32"]',
+      "console.networkPolicy.apiServerPorts": "[36443]",
+    });
+    expect(
+      (byName(exact, "NetworkPolicy", "kubeplus-console").spec.egress as unknown[])[1],
+    ).toEqual({
+      to: [{ ipBlock: { cidr: "203.0.113.10/32" } }],
+      ports: [{ protocol: "TCP", port: 36443 }],
+    });
+    const none = await render({ "console.enabled": "true", "networkPolicy.enabled": "false" });
+    expect(none.filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
+  });
+
+  it("refuses values the console cannot honour: replicas, a short idle time, a plain-HTTP apiserver", async () => {
+    expect(await refusal({ "console.enabled": "true", "console.replicas": "2" })).toMatch(
+      /additional properties 'replicas' not allowed/,
+    );
+    expect(await refusal({ "console.sessionIdleSeconds": "5" })).toMatch(
+      /console\/sessionIdleSeconds/,
+    );
+    expect(await refusal({ "console.apiServerUrl": "http://api:6443" })).toMatch(
+      /console\/apiServerUrl/,
+    );
   });
 });
 

@@ -22,6 +22,7 @@ import { imagesCommand } from "./images-cli.js";
 import { forward, parseEndpoint } from "./forward.js";
 import { runProvisioner } from "./provisioner.js";
 import {
+  consoleAccess,
   followLogs,
   readStack,
   stackDown,
@@ -172,6 +173,8 @@ async function printStack(cluster: ClusterState, state: StackState): Promise<voi
       "  make logs SERVICE=helmer [INSTANCE=<name>]             # kubectl logs -f of a service's pods",
       `  kubectl port-forward -n ${state.namespace} svc/metrics-collector 9090   # then curl localhost:9090/metrics`,
       "",
+      ...consoleAccess(state),
+      "",
       "Stop everything with: make down",
       "",
     ].join("\n"),
@@ -211,7 +214,9 @@ async function demoCommand(runDir: string): Promise<number> {
     return 1;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  process.stdout.write(`\nDemo passed in ${seconds} s. 'make down' stops everything.\n`);
+  process.stdout.write(
+    `\nDemo passed in ${seconds} s. KubePlus keeps running; 'make down' stops everything.\n\n${consoleAccess(stack).join("\n")}\n`,
+  );
   return 0;
 }
 

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   runContainer,
   startContainerd,
   stopContainerd,
+  stopTask,
   type Containerd,
 } from "./images-containerd.js";
 import {
@@ -21,16 +23,21 @@ import {
   type BuiltImage,
 } from "./images.js";
 import { repoRoot } from "./paths.js";
+import { freePorts } from "./ports.js";
 
-// The four KubePlus service images: built twice into two empty caches (the downloaded .debs shared), compared byte
+// The five KubePlus service images: built twice into two empty caches (the downloaded .debs shared), compared byte
 // for byte, measured, then imported into a containerd of this test's own and run: node starts inside as 65532 and
-// each service stops at its configuration, naming what is missing; the helmer's helm and post-render forwarder run.
+// each NATS service stops at its configuration, naming what is missing; the helmer's helm and post-render forwarder
+// run; the console serves its single-page app as the chart runs it (no token, read-only root, the cluster CA mounted).
 // Needs root, umoci, GNU tar, Go, the pinned helm and containerd (make tools), runc, Debian's package index reachable
-// (the first build fetches the pinned .debs), and `tsc -b` (the bundles are made from the services' dist).
+// (the first build fetches the pinned .debs), and `make build` (the bundles are made from the services' dist, and the
+// console's page from services/console/dist/web).
 
 const exec = promisify(execFile);
 const env = process.env;
-const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+/** The services that talk to NATS, and the console, which needs none. */
+const NATS_SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+const SERVICES = [...NATS_SERVICES, "console"];
 const NAMESPACE = "kubeplus-service-images-test";
 /** The issue's goal for one service image, in bytes (MB, not MiB). */
 /**
@@ -89,12 +96,12 @@ describe("service images build", () => {
     }
   }, 600_000);
 
-  it("shares one Node.js base layer among the four, and measures each image against the 121 MB ceiling", async () => {
+  it("shares one Node.js base layer among the five, and measures each image against the 121 MB ceiling", async () => {
     const layers = await Promise.all(first.map(layersOf));
     const bases = new Set(layers.map((l) => l[0]));
     expect(bases.size).toBe(1);
     expect(layers.every((l) => l.length === 2)).toBe(true);
-    expect(new Set(layers.map((l) => l[1])).size).toBe(4);
+    expect(new Set(layers.map((l) => l[1])).size).toBe(SERVICES.length);
     const helm = join(
       imagesCacheDir(env),
       "..",
@@ -167,7 +174,7 @@ describe("service images in a real containerd (ctr import, ctr run)", () => {
     expect(listed.sort()).toEqual(first.flatMap((i) => i.refs).sort());
   });
 
-  it.each(SERVICES)(
+  it.each(NATS_SERVICES)(
     "%s: node starts as the chart's uid on a read-only root and stops at its configuration, naming NATS_URL",
     async (name) => {
       const image = byName(first, name);
@@ -217,6 +224,77 @@ describe("service images in a real containerd (ctr import, ctr run)", () => {
     expect(info.schemas).toBeGreaterThan(5);
     expect(info.ca).toBeGreaterThan(100);
   }, 60_000);
+
+  it("console: serves its page and its health as the chart runs it (uid 10001, read-only root, no token, the CA mounted)", async () => {
+    const image = byName(first, "console");
+    const [port = 0, health = 0] = await freePorts(2);
+    // What the chart mounts: kube-root-ca.crt's ca.crt (a CA of this test's own) and an emptyDir at /tmp.
+    const ca = join(scratch, "kube-root-ca");
+    const tmp = join(scratch, "console-tmp");
+    mkdirSync(ca);
+    mkdirSync(tmp, { mode: 0o1777 });
+    chmodSync(tmp, 0o1777);
+    await exec("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=kubernetes-ca",
+      "-keyout",
+      join(scratch, "ca.key"),
+      "-out",
+      join(ca, "ca.crt"),
+    ]);
+    chmodSync(join(ca, "ca.crt"), 0o644);
+    const running = runContainer(d(), image.refs[1] ?? "", "console-serves", [
+      "--read-only",
+      "--user",
+      "10001:10001",
+      "--net-host",
+      ...["--mount", `type=bind,src=${ca},dst=/var/run/kubeplus/kube-root-ca,options=rbind:ro`],
+      ...["--mount", `type=bind,src=${tmp},dst=/tmp,options=rbind:rw`],
+      ...[
+        `PORT=${String(port)}`,
+        `HEALTH_PORT=${String(health)}`,
+        "BIND_ADDRESS=127.0.0.1",
+        "HEALTH_HOST=127.0.0.1",
+        // Nothing listens there: the page and health need no apiserver.
+        "CONSOLE_APISERVER_URL=https://127.0.0.1:1",
+      ].flatMap((e) => ["--env", e]),
+    ]);
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const res = await fetch(`http://127.0.0.1:${String(health)}/healthz`).catch(
+          () => undefined,
+        );
+        if (res?.ok) break;
+        if (Date.now() > deadline)
+          throw new Error(`the console did not answer /healthz within 30 s:\n${running.errors()}`);
+        await sleep(250);
+      }
+      const page = await fetch(`http://127.0.0.1:${String(port)}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      const html = await page.text();
+      const script = /<script[^>]*\ssrc="([^"]+)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      const js = await fetch(new URL(script ?? "", `http://127.0.0.1:${String(port)}/`));
+      expect(js.status).toBe(200);
+      expect((await js.text()).length).toBeGreaterThan(100);
+      // Not signed in: the API refuses, and the console holds no credential of its own to fall back on.
+      expect((await fetch(`http://127.0.0.1:${String(port)}/api/session`)).status).toBe(401);
+    } finally {
+      await stopTask(d(), running);
+    }
+  }, 90_000);
 
   it("gives the helmer the pinned helm and the post-render forwarder, both runnable as 65532", async () => {
     const image = byName(first, "helmer");

@@ -16,7 +16,7 @@ import {
 } from "./images.js";
 import { repoRoot } from "./paths.js";
 
-const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector"];
+const SERVICES = ["crd-hook", "helmer", "kubeconfig-generator", "metrics-collector", "console"];
 const chart = join(repoRoot, "deploy", "charts", "kubeplus");
 const def = (name: string): ImageDefinition => {
   const found = SERVICE_IMAGES.find((d) => d.name === name);
@@ -39,7 +39,7 @@ const flagValues = (args: string[], flag: string): string[] =>
   args.flatMap((a, i) => (a === flag ? [args[i + 1] ?? ""] : []));
 
 describe("the service images", () => {
-  it("are the four services, each built from its package and none of the nodes' images", () => {
+  it("are the five services, each built from its package and none of the nodes' images", () => {
     expect(SERVICE_IMAGES.map((d) => d.name)).toEqual(SERVICES);
     for (const d of SERVICE_IMAGES) {
       expect(d.service).toBe(d.name);
@@ -80,6 +80,7 @@ describe("the service images", () => {
       helmer: ["8081/tcp"],
       "kubeconfig-generator": ["8081/tcp"],
       "metrics-collector": ["9090/tcp", "8081/tcp"],
+      console: ["8080/tcp", "8081/tcp"],
     };
     for (const name of SERVICES) {
       const args = umociConfigArgs(inputsOf(name));
@@ -124,6 +125,27 @@ describe("the service images", () => {
     );
     for (const other of SERVICES.filter((s) => s !== "helmer"))
       expect(def(other).helm).toBeUndefined();
+  });
+
+  it("give the console its built single-page app and tell it where it is; no other service has assets", () => {
+    const image = def("console");
+    expect(image.assets).toEqual({ "/app/dist/web": "services/console/dist/web" });
+    expect(image.helm).toBeUndefined();
+    const env = flagValues(umociConfigArgs(inputsOf("console")), "--config.env");
+    expect(env).toContain("CONSOLE_WEB_DIR=/app/dist/web");
+    for (const other of SERVICES.filter((s) => s !== "console")) {
+      expect(def(other).assets).toBeUndefined();
+      expect(flagValues(umociConfigArgs(inputsOf(other)), "--config.env").join(" ")).not.toMatch(
+        /CONSOLE_/,
+      );
+    }
+    // A changed page makes another image.
+    const page = (hash: string): Partial<BuildInputs> => ({
+      sources: { "bundle:/app/dist/main.js": "aa", "asset:/app/dist/web/app.js": hash },
+    });
+    expect(cacheKey(inputsOf("console", page("1")))).not.toBe(
+      cacheKey(inputsOf("console", page("2"))),
+    );
   });
 
   it("get another key when the bundle, a pinned package, helm or esbuild changes", () => {

@@ -43,9 +43,10 @@ export { ImageBuildError } from "./images-shell.js";
 // The container images the real nodes run, built without any registry: Go programs of ours (hack/images/<folder>,
 // standard library only, CGO_ENABLED=0) and busybox from Debian's busybox-static, assembled into OCI images by
 // umoci (Debian's package) and written as OCI archives that `ctr images import` accepts, into a cache keyed by
-// every input. The four KubePlus service images (SERVICE_IMAGES) are built by the same machinery: a Node.js base
+// every input. The five KubePlus service images (SERVICE_IMAGES) are built by the same machinery: a Node.js base
 // layer of pinned Debian packages (images-debian.ts) and a layer with the service bundled by esbuild
-// (images-bundle.ts), for the helmer with the pinned helm and the post-render forwarder. Pure decisions first (definitions, references, cache key, umoci arguments, the OCI index); the
+// (images-bundle.ts), for the helmer with the pinned helm and the post-render forwarder, for the console with its
+// built single-page app. Pure decisions first (definitions, references, cache key, umoci arguments, the OCI index); the
 // I/O shell (buildImages, importImages) at the end.
 
 /** Bump when the way images are assembled changes: it is part of every cache key. */
@@ -110,6 +111,11 @@ export interface ImageDefinition {
   /** Where the pinned helm (hack/tools/versions.env HELM_VERSION, built by make tools) goes in the image. */
   readonly helm?: string;
   /**
+   * Folders of built files a service serves, copied into its layer: image path -> the repository folder `make build`
+   * writes them to (the console's single-page app, services/console/dist/web). Their bytes are inputs of the key.
+   */
+  readonly assets?: Readonly<Record<string, string>>;
+  /**
    * A pinned static binary of the tools cache (`make tools` builds it: <tools>/<tool>-<version>/<tool>) put at
    * `path`, its version `pin` of hack/tools/versions.env, which must equal the folder's VERSION (with a leading v).
    */
@@ -144,7 +150,7 @@ function serviceImage(
   };
 }
 
-/** The four KubePlus services, as the chart runs them (`kubeplus-dev images build --services`). */
+/** The KubePlus services, as the chart runs them (`kubeplus-dev images build --services`). */
 export const SERVICE_IMAGES: readonly ImageDefinition[] = [
   serviceImage(
     "crd-hook",
@@ -170,6 +176,15 @@ export const SERVICE_IMAGES: readonly ImageDefinition[] = [
     "metrics-collector",
     [9090, 8081],
     "KubePlus metrics-collector: meters every instance, serves /metrics and keeps daily usage records.",
+  ),
+  serviceImage(
+    "console",
+    [8080, 8081],
+    "KubePlus console: the web page where consumers order and watch their instances, with their own credentials.",
+    {
+      assets: { "/app/dist/web": "services/console/dist/web" },
+      env: { CONSOLE_WEB_DIR: "/app/dist/web" },
+    },
   ),
 ];
 
@@ -554,7 +569,7 @@ export interface BuildImagesOptions {
   readonly only?: readonly string[];
   /** Build the optional images too (mariadb) when `only` is not given. */
   readonly all?: boolean;
-  /** Build the four service images (SERVICE_IMAGES) instead of the nodes' images, when `only` is not given. */
+  /** Build the service images (SERVICE_IMAGES) instead of the nodes' images, when `only` is not given. */
   readonly services?: boolean;
   /** Downloaded .debs (<sha256>.deb) and the service base's apt state; default: <cacheDir>/debs. */
   readonly debsDir?: string;
@@ -828,6 +843,45 @@ function nodeBaseLock(folder: string, architecture: string): { file: string; pin
   return { file, pinned: parseDebLock(readFileSync(file, "utf8"), file) };
 }
 
+/** A service's built asset folder (ImageDefinition.assets), which must exist and hold files. */
+function assetFolder(service: string, src: string): string {
+  const folder = join(repoRoot, src);
+  if (!existsSync(folder) || listFiles(folder).length === 0) {
+    throw new ImageBuildError(
+      `${src} is missing or empty: the ${service} image serves it; build it first ('make build' does)`,
+    );
+  }
+  return folder;
+}
+
+/** The hashes of a service's asset files, as `asset:<image path>/<file>`: part of its key. */
+function assetSources(def: ImageDefinition & { readonly service: string }): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(def.assets ?? {}).flatMap(([path, src]) =>
+      Object.entries(hashFiles(assetFolder(def.service, src), `asset:${path}`)),
+    ),
+  );
+}
+
+/**
+ * Copies a service's asset folders into its layer (files 0644) and returns the folders made, for their 0755 mode.
+ */
+function stageAssets(
+  def: ImageDefinition,
+  put: (path: string, from: string, mode: number) => void,
+): string[] {
+  const folders: string[] = [];
+  for (const [path, src] of Object.entries(def.assets ?? {})) {
+    const from = assetFolder(def.name, src);
+    for (const f of listFiles(from)) {
+      put(join(path, f), join(from, f), 0o644);
+      for (let d = dirname(join(path, f)); d !== path && d !== "/"; d = dirname(d)) folders.push(d);
+    }
+    folders.push(path);
+  }
+  return folders;
+}
+
 async function gatherServiceInputs(
   def: ImageDefinition & { readonly service: string },
   tools: Toolbox,
@@ -848,6 +902,7 @@ async function gatherServiceInputs(
   };
   for (const src of Object.values(def.goPrograms ?? {}))
     Object.assign(sources, hashFiles(join(repoRoot, src), src));
+  Object.assign(sources, assetSources(def));
   const helm = prepared.helm;
   const paths = [relative(repoRoot, folder), `services/${def.service}`, "libs", "pnpm-lock.yaml"];
   const pinsTools = helm !== undefined || prepared.node !== undefined;
@@ -980,7 +1035,7 @@ async function stageService(
   if (def.helm && prepared.helm) put(def.helm, prepared.helm.path, 0o755);
   for (const [path, src] of Object.entries(def.goPrograms ?? {}))
     await goBuild(join(repoRoot, src), join(root, path), inputs, tools);
-  for (const dir of [
+  const folders = [
     "app",
     "app/dist",
     "app/schemas",
@@ -988,7 +1043,9 @@ async function stageService(
     "usr",
     "usr/local",
     "usr/local/bin",
-  ])
+  ];
+  folders.push(...stageAssets(def, put));
+  for (const dir of folders.map((d) => d.replace(/^\//, "")))
     if (existsSync(join(root, dir))) chmodSync(join(root, dir), 0o755);
   chmodSync(root, 0o755);
   clampTimes(root);

@@ -15,6 +15,8 @@ export {
 export { defaultRunDir, repoRoot } from "./paths.js";
 export { tailFile } from "./process.js";
 export {
+  consoleAccess,
+  CONSOLE_LOCAL_PORT,
   helm,
   localValues,
   readStack,

@@ -10,12 +10,16 @@ import { REAL_NODE_LABEL } from "./real-node-config.js";
 
 const run = promisify(execFile);
 
-/** The four services the chart runs, each a Deployment of the KubePlus namespace (`make logs SERVICE=<name>`). */
+/**
+ * The services the chart runs on `make up` (the four, and the console, which the chart's defaults leave off), each a
+ * Deployment of the KubePlus namespace (`make logs SERVICE=<name>`).
+ */
 export const STACK_SERVICES = [
   "helmer",
   "kubeconfig-generator",
   "crd-hook",
   "metrics-collector",
+  "console",
 ] as const;
 export type StackService = (typeof STACK_SERVICES)[number];
 
@@ -80,7 +84,7 @@ export async function helm(
  * reading the kubelets every 10 s, the cluster's pod and Service ranges for the network policies. Pure: the README and the demo show the file it becomes.
  */
 export function localValues(
-  cluster: Pick<ClusterState, "realNodes"> & {
+  cluster: Pick<ClusterState, "realNodes" | "apiServerUrl"> & {
     readonly network: Pick<ClusterState["network"], "clusterCidr" | "serviceCidr">;
   },
 ): Record<string, unknown> {
@@ -96,7 +100,34 @@ export function localValues(
     metricsCollector: { intervalSeconds: 10 },
     // Tenants' egress ipBlocks leave out every pod and Service address; crd-hook's port admits only the apiserver's.
     networkPolicy: { clusterCIDRs: [cluster.network.clusterCidr, cluster.network.serviceCidr] },
+    // The console, off in the chart's defaults. Pods reach the apiserver at each real node's forwarder, on the
+    // apiserver's own port (the `kubernetes` Service's endpoints): its NetworkPolicy lets it reach that port only.
+    console: {
+      enabled: true,
+      networkPolicy: { apiServerPorts: [Number(new URL(cluster.apiServerUrl).port)] },
+    },
   };
+}
+
+/** Where `make up`'s console is reached from this machine: kubectl port-forward to this local port. */
+export const CONSOLE_LOCAL_PORT = 8080;
+
+/**
+ * How to reach the console `make up` runs and whom to sign in as: the port-forward command (to 127.0.0.1 only), the
+ * URL, and where the provider's and the built-in consumer's kubeconfigs are.
+ */
+export function consoleAccess(
+  state: Pick<StackState, "namespace" | "providerKubeconfig" | "adminKubeconfig">,
+): string[] {
+  const ns = state.namespace;
+  return [
+    "The console (it has no rights of its own: you sign in with a kubeconfig, and RBAC decides what you see):",
+    `  kubectl --kubeconfig ${state.adminKubeconfig} port-forward -n ${ns} svc/console ${String(CONSOLE_LOCAL_PORT)}:80 --address 127.0.0.1`,
+    `  then open http://localhost:${String(CONSOLE_LOCAL_PORT)}/ and sign in with a kubeconfig (upload or paste):`,
+    `    the provider's:          ${state.providerKubeconfig}`,
+    `    the built-in consumer's: kubectl --kubeconfig ${state.adminKubeconfig} get secret kubeplus-saas-consumer-kubeconfig -n ${ns} \\`,
+    `                               -o jsonpath='{.data.kubeplus-saas-consumer\\.json}' | base64 -d > kubeplus-saas-consumer.json`,
+  ];
 }
 
 /** Values as YAML for helm's `-f` (JSON is YAML), with a header saying where they come from. */

@@ -34,3 +34,25 @@ export type { CompositionFixture, TearDownOptions, TestCondition } from "./platf
 export { testWebhookName } from "./leftovers.js";
 export { spanAttribute, startOtlpReceiver } from "./otlp.js";
 export type { OtlpReceiver, ReceivedSpan } from "./otlp.js";
+export {
+  checkAccessibility,
+  CHROMIUM_PACKAGE,
+  DESKTOP_VIEWPORT,
+  expectAccessible,
+  expectNoHorizontalScroll,
+  findChromium,
+  formatViolations,
+  horizontalOverflow,
+  launchBrowser,
+  MOBILE_VIEWPORT,
+  screenshot,
+  useMobileViewport,
+  watchPageErrors,
+} from "./browser.js";
+export type {
+  AxeOptions,
+  AxeViolation,
+  NewPageOptions,
+  PageErrors,
+  TestBrowser,
+} from "./browser.js";
