@@ -76,6 +76,12 @@ export const PLUGINS: readonly {
     summary: "limit a kind's instances by number and expiry date",
   },
   {
+    command: "kubectl-fleet",
+    entry: "plugins/fleet/main.js",
+    usage: "kubectl fleet status|pause|resume <Kind> [-o table|json|yaml]",
+    summary: "a kind's chart rollout: phase, wave, counts, held instances; pause or resume it",
+  },
+  {
     command: "kubectl-allow-network-traffic",
     entry: "plugins/allow-network-traffic/main.js",
     usage: "kubectl allow network traffic <ns1> <ns2>",

@@ -201,6 +201,39 @@ export interface ResourceCompositionSpec {
      * The rollout stops once this many instances have failed to upgrade to the new chart (they are rolled back); fix the chart and change it again to resume.
      */
     failureBudget?: number;
+    /**
+     * Upgrade the instances whose values fit the new chart even when others do not (those are held on their chart, listed in status.compatibility). By default a chart change that some instance's values do not fit is not rolled out at all until the chart or those instances change.
+     */
+    allowIncompatible?: boolean;
+    /**
+     * Instances that move to a new chart first and must stay Ready for soakSeconds before any other instance moves.
+     */
+    canary?: {
+      /**
+       * The first N instances (by namespace/name) are the canary, unless selector is given.
+       */
+      count?: number;
+      /**
+       * Instances whose labels match are the canary (instead of count).
+       */
+      selector?: {
+        matchLabels?: {
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * How long every canary instance must stay Ready on the new chart before the other waves go.
+       */
+      soakSeconds?: number;
+    };
+    /**
+     * Instances per wave after the canary: a number, or a percentage of the instances ("25%"). A wave starts when every instance of the waves before it has moved (or failed, or is pinned or incompatible). By default, one wave: every instance, at most maxInFlight at a time.
+     */
+    waveSize?: number | string;
+    /**
+     * Stop starting chart upgrades (those under way finish); false resumes. kubectl fleet pause|resume <Kind> sets it.
+     */
+    paused?: boolean;
   };
 }
 
@@ -250,5 +283,76 @@ export interface ResourceCompositionStatus {
      * True when the failure budget is spent and the rollout has stopped.
      */
     halted?: boolean;
+    /**
+     * Instances pinned to another chart version (annotation kubeplus.dev/pin-chart), left where they are.
+     */
+    pinned?: number;
+  };
+  /**
+   * The waves of the rollout to the composition's chart: which wave may move now, and why the next waits.
+   */
+  rollout?: {
+    /**
+     * The chart (name-version) the rollout moves to.
+     */
+    chart?: string;
+    digest?: string;
+    /**
+     * Canary: the canary moves; Soaking: the canary is on the chart and must stay Ready until soakUntil; Rolling: wave `wave` moves; Paused: spec.upgrade.paused; Halted: the failure budget is spent; Done: every instance has moved, failed, or is pinned or incompatible.
+     */
+    phase?: "Canary" | "Soaking" | "Rolling" | "Paused" | "Halted" | "Done";
+    /**
+     * The wave that may move now (1-based; the canary is wave 1 when there is one).
+     */
+    wave?: number;
+    /**
+     * How many waves the rollout has.
+     */
+    waves?: number;
+    /**
+     * When every canary instance was first seen Ready on the chart.
+     */
+    canaryReadyAt?: string;
+    /**
+     * When the canary's soak ends.
+     */
+    soakUntil?: string;
+    message?: string;
+  };
+  /**
+   * The compatibility gate of the latest chart change: every instance's values checked against the new chart's schema before any instance moves.
+   */
+  compatibility?: {
+    /**
+     * The chart (name-version) checked.
+     */
+    chart?: string;
+    digest?: string;
+    /**
+     * Instances checked.
+     */
+    checked?: number;
+    /**
+     * Instances whose values do not fit the chart.
+     */
+    incompatibleCount?: number;
+    /**
+     * The instances whose values do not fit (at most 50), each with its problems field by field (at most 10).
+     */
+    incompatible?: {
+      namespace: string;
+      name: string;
+      problems: {
+        /**
+         * The field, as kubectl names it (spec.replicas).
+         */
+        path: string;
+        /**
+         * invalid: the new schema refuses the value; removed: the new chart has no such field (the value would be dropped).
+         */
+        kind: "invalid" | "removed";
+        detail: string;
+      }[];
+    }[];
   };
 }

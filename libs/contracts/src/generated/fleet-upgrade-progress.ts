@@ -5,7 +5,7 @@
  */
 
 /**
- * Progress of a chart change across a composition's instances (sent when the counts change).
+ * Progress of a chart change across a composition's instances (sent when the counts or the rollout's wave change).
  */
 export interface FleetUpgradeProgress {
   version: 1;
@@ -28,4 +28,17 @@ export interface FleetUpgradeProgress {
   failed: number;
   inFlight: number;
   halted: boolean;
+  /**
+   * Instances pinned to another chart version (annotation kubeplus.dev/pin-chart).
+   */
+  pinned?: number;
+  /**
+   * The rollout's phase (the composition's status.rollout.phase).
+   */
+  phase?: "Canary" | "Soaking" | "Rolling" | "Paused" | "Halted" | "Done";
+  /**
+   * The wave that may move now (1-based).
+   */
+  wave?: number;
+  waves?: number;
 }

@@ -29,7 +29,7 @@ import type { Logger, ServiceMetrics } from "@kubeplus/runtime";
 import type { Bus } from "../bus.js";
 import type { ChartStore } from "../charts/chart-store.js";
 import { handleRender } from "../render/handle-render.js";
-import { fleetProgress } from "./fleet.js";
+import { fleetProgress, membersOf } from "./fleet.js";
 import { startPolicyStatusController } from "./policy-status.js";
 import type { FleetSlots } from "./fleet-slots.js";
 import {
@@ -39,6 +39,7 @@ import {
   reconcileFleet,
   reportTerminal,
   type CompositionReconcileDeps,
+  type ListedInstance,
 } from "./reconcile-composition.js";
 import { logReadyChange, objectFields } from "./state-log.js";
 import { StatusWriter, type Written } from "./status-writer.js";
@@ -74,13 +75,17 @@ export interface CompositionController {
 }
 
 interface Listed {
-  items?: { metadata?: { namespace?: string; name?: string; deletionTimestamp?: unknown } }[];
+  items?: {
+    metadata?: { namespace?: string; name?: string; deletionTimestamp?: unknown };
+    spec?: Record<string, unknown>;
+  }[];
 }
 
+/** An instance of the composition's kind as the API lists it: where it is, whether it goes, its values. */
 async function listInstances(
   custom: CustomObjectsApi,
   rc: ResourceComposition,
-): Promise<{ namespace: string; name: string; deleting: boolean }[]> {
+): Promise<ListedInstance[]> {
   const { group, version, plural } = rc.spec.newResource.resource;
   try {
     const list = (await custom.listClusterCustomObject({ group, version, plural })) as Listed;
@@ -88,6 +93,7 @@ async function listInstances(
       namespace: i.metadata?.namespace ?? "",
       name: i.metadata?.name ?? "",
       deleting: !!i.metadata?.deletionTimestamp,
+      spec: i.spec ?? {},
     }));
   } catch (err) {
     if (isNotFound(err)) return [];
@@ -257,6 +263,10 @@ export async function startCompositionController(
       const instances = options.instancesOf(rcKey);
       if (!instances) return undefined;
       return fleetProgress(rc, chart, instances, options.slots.inFlight(rcKey));
+    },
+    members: (rc, chart) => {
+      const instances = options.instancesOf(rcKey);
+      return instances ? membersOf(rc, chart, instances) : undefined;
     },
     registered: (rc, chart) => {
       registered.set(rcKey, chart);

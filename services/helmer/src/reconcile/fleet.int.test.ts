@@ -49,6 +49,12 @@ interface Composition {
     conditions?: TestCondition[];
     instances?: Record<string, unknown>;
     chart?: { version?: string };
+    compatibility?: {
+      chart?: string;
+      incompatibleCount?: number;
+      incompatible?: { name: string; problems: { path: string; kind: string; detail: string }[] }[];
+    };
+    rollout?: { phase?: string; wave?: number; waves?: number; chart?: string; soakUntil?: string };
   };
 }
 
@@ -97,6 +103,12 @@ function useChart(file: string): Promise<{ code: number | null; stderr: string }
   ]);
 }
 
+/** kubectl in the platform namespace, which must not complain. */
+async function kubectl(args: string[]): Promise<void> {
+  const r = await cluster.kubectl([...args, "-n", kp]);
+  expect(r.stderr, args.join(" ")).toBe("");
+}
+
 /** A tenant's namespace (`<instance>-<hash of its UID>`), as the helmer reports it. */
 const nsOf = (name: string): Promise<string> =>
   instanceNamespace(cluster, { plural: "webappservices", namespace: kp, name });
@@ -112,23 +124,47 @@ beforeAll(async () => {
     .trim()
     .split("\n")
     .filter((n) => !n.endsWith("/"));
-  const entries = listing.map((name) => {
-    let content = execFileSync("tar", [
+  const originals = listing.map((name) => ({
+    name,
+    content: execFileSync("tar", [
       "xzf",
       sharedChartPath("basicwebapp-0.0.2.tgz"),
       "-O",
       name,
-    ]).toString();
+    ]).toString(),
+  }));
+  const entries = originals.map(({ name, content }) => {
     if (name.endsWith("Chart.yaml"))
       content = content.replace(/version: 0\.0\.2/, "version: 0.0.3");
     if (name.endsWith("basic-web-app-deployment.yaml"))
       content = content.replace(/port: \d+/, "port: 99999");
     return { name, content };
   });
+  // 0.0.4 is 0.0.2 with a values.schema.json that narrows the node a tenant may ask for: bwa-3's kwok-node-2 no
+  // longer fits it (the compatibility gate).
+  const narrowed = originals.map(({ name, content }) => ({
+    name,
+    content: name.endsWith("Chart.yaml")
+      ? content.replace(/version: 0\.0\.2/, "version: 0.0.4")
+      : content,
+  }));
+  narrowed.push({
+    name: "basicwebapp/values.schema.json",
+    content: JSON.stringify({
+      type: "object",
+      properties: {
+        nodeName: { type: "string", enum: ["kwok-node-0", "kwok-node-1"] },
+        db: { type: "object", additionalProperties: { type: "string" } },
+        MYSQL_SERVICE_NAME: { type: "string" },
+        sql: { type: "object", additionalProperties: { type: "string" } },
+      },
+    }),
+  });
   charts = await serveFiles({
     "/basicwebapp-0.0.1.tgz": sharedChart("basicwebapp-0.0.1.tgz"),
     "/basicwebapp-0.0.2.tgz": sharedChart("basicwebapp-0.0.2.tgz"),
     "/basicwebapp-0.0.3.tgz": await makeArchive(entries),
+    "/basicwebapp-0.0.4.tgz": await makeArchive(narrowed),
   });
   nc = await connectNatsAs(cluster.state, "provider");
   for (const subject of ["kubeplus.v1.evt.instance.>", "kubeplus.v1.evt.fleet.>"]) {
@@ -308,5 +344,185 @@ describe("a fleet of tenants through chart upgrades", () => {
     const recovered = await app(failed[0] ?? "");
     expect(recovered?.status?.failedChart).toBeUndefined();
     expect(conditionOf(recovered, "Stalled")?.status).toBe("False");
+  }, 240_000);
+
+  it("holds a chart that some tenant's values do not fit, lists that tenant field by field, and moves only the others when allowed", async () => {
+    expect((await useChart("basicwebapp-0.0.4.tgz")).stderr).toBe("");
+    const blocked = await waitFor(
+      async () => {
+        const c = await composition();
+        return conditionOf(c)?.reason === "UpgradeBlocked" ? c : undefined;
+      },
+      { what: "the composition to block 0.0.4", timeoutMs: 60_000, diagnose },
+    );
+    expect(blocked.status?.compatibility).toMatchObject({
+      chart: "basicwebapp-0.0.4",
+      incompatibleCount: 1,
+      incompatible: [
+        {
+          name: "bwa-3",
+          problems: [
+            {
+              path: "spec.nodeName",
+              kind: "invalid",
+              detail: expect.stringContaining('"kwok-node-2"') as unknown,
+            },
+          ],
+        },
+      ],
+    });
+    expect(conditionOf(blocked)?.message).toMatch(
+      /^chart basicwebapp-0\.0\.4 is not rolled out: the values of 1 of 3 instance\(s\) do not fit it: .*\/bwa-3 \(spec\.nodeName: must be one of "kwok-node-0", "kwok-node-1"/,
+    );
+    // Nothing moved: every tenant still serves 0.0.2.
+    for (const name of TENANTS)
+      expect((await app(name))?.status?.chart?.ref).toBe("basicwebapp-0.0.2");
+
+    const allow = await cluster.kubectl([
+      "patch",
+      "resourcecomposition",
+      "bwa",
+      "-n",
+      kp,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { upgrade: { allowIncompatible: true } } }),
+    ]);
+    expect(allow.stderr).toBe("");
+    for (const name of ["bwa-1", "bwa-2"])
+      await waitApp(name, readyOn("basicwebapp-0.0.4"), "Ready on 0.0.4");
+    const held = await waitApp(
+      "bwa-3",
+      (a) => conditionOf(a, "Reconciling")?.reason === "UpgradeIncompatible",
+      "held as incompatible",
+    );
+    expect(held.status?.chart?.ref).toBe("basicwebapp-0.0.2");
+    expect(conditionOf(held)?.status, JSON.stringify(held.status)).toBe("True");
+    expect(conditionOf(held, "Reconciling")?.message).toMatch(/spec\.nodeName: must be one of/);
+
+    // The tenant's values fixed: the gate lets it go, without any change of the composition.
+    const fixed = await cluster.kubectl([
+      "patch",
+      "webappservice",
+      "bwa-3",
+      "-n",
+      kp,
+      "--type=merge",
+      "-p",
+      // Its node preference dropped (moving its pods to another node would leave its volume behind).
+      '{"spec":{"nodeName":null}}',
+    ]);
+    expect(fixed.stderr).toBe("");
+    await waitApp("bwa-3", readyOn("basicwebapp-0.0.4"), "Ready on 0.0.4 once its values fit");
+    await waitFor(
+      async () =>
+        (await composition())?.status?.compatibility?.incompatibleCount === 0 ? true : undefined,
+      { what: "the gate to list nobody", timeoutMs: 60_000, diagnose },
+    );
+  }, 240_000);
+
+  it("moves a labelled canary first and soaks it before the next wave, and leaves a pinned tenant where it is", async () => {
+    await kubectl(["label", "webappservice", "bwa-2", "kubeplus.dev/canary=true"]);
+    await kubectl(["annotate", "webappservice", "bwa-3", "kubeplus.dev/pin-chart=0.0.4"]);
+    const SOAK_SECONDS = 8;
+    await kubectl([
+      "patch",
+      "resourcecomposition",
+      "bwa",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          newResource: { chartURL: `${charts.url}/basicwebapp-0.0.2.tgz` },
+          upgrade: {
+            canary: {
+              selector: { matchLabels: { "kubeplus.dev/canary": "true" } },
+              soakSeconds: SOAK_SECONDS,
+            },
+            waveSize: 1,
+          },
+        },
+      }),
+    ]);
+    await waitApp("bwa-2", readyOn("basicwebapp-0.0.2"), "(the canary) Ready on 0.0.2");
+    const soaking = await waitFor(
+      async () => {
+        const rollout = (await composition())?.status?.rollout;
+        return rollout?.phase === "Soaking" && rollout.soakUntil ? rollout : undefined;
+      },
+      { what: "the rollout to soak the canary", timeoutMs: 30_000, diagnose },
+    );
+    expect(soaking).toMatchObject({ chart: "basicwebapp-0.0.2", wave: 1, waves: 3 });
+    // Until the soak ends, the next wave does not move, and says why.
+    const soakUntil = Date.parse(soaking.soakUntil ?? "");
+    const waiting = await waitApp(
+      "bwa-1",
+      (a) => conditionOf(a, "Reconciling")?.reason === "UpgradePending",
+      "waiting for its wave",
+    );
+    expect(conditionOf(waiting, "Reconciling")?.message).toMatch(
+      /waiting for its wave to move to chart basicwebapp-0\.0\.2: the canary is on the chart; the other waves wait until/,
+    );
+    while (Date.now() < soakUntil - 1_500) {
+      expect((await app("bwa-1"))?.status?.chart?.ref).toBe("basicwebapp-0.0.4");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await waitApp("bwa-1", readyOn("basicwebapp-0.0.2"), "Ready on 0.0.2 after the soak");
+    // The pinned tenant stays on its version, Ready, and says so; the rollout counts it and is done.
+    const pinned = await waitApp(
+      "bwa-3",
+      (a) => conditionOf(a, "Reconciling")?.reason === "Pinned",
+      "pinned",
+    );
+    expect(pinned.status?.chart?.ref).toBe("basicwebapp-0.0.4");
+    expect(conditionOf(pinned)?.status).toBe("True");
+    const done = await waitFor(
+      async () => {
+        const c = await composition();
+        return c?.status?.rollout?.phase === "Done" ? c : undefined;
+      },
+      { what: "the rollout to be done", timeoutMs: 30_000, diagnose },
+    );
+    expect(done.status?.instances).toMatchObject({ total: 3, upgraded: 2, pinned: 1, pending: 0 });
+    expect(
+      events.some(
+        (e) =>
+          e.subject === "kubeplus.v1.evt.fleet.progressed" &&
+          e.data.phase === "Soaking" &&
+          e.data.wave === 1,
+      ),
+    ).toBe(true);
+  }, 240_000);
+
+  it("holds a tenant while the rollout is paused and moves it once resumed", async () => {
+    // The tenant pinned in the test before is unpinned while the rollout is paused.
+    await kubectl([
+      "patch",
+      "resourcecomposition",
+      "bwa",
+      "--type=merge",
+      "-p",
+      '{"spec":{"upgrade":{"paused":true}}}',
+    ]);
+    await kubectl(["annotate", "webappservice", "bwa-3", "kubeplus.dev/pin-chart-"]);
+    const paused = await waitApp(
+      "bwa-3",
+      (a) => conditionOf(a, "Reconciling")?.reason === "UpgradePaused",
+      "paused",
+    );
+    expect(paused.status?.chart?.ref).toBe("basicwebapp-0.0.4");
+    await waitFor(
+      async () => ((await composition())?.status?.rollout?.phase === "Paused" ? true : undefined),
+      { what: "the rollout to say Paused", timeoutMs: 30_000, diagnose },
+    );
+    await kubectl([
+      "patch",
+      "resourcecomposition",
+      "bwa",
+      "--type=merge",
+      "-p",
+      '{"spec":{"upgrade":{"paused":false}}}',
+    ]);
+    await waitApp("bwa-3", readyOn("basicwebapp-0.0.2"), "Ready on 0.0.2 once resumed");
   }, 240_000);
 });

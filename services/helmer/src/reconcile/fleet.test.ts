@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Instance, ResourceComposition } from "@kubeplus/api";
-import { decideChartUpgrade, fleetProgress } from "./fleet.js";
+import { decideChartUpgrade, fleetProgress, incompatibility, PIN_ANNOTATION } from "./fleet.js";
 
 const rc = {
   metadata: { name: "w" },
@@ -14,6 +14,11 @@ const inst = (status: Instance["status"], generation = 1): Instance => ({
   spec: {},
   ...(status ? { status } : {}),
 });
+const pinned = (version: string): Instance => {
+  const i = inst({ chart: { digest: "sha256:old" }, conditions: ready });
+  i.metadata.annotations = { [PIN_ANNOTATION]: version };
+  return i;
+};
 const ready = [
   { type: "Ready", status: "True" as const, reason: "Ready", message: "", lastTransitionTime: "" },
 ];
@@ -43,17 +48,59 @@ describe("fleet rollout", () => {
           2,
         ),
         inst({ chart: { digest: "sha256:old" }, conditions: ready }),
+        // Pinned to the version it runs: not moving, counted apart.
+        pinned("0.0.1"),
+        // Pinned to the composition's own version: nothing holds it.
+        pinned("0.0.2"),
       ],
       1,
     );
     expect(progress).toEqual({
       chart: "basicwebapp-0.0.2",
-      total: 4,
+      total: 6,
       upgraded: 1,
       failed: 1,
-      pending: 2,
+      pending: 3,
+      pinned: 1,
       inFlight: 1,
       halted: false,
     });
+  });
+});
+
+describe("incompatibility", () => {
+  const gated = {
+    ...rc,
+    status: {
+      compatibility: {
+        chart: "c-2",
+        digest: "sha256:2",
+        checked: 2,
+        incompatibleCount: 1,
+        incompatible: [
+          {
+            namespace: "n",
+            name: "i",
+            problems: [{ path: "spec.a", kind: "removed", detail: "gone" }],
+          },
+        ],
+      },
+    },
+  } as ResourceComposition;
+
+  it("finds the problems the gate listed for this instance, against this very chart", () => {
+    expect(incompatibility(gated, inst(undefined), "sha256:2")).toEqual([
+      { path: "spec.a", kind: "removed", detail: "gone" },
+    ]);
+    expect(incompatibility(gated, inst(undefined), "sha256:3")).toBeUndefined();
+    expect(
+      incompatibility(
+        gated,
+        { ...inst(undefined), metadata: { name: "other", namespace: "n" } },
+        "sha256:2",
+      ),
+    ).toBeUndefined();
+    expect(incompatibility(rc, inst(undefined), "sha256:2")).toBeUndefined();
+    expect(incompatibility(undefined, inst(undefined), "sha256:2")).toBeUndefined();
   });
 });

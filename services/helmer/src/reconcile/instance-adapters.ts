@@ -27,8 +27,17 @@ import type { PostRenderServer } from "../helm/post-render-server.js";
 import { POST_RENDERER } from "../helm/post-renderer-plugin.js";
 import { ReleaseReader } from "../helm/release-storage.js";
 import { answerPostRender } from "../policy/post-render.js";
-import { decideChartUpgrade, failedOn, upgradeLimits, type FleetDecision } from "./fleet.js";
+import {
+  decideChartUpgrade,
+  failedOn,
+  incompatibility,
+  membersOf,
+  pinnedAway,
+  upgradeLimits,
+  type FleetDecision,
+} from "./fleet.js";
 import type { FleetSlots } from "./fleet-slots.js";
+import { waveVerdict } from "./rollout.js";
 import { chartIdentity, ISOLATION, type InstancePlan } from "./instance-desired.js";
 import {
   IsolationRefusal,
@@ -340,17 +349,44 @@ export function chartCredentials(kc: KubeConfig, postRenders: PostRenderServer):
   });
 }
 
+/**
+ * Why an instance does not take a slot before any count: the gate listed it, its pin holds it, the rollout is
+ * paused, or its wave is not open. Undefined: it may ask for a slot.
+ */
+function heldBack(
+  rc: ResourceComposition,
+  instance: Instance,
+  o: { instanceKey: string; instances: { list(): readonly Instance[] }; digest: string },
+): FleetDecision | undefined {
+  if (incompatibility(rc, instance, o.digest)) return "incompatible";
+  const version = rc.status?.chart?.digest === o.digest ? (rc.status.chart.version ?? "") : "";
+  if (pinnedAway(instance, version)) return "pinned";
+  if (rc.spec.upgrade?.paused === true) return "paused";
+  const verdict = waveVerdict({
+    key: o.instanceKey,
+    members: membersOf(rc, { version, digest: o.digest }, o.instances.list()),
+    upgrade: rc.spec.upgrade,
+    recorded: rc.status?.rollout,
+    digest: o.digest,
+  });
+  return verdict.go ? undefined : "wave";
+}
+
 /** A slot in a composition's fleet rollout for one instance moving to a new chart (fleet.ts decides). */
 export function fleetSlot(o: {
   slots: FleetSlots;
   rcKey: string;
   instanceKey: string;
+  /** The instance asking: held when the composition's compatibility gate listed it. */
+  instance?: Instance;
   composition: ResourceComposition | undefined;
   instances: { list(): readonly Instance[] };
   digest: string;
 }): FleetDecision {
   const { slots, rcKey, instanceKey } = o;
   if (slots.holds(rcKey, instanceKey)) return "go";
+  const held = o.instance && o.composition ? heldBack(o.composition, o.instance, o) : undefined;
+  if (held) return held;
   const failed = o.instances.list().filter((i) => failedOn(i, o.digest)).length;
   const decision = decideChartUpgrade({
     inFlight: slots.inFlight(rcKey),

@@ -73,6 +73,20 @@ export interface InstanceControllerOptions {
 
 type InstanceObject = Instance & KubernetesObject;
 
+/** What of a composition concerns all of its instances (its spec, chart, gate, rollout wave): a change wakes them. */
+function wakeVersion(rc: ResourceComposition): string {
+  const gate = rc.status?.compatibility;
+  return JSON.stringify([
+    rc.metadata.generation,
+    rc.status?.observedGeneration,
+    rc.status?.chart?.digest,
+    gate?.digest,
+    gate?.incompatible?.map((i) => `${i.namespace}/${i.name}`),
+    rc.status?.rollout?.phase,
+    rc.status?.rollout?.wave,
+  ]);
+}
+
 /** The watched instances of one generated kind, and the composition that serves it. */
 interface WatchedKind {
   readonly rcKey: string;
@@ -284,6 +298,7 @@ export class InstanceController {
           slots: options.slots,
           rcKey,
           instanceKey: objectKey(instance),
+          instance,
           composition: this.compositionOf(rcKey),
           instances,
           digest,
@@ -394,14 +409,13 @@ export class InstanceController {
     this.acknowledgements.set(key, written);
   }
 
-  /** A composition's new spec or newly registered chart concerns every one of its instances (not its progress). */
+  /**
+   * A composition's new spec, newly registered chart or new list of instances its compatibility gate holds concerns
+   * every one of its instances (not its progress).
+   */
   private wakeInstancesOf(rc: ResourceComposition): void {
     const rcKey = objectKey(rc);
-    const version = JSON.stringify([
-      rc.metadata.generation,
-      rc.status?.observedGeneration,
-      rc.status?.chart?.digest,
-    ]);
+    const version = wakeVersion(rc);
     if (this.seen.get(rcKey) === version) return;
     this.seen.set(rcKey, version);
     for (const entry of this.kinds.values())

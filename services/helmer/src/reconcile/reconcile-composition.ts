@@ -13,6 +13,8 @@ import {
 import {
   buildInstanceCrd,
   buildSampleManifest,
+  compatibilityChecker,
+  type FieldProblem,
   lintChartCrds,
   type FetchedChart,
 } from "@kubeplus/charts";
@@ -21,6 +23,13 @@ import { TerminalError } from "@kubeplus/kube/lite";
 import { inSpan } from "@kubeplus/runtime";
 import { reconcileSpan } from "./trace.js";
 import type { FleetProgress } from "./fleet.js";
+import {
+  decideRollout,
+  type Member,
+  type RolloutDecision,
+  type RolloutPhase,
+  type RolloutStatus,
+} from "./rollout.js";
 import type { ReconcileResult } from "./work-queue.js";
 
 /** The field manager of every object the helmer applies. */
@@ -32,12 +41,21 @@ export const COMPOSITION_FINALIZER = "workflows.kubeplus/finalizer";
 
 export const CompositionReason = {
   Registered: "Registered",
+  UpgradeBlocked: "UpgradeBlocked",
   DeletionBlocked: "DeletionBlocked",
   Deleting: "Deleting",
   Registering: "Registering",
   ValidationFailed: "ValidationFailed",
   ChartUnavailable: "ChartUnavailable",
 } as const;
+
+/** An instance of a composition's kind as the API lists it. */
+export interface ListedInstance {
+  readonly namespace: string;
+  readonly name: string;
+  readonly deleting: boolean;
+  readonly spec: Record<string, unknown>;
+}
 
 type KubeObject = Record<string, unknown> & {
   apiVersion: string;
@@ -55,15 +73,15 @@ export interface CompositionReconcileDeps {
   /** Merge-patches only these fields of the status (StatusWriter). */
   writeStatus(rc: ResourceComposition, fields: Partial<ResourceCompositionStatus>): Promise<void>;
   setFinalizers(rc: ResourceComposition, finalizers: string[]): Promise<void>;
-  /** `namespace/name` of every instance of the composition's kind, read from the API (none if not served). */
-  listInstances(
-    rc: ResourceComposition,
-  ): Promise<{ namespace: string; name: string; deleting: boolean }[]>;
+  /** Every instance of the composition's kind, read from the API (none if not served). */
+  listInstances(rc: ResourceComposition): Promise<ListedInstance[]>;
   deleteInstance(rc: ResourceComposition, namespace: string, name: string): Promise<void>;
   /** Deletes the generated CRD and the chart's CRDs; returns how many still exist. */
   deleteCrds(rc: ResourceComposition): Promise<number>;
   /** Where the fleet stands against the registered chart (undefined while the kind is not watched). */
   fleet(rc: ResourceComposition, chart: ChartRef): FleetProgress | undefined;
+  /** The composition's live instances as the rollout's waves see them (undefined: its kind is not watched yet). */
+  members(rc: ResourceComposition, chart: ChartRef): Member[] | undefined;
   /**
    * The chart the composition has just registered: its fleet's progress is counted again (by reconcileFleet, the
    * only writer of `status.instances`), against this chart even before the cache shows it in the status.
@@ -82,6 +100,11 @@ export interface CompositionReconcileDeps {
 }
 
 const RECHECK_AFTER_FAILURE_MS = 60_000;
+/** While some instances' values do not fit the chart, they are checked again this often. */
+const GATE_RECHECK_MS = 30_000;
+/** Instances listed in status.compatibility, and problems per instance: the status stays small (etcd's limit). */
+const LISTED_INSTANCES = 200;
+const LISTED_PROBLEMS = 10;
 const ESTABLISH_POLL_MS = 500;
 const RESYNC_MS = 5 * 60_000;
 
@@ -134,7 +157,7 @@ function verdictOf(reason: string, message: string): Verdict {
   const standing =
     reason === CompositionReason.Registered
       ? "Current"
-      : reason === CompositionReason.ValidationFailed
+      : reason === CompositionReason.ValidationFailed || reason === CompositionReason.UpgradeBlocked
         ? "Stalled"
         : "InProgress";
   return { standing, reason, message };
@@ -349,6 +372,103 @@ function fleetStatus(
   return progress;
 }
 
+/**
+ * Step 2b, the compatibility gate: when the chart changes (or some instances did not fit it), every instance's
+ * values are checked against the new chart's schema before anything is registered. Those that do not fit are listed
+ * in status.compatibility; unless `spec.upgrade.allowIncompatible`, the new chart is not registered at all (the fleet
+ * stays on the chart it runs, Ready False with the reason UpgradeBlocked) and the check runs again soon. Undefined:
+ * go on and register.
+ */
+async function compatibilityGate(
+  rc: ResourceComposition,
+  chart: FetchedChart,
+  deps: CompositionReconcileDeps,
+): Promise<ReconcileResult | undefined> {
+  if (!gateApplies(rc, chart, deps)) return undefined;
+  const { checked, incompatible } = await checkFleet(rc, chart, deps);
+  const ref = `${chart.metadata.name}-${chart.metadata.version}`;
+  await deps.writeStatus(rc, {
+    compatibility: {
+      chart: ref,
+      digest: chart.digest,
+      checked,
+      incompatibleCount: incompatible.length,
+      incompatible: incompatible
+        .slice(0, LISTED_INSTANCES)
+        .map((i) => ({ ...i, problems: i.problems.slice(0, LISTED_PROBLEMS) })),
+    },
+  });
+  if (incompatible.length === 0 || rc.spec.upgrade?.allowIncompatible === true) return undefined;
+  const message = blockedMessage(ref, incompatible, checked);
+  const before = findCondition(rc.status?.conditions, ConditionType.Ready);
+  await deps.writeStatus(rc, {
+    status: message,
+    observedGeneration: rc.metadata.generation ?? 0,
+    conditions: conditionsFor(rc, verdictOf(CompositionReason.UpgradeBlocked, message), deps.now()),
+  });
+  if (before?.message !== message)
+    await deps.event(rc, "Warning", CompositionReason.UpgradeBlocked, message);
+  return { requeueAfterMs: GATE_RECHECK_MS };
+}
+
+/** The gate runs on a chart change, and again while instances did not fit the chart. Never on a first registration. */
+function gateApplies(
+  rc: ResourceComposition,
+  chart: FetchedChart,
+  deps: CompositionReconcileDeps,
+): boolean {
+  const registered =
+    deps.registeredChart(rc.metadata.namespace ?? "", rc.metadata.name ?? "") ??
+    registeredChart(rc);
+  if (!registered) return false;
+  if (registered.digest !== chart.digest) return true;
+  const earlier = rc.status?.compatibility;
+  return earlier?.digest === chart.digest && (earlier.incompatibleCount ?? 0) > 0;
+}
+
+interface Incompatible {
+  readonly namespace: string;
+  readonly name: string;
+  readonly problems: FieldProblem[];
+}
+
+/** Every live instance's values against the chart's spec schema. */
+async function checkFleet(
+  rc: ResourceComposition,
+  chart: FetchedChart,
+  deps: CompositionReconcileDeps,
+): Promise<{ checked: number; incompatible: Incompatible[] }> {
+  const instances = (await deps.listInstances(rc)).filter((i) => !i.deleting);
+  const check = compatibilityChecker(specSchemaOf(instanceCrdFor(rc, chart).crd));
+  const incompatible = instances
+    .map((i) => ({ namespace: i.namespace, name: i.name, problems: check(i.spec) }))
+    .filter((i) => i.problems.length > 0)
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  return { checked: instances.length, incompatible };
+}
+
+function blockedMessage(
+  ref: string,
+  incompatible: readonly Incompatible[],
+  checked: number,
+): string {
+  const named = incompatible
+    .slice(0, 3)
+    .map(
+      (i) =>
+        `${i.namespace}/${i.name} (${i.problems.map((p) => `${p.path}: ${p.detail}`).join("; ")})`,
+    );
+  const more = incompatible.length > 3 ? `, and ${String(incompatible.length - 3)} more` : "";
+  return `chart ${ref} is not rolled out: the values of ${String(incompatible.length)} of ${String(checked)} instance(s) do not fit it: ${named.join(", ")}${more}. Change the chart or those instances (status.compatibility lists them), or set spec.upgrade.allowIncompatible to upgrade the others`;
+}
+
+/** The `.spec` schema of a generated CRD. */
+function specSchemaOf(crd: ReturnType<typeof buildInstanceCrd>["crd"]): Record<string, unknown> {
+  const root = crd.spec.versions[0]?.schema.openAPIV3Schema as
+    { properties?: { spec?: Record<string, unknown> } } | undefined;
+  return root?.properties?.spec ?? { type: "object" };
+}
+
 /** Step 4: the CRD is not Established yet. */
 async function reportEstablishing(
   rc: ResourceComposition,
@@ -435,6 +555,8 @@ async function convergeComposition(
 
   const chart = await checkedChart(rc, deps);
   if (!("digest" in chart)) return chart;
+  const gated = await compatibilityGate(rc, chart, deps);
+  if (gated) return gated;
   const { crdName } = await register(rc, chart, deps);
   if (!(await deps.crdEstablished(crdName))) return reportEstablishing(rc, crdName, deps);
   const ref = { name: chart.metadata.name, version: chart.metadata.version, digest: chart.digest };
@@ -442,8 +564,14 @@ async function convergeComposition(
   deps.registered(rc, ref);
   // While instances move to the registered chart, look again soon (instance changes wake it sooner).
   const fleet = deps.fleet(rc, ref);
-  const moving = fleet && fleet.pending > 0 && !fleet.halted;
-  return { requeueAfterMs: moving ? FLEET_POLL_MS : RESYNC_MS };
+  return { requeueAfterMs: nextLookMs(rc, fleet) };
+}
+
+/** When to look at a registered composition again: soon while its fleet moves or some instances are held. */
+function nextLookMs(rc: ResourceComposition, fleet: FleetProgress | undefined): number {
+  if (fleet && fleet.pending > 0 && !fleet.halted) return FLEET_POLL_MS;
+  // Instances held as incompatible are checked again soon: a fix of their values lets them move.
+  return (rc.status?.compatibility?.incompatibleCount ?? 0) > 0 ? GATE_RECHECK_MS : RESYNC_MS;
 }
 
 function registeredChart(rc: ResourceComposition | undefined): ChartRef | undefined {
@@ -466,6 +594,70 @@ export async function reconcileFleet(
   const chart = deps.registeredChart(namespace, name) ?? registeredChart(rc);
   if (!rc || rc.metadata.deletionTimestamp || !chart) return {};
   const fleet = fleetStatus(rc, chart, deps);
-  if (fleet) await deps.writeStatus(rc, { instances: { ...fleet } });
-  return {};
+  if (!fleet) return {};
+  const rollout = rolloutOf(rc, chart, fleet, deps);
+  await deps.writeStatus(rc, {
+    instances: { ...fleet },
+    ...(rollout ? { rollout: rollout.status } : {}),
+  });
+  if (rollout) await announceWave(rc, rollout.status, fleet, deps);
+  return rollout?.recheckAfterMs === undefined ? {} : { requeueAfterMs: rollout.recheckAfterMs };
 }
+
+/** The rollout's waves towards the registered chart (rollout.ts decides). */
+function rolloutOf(
+  rc: ResourceComposition,
+  chart: ChartRef,
+  fleet: FleetProgress,
+  deps: CompositionReconcileDeps,
+): RolloutDecision | undefined {
+  const members = deps.members(rc, chart);
+  if (!members) return undefined;
+  const recorded = rc.status?.rollout;
+  return decideRollout({
+    chart: fleet.chart,
+    digest: chart.digest,
+    members,
+    upgrade: rc.spec.upgrade,
+    halted: fleet.halted,
+    ...(recorded?.digest === chart.digest ? { recorded } : {}),
+    now: deps.now(),
+  });
+}
+
+/** A new phase or wave is said in an event and on NATS (the counts' own changes are published by fleetStatus). */
+async function announceWave(
+  rc: ResourceComposition,
+  rollout: RolloutStatus,
+  fleet: FleetProgress,
+  deps: CompositionReconcileDeps,
+): Promise<void> {
+  const now = waveOf(rollout);
+  if (JSON.stringify(waveOf(rc.status?.rollout)) === JSON.stringify(now)) return;
+  const { digest: _digest, ...wave } = now;
+  deps.emitProgress({
+    version: 1,
+    namespace: rc.metadata.namespace ?? "",
+    name: rc.metadata.name ?? "",
+    kind: rc.spec.newResource.resource.kind,
+    ...fleet,
+    ...wave,
+  });
+  const warning = rollout.phase === "Halted" || rollout.phase === "Paused";
+  await deps.event(
+    rc,
+    warning ? "Warning" : "Normal",
+    `Rollout${rollout.phase ?? ""}`,
+    `chart ${rollout.chart ?? ""}: ${rollout.message ?? ""}`,
+  );
+}
+
+/** What of a rollout is announced when it changes. */
+const waveOf = (
+  r: RolloutStatus | undefined,
+): { digest?: string; phase?: RolloutPhase; wave: number; waves: number } => ({
+  ...(r?.digest ? { digest: r.digest } : {}),
+  ...(r?.phase ? { phase: r.phase } : {}),
+  wave: r?.wave ?? 0,
+  waves: r?.waves ?? 0,
+});

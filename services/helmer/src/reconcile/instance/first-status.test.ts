@@ -70,6 +70,20 @@ describe("a new instance says what it waits for before anything slow", () => {
     expect(result.requeueAfterMs).toBeGreaterThan(0);
   });
 
+  it("keeps a Ready instance Ready while its composition registers a new spec (the release still serves)", async () => {
+    const w = new InstanceWorld();
+    await w.reconcile();
+    expect(w.condition()?.reason).toBe("Ready");
+    w.rc.metadata.generation = 2;
+    await w.reconcile();
+    expect(w.calls).toEqual(["install 1.0.0"]);
+    expect(w.condition()).toMatchObject({ status: "True", reason: "Ready" });
+    expect(w.condition("Reconciling")).toMatchObject({
+      status: "True",
+      reason: "CompositionNotReady",
+    });
+  });
+
   it("says Queued, with the reconciles ahead of it, while it waits for a worker", async () => {
     const w = new InstanceWorld();
     await reportQueued(w.instance, 3, w.deps());

@@ -12,6 +12,7 @@ import { logReadyChange, objectFields } from "../state-log.js";
 import { reconcileSpan } from "../trace.js";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
+import { CompositionReason } from "../reconcile-composition.js";
 import {
   INSTANCE_FINALIZER,
   POLL_MS,
@@ -37,6 +38,11 @@ function compositionSettled(rc: ResourceComposition): boolean {
   );
 }
 
+/** The composition's compatibility gate holds its new chart back: its instances stay as they are, Ready kept. */
+const heldByGate = (rc: ResourceComposition | undefined): boolean =>
+  findCondition(rc?.status?.conditions, ConditionType.Ready)?.reason ===
+  CompositionReason.UpgradeBlocked;
+
 /** What an instance of a composition that has not registered its current spec waits for. */
 function compositionNotReady(rc: ResourceComposition | undefined): string {
   if (!rc) return "waiting for its ResourceComposition, which is gone or not seen yet";
@@ -45,6 +51,34 @@ function compositionNotReady(rc: ResourceComposition | undefined): string {
   const why = ready ? `${ready.reason}: ${ready.message}` : "not registered yet";
   return `waiting for ResourceComposition ${name} to register its current spec (${why})`;
 }
+
+/**
+ * While the composition's gate holds a chart change back, nothing moves: the release keeps serving (Ready kept), a
+ * change of the instance's own values waits too, and the instance says why.
+ */
+async function waitForGate(
+  instance: Instance,
+  rc: ResourceComposition,
+  plan: ReturnType<typeof releasePlan>,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const gate = rc.status?.compatibility;
+  await report(
+    instance,
+    plan,
+    {
+      ready: false,
+      keepReady: true,
+      reason: InstanceReason.CompositionUpgradeBlocked,
+      message: `ResourceComposition ${rc.metadata.namespace ?? ""}/${rc.metadata.name ?? ""} holds chart ${gate?.chart ?? "(new)"} back: the values of ${String(gate?.incompatibleCount ?? 0)} instance(s) do not fit it (see its status); this instance waits on its current chart`,
+    },
+    deps,
+  );
+  return { requeueAfterMs: GATE_WAIT_MS };
+}
+
+/** How often an instance held by its composition's gate looks again (the composition's change wakes it sooner). */
+const GATE_WAIT_MS = 30_000;
 
 /**
  * A new instance says what it waits for before any step that can take a while (the namespace, the isolation objects,
@@ -185,14 +219,17 @@ async function converge(instance: Instance, deps: InstanceReconcileDeps): Promis
     log?.debug({ targetNamespace: target.namespace }, "deleting: finalizing release and namespace");
     return finalize(instance, releasePlan(instance, target), deps);
   }
+  if (rc && heldByGate(rc)) return waitForGate(instance, rc, releasePlan(instance, target), deps);
   if (!rc || !compositionSettled(rc)) {
     log?.debug("composition not registered yet; waiting");
-    // Said, never waited for in silence: an instance whose kind cannot be served yet tells its user why.
+    // Said, never waited for in silence: an instance whose kind cannot be served yet tells its user why. A Ready
+    // instance stays Ready while its composition registers a new spec: its release still serves.
     await report(
       instance,
       releasePlan(instance, target),
       {
         ready: false,
+        keepReady: rc !== undefined,
         reason: InstanceReason.CompositionNotReady,
         message: compositionNotReady(rc),
       },

@@ -24,6 +24,10 @@ export const InstanceReason = {
   ChartUnavailable: "ChartUnavailable",
   UpgradePending: "UpgradePending",
   UpgradeHalted: "UpgradeHalted",
+  UpgradeIncompatible: "UpgradeIncompatible",
+  Pinned: "Pinned",
+  UpgradePaused: "UpgradePaused",
+  CompositionUpgradeBlocked: "CompositionUpgradeBlocked",
   Deleting: "Deleting",
   /** The composition of its kind has not registered its current spec: nothing is done until it has. */
   CompositionNotReady: "CompositionNotReady",

@@ -40,6 +40,9 @@ describe("upgrade", () => {
     ["a free slot: upgrades at once and gives the slot back", "go", ["upgrade 2.0.0"], "Ready", 1],
     ["no free slot: holds, Ready kept, looks again soon", "wait", [], "UpgradePending", 0],
     ["the fleet halted: holds until the composition changes", "halted", [], "UpgradeHalted", 0],
+    ["its pin holds it: stays on its chart", "pinned", [], "Pinned", 0],
+    ["the rollout is paused: holds until resumed", "paused", [], "UpgradePaused", 0],
+    ["its wave is not open: holds until it opens", "wave", [], "UpgradePending", 0],
   ] as const)("a new chart for the fleet, %s", async (_what, decision, calls, reason, released) => {
     const w = await readyWorld();
     w.chart = chartOf("2.0.0");
@@ -57,6 +60,68 @@ describe("upgrade", () => {
     expect(w.condition("Reconciling")).toMatchObject({ status: "True", reason });
     expect(w.instance.status?.chart?.ref).toBe("wordpress-chart-1.0.0");
     expect(result.requeueAfterMs).toBe(decision === "wait" ? 2_000 : 60_000);
+  });
+
+  it("holds an instance the composition's gate found incompatible with the new chart, naming its fields", async () => {
+    const w = await readyWorld();
+    w.chart = chartOf("2.0.0");
+    w.fleet = "incompatible";
+    w.rc.status = {
+      ...w.rc.status,
+      compatibility: {
+        chart: "wordpress-chart-2.0.0",
+        digest: w.chart.digest,
+        checked: 1,
+        incompatibleCount: 1,
+        incompatible: [
+          {
+            namespace: w.instance.metadata.namespace ?? "",
+            name: w.instance.metadata.name ?? "",
+            problems: [{ path: "spec.replicas", kind: "invalid", detail: "must be <= 3 (now 5)" }],
+          },
+        ],
+      },
+    };
+    const result = await w.reconcile();
+    expect(w.calls).toEqual([]);
+    expect(w.slotsReleased).toBe(0);
+    expect(w.condition()).toMatchObject({ status: "True", reason: "Ready" });
+    expect(w.condition("Reconciling")).toMatchObject({
+      status: "True",
+      reason: "UpgradeIncompatible",
+      message:
+        "not moving to chart wordpress-chart-2.0.0: this instance's values do not fit it (spec.replicas: must be <= 3 (now 5)); change them to move",
+    });
+    expect(w.instance.status?.chart?.ref).toBe("wordpress-chart-1.0.0");
+    expect(result.requeueAfterMs).toBe(60_000);
+  });
+
+  it("while the composition's gate holds a chart back, changes nothing and keeps Ready, saying why", async () => {
+    const w = await readyWorld();
+    w.chart = chartOf("2.0.0");
+    w.rc.status = {
+      ...w.rc.status,
+      conditions: (w.rc.status?.conditions ?? []).map((c) =>
+        c.type === "Ready" ? { ...c, status: "False" as const, reason: "UpgradeBlocked" } : c,
+      ),
+      compatibility: {
+        chart: "wordpress-chart-2.0.0",
+        digest: w.chart.digest,
+        checked: 3,
+        incompatibleCount: 1,
+      },
+    };
+    const result = await w.reconcile();
+    expect(w.calls).toEqual([]);
+    expect(w.condition()).toMatchObject({ status: "True", reason: "Ready" });
+    expect(w.condition("Reconciling")).toMatchObject({
+      status: "True",
+      reason: "CompositionUpgradeBlocked",
+      message: expect.stringMatching(
+        /holds chart wordpress-chart-2\.0\.0 back: the values of 1 instance\(s\) do not fit it/,
+      ) as unknown,
+    });
+    expect(result.requeueAfterMs).toBe(30_000);
   });
 
   it("resumes a held chart upgrade when a slot frees", async () => {

@@ -1,4 +1,4 @@
-import { failedOn } from "../fleet.js";
+import { failedOn, incompatibility, PIN_ANNOTATION, type FleetDecision } from "../fleet.js";
 import type { ReconcileResult } from "../work-queue.js";
 import {
   IsolationRefusal,
@@ -13,6 +13,27 @@ import { remediateFailedUpgrade } from "./rollback-remediation.js";
 import type { HelmAction } from "./state.js";
 import { InstanceReason, report } from "./status.js";
 
+/** The composition's gate found this instance's values do not fit the new chart: it stays on its chart, and says why. */
+async function heldIncompatible(
+  c: Converging,
+  deps: InstanceReconcileDeps,
+): Promise<ReconcileResult> {
+  const problems = incompatibility(c.rc, c.instance, c.chartStatus.digest ?? "") ?? [];
+  const listed = problems.map((p) => `${p.path}: ${p.detail}`).join("; ");
+  await report(
+    c.instance,
+    c.plan,
+    {
+      ready: false,
+      keepReady: true,
+      reason: InstanceReason.UpgradeIncompatible,
+      message: `not moving to chart ${c.chartStatus.ref ?? ""}: this instance's values do not fit it (${listed}); change them to move`,
+    },
+    deps,
+  );
+  return { requeueAfterMs: deps.resyncMs };
+}
+
 /** A chart change waits for a slot in the fleet rollout; a spent failure budget holds it. Undefined: go. */
 async function holdForFleet(
   c: Converging,
@@ -20,21 +41,46 @@ async function holdForFleet(
 ): Promise<ReconcileResult | undefined> {
   const decision = deps.fleetSlot(c.instance, c.chartStatus.digest ?? "");
   if (decision === "go") return undefined;
-  const halted = decision === "halted";
-  await report(
-    c.instance,
-    c.plan,
-    {
-      ready: false,
-      keepReady: true,
-      reason: halted ? InstanceReason.UpgradeHalted : InstanceReason.UpgradePending,
-      message: halted
-        ? `not moving to chart ${c.chartStatus.ref ?? ""}: the fleet upgrade stopped after too many failures (see the composition's status)`
-        : `waiting for a fleet upgrade slot to move to chart ${c.chartStatus.ref ?? ""}`,
-    },
-    deps,
-  );
-  return { requeueAfterMs: halted ? deps.resyncMs : WAIT_SLOT_MS };
+  if (decision === "incompatible") return heldIncompatible(c, deps);
+  const { reason, message } = fleetHold(c, decision);
+  await report(c.instance, c.plan, { ready: false, keepReady: true, reason, message }, deps);
+  return { requeueAfterMs: decision === "wait" ? WAIT_SLOT_MS : deps.resyncMs };
+}
+
+/** What an instance held back from a chart change says (Ready kept: its release still serves). */
+function fleetHold(
+  c: Converging,
+  decision: Exclude<FleetDecision, "go" | "incompatible">,
+): { reason: string; message: string } {
+  const ref = c.chartStatus.ref ?? "";
+  const rollout = c.rc.status?.rollout;
+  switch (decision) {
+    case "halted":
+      return {
+        reason: InstanceReason.UpgradeHalted,
+        message: `not moving to chart ${ref}: the fleet upgrade stopped after too many failures (see the composition's status)`,
+      };
+    case "pinned":
+      return {
+        reason: InstanceReason.Pinned,
+        message: `pinned to chart version ${c.instance.metadata.annotations?.[PIN_ANNOTATION] ?? ""} (annotation ${PIN_ANNOTATION}): not moving to chart ${ref}, and changes of its values wait, until the annotation is removed`,
+      };
+    case "paused":
+      return {
+        reason: InstanceReason.UpgradePaused,
+        message: `not moving to chart ${ref} yet: the composition's rollout is paused (spec.upgrade.paused)`,
+      };
+    case "wave":
+      return {
+        reason: InstanceReason.UpgradePending,
+        message: `waiting for its wave to move to chart ${ref}: ${rollout?.message ?? "the rollout's waves are being counted"}`,
+      };
+    default:
+      return {
+        reason: InstanceReason.UpgradePending,
+        message: `waiting for a fleet upgrade slot to move to chart ${ref}`,
+      };
+  }
 }
 
 /**
