@@ -402,6 +402,18 @@ describe("the console in a browser, as a consumer", () => {
     await seeText(alice, '[data-testid="instance-chart"]', /tenant-echo 0\.1\.0/);
     await see(alice, '[data-testid="condition-row"][data-type="Ready"]');
     await see(alice, '[data-testid="pod-row"]', 60_000);
+    const pod =
+      (await alice.locator('[data-testid="pod-row"]').first().getAttribute("data-name")) ?? "";
+    const node = await cluster.kubectl([
+      "get",
+      "pod",
+      pod,
+      "-n",
+      releaseNs,
+      "-o",
+      "jsonpath={.spec.nodeName}",
+    ]);
+    expect(node.stdout, node.stderr).toBe(cluster.state.realNodes[0]);
     await see(alice, '[data-testid="deployment-row"]');
     // The metrics-collector's passes, read by Alice's own credential from the release's namespace.
     const cpu = await seeText(
