@@ -76,8 +76,15 @@ const BROKEN = "broken";
 const HOSTILE_TENANT = "<img src=x onerror=__xss=1><script>__xss=2</script>";
 const HOSTILE_MESSAGE = `<img src=x onerror="window.__xss=3"> <script>window.__xss=4</script> & "quotes"`;
 const REAL_NODE_LABEL = "kubeplus.dev/real-node";
-/** The screenshots docs/console.md shows: this checkout's docs/, whatever the working directory. */
-const SHOTS = fileURLToPath(new URL("../../docs/console-screenshots/", import.meta.url));
+/**
+ * Where the screenshots go: with KUBEPLUS_UPDATE_SCREENSHOTS=1, this checkout's docs/ (the ones docs/console.md shows,
+ * whatever the working directory); otherwise a temporary folder, so that a test run leaves the checkout as it was
+ * (the pages hold random namespace names and ages: every run's pictures differ).
+ */
+const SHOTS =
+  process.env.KUBEPLUS_UPDATE_SCREENSHOTS === "1"
+    ? fileURLToPath(new URL("../../docs/console-screenshots/", import.meta.url))
+    : mkdtempSync(join(tmpdir(), "console-screenshots-"));
 
 let kp = "";
 let provider: IdentityRef;
