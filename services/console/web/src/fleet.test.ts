@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartVersions, failingInstances, fleetSummary } from "./fleet.js";
+import { chartVersions, failingInstances, fleetSummary, rolloutText } from "./fleet.js";
 
 const cond = (type: string, status: string, reason: string, message = "") => ({
   type,
@@ -14,6 +14,30 @@ const inst = (
 ) => ({
   metadata: { name, namespace: "team-a" },
   status: { conditions, ...(version ? { chart: { version } } : {}) },
+});
+
+describe("rolloutText", () => {
+  const summary = (status: Record<string, unknown>) =>
+    fleetSummary({ metadata: { name: "hello" }, status });
+
+  it("says the helmer's phase, wave and message when it records them", () => {
+    expect(
+      rolloutText(
+        summary({
+          instances: { total: 3, upgraded: 1, pending: 2 },
+          rollout: { phase: "Soaking", wave: 1, waves: 3, message: "the canary is on the chart" },
+        }),
+      ),
+    ).toBe("soaking (wave 1 of 3): the canary is on the chart");
+  });
+
+  it("falls back on the counts before the helmer records a rollout", () => {
+    expect(rolloutText(summary({ instances: { total: 3, upgraded: 3, pending: 0 } }))).toBe("done");
+    expect(rolloutText(summary({ instances: { total: 3, pending: 2, halted: true } }))).toBe(
+      "halted: 2 held",
+    );
+    expect(rolloutText(summary({ instances: { total: 3, pending: 2 } }))).toBe("rolling out");
+  });
 });
 
 describe("fleetSummary", () => {
@@ -39,6 +63,12 @@ describe("fleetSummary", () => {
       failed: 1,
       inFlight: 1,
       halted: true,
+      pinned: 0,
+      phase: "",
+      wave: 0,
+      waves: 0,
+      rolloutMessage: "",
+      incompatible: 0,
     });
   });
 

@@ -30,7 +30,15 @@ export interface CompositionLike {
       readonly chart?: string;
       readonly inFlight?: number;
       readonly halted?: boolean;
+      readonly pinned?: number;
     };
+    readonly rollout?: {
+      readonly phase?: string;
+      readonly wave?: number;
+      readonly waves?: number;
+      readonly message?: string;
+    };
+    readonly compatibility?: { readonly chart?: string; readonly incompatibleCount?: number };
   } | null;
 }
 
@@ -56,6 +64,15 @@ export interface FleetSummary {
   readonly inFlight: number;
   /** The rollout stopped: its failures reached the failure budget; instances not yet upgraded are held. */
   readonly halted: boolean;
+  /** Instances pinned to another chart version. */
+  readonly pinned: number;
+  /** The rollout's phase (Canary, Soaking, Rolling, Paused, Halted, Done), wave and message; "" before any. */
+  readonly phase: string;
+  readonly wave: number;
+  readonly waves: number;
+  readonly rolloutMessage: string;
+  /** Instances whose values the compatibility gate found not to fit the composition's latest chart. */
+  readonly incompatible: number;
 }
 
 export function fleetSummary(rc: CompositionLike): FleetSummary {
@@ -73,7 +90,22 @@ export function fleetSummary(rc: CompositionLike): FleetSummary {
     failed: count("failed"),
     inFlight: count("inFlight"),
     halted: get(rc, "status", "instances", "halted") === true,
+    pinned: count("pinned"),
+    phase: str(rc, "status", "rollout", "phase"),
+    wave: num(rc, "status", "rollout", "wave"),
+    waves: num(rc, "status", "rollout", "waves"),
+    rolloutMessage: str(rc, "status", "rollout", "message"),
+    incompatible: num(rc, "status", "compatibility", "incompatibleCount"),
   };
+}
+
+/** The rollout in a few words: its phase and wave when the helmer records them, else from the counts. */
+export function rolloutText(f: FleetSummary): string {
+  if (f.phase === "Done" || (f.phase === "" && !f.halted && f.pending === 0)) return "done";
+  if (f.phase === "" || f.halted)
+    return f.halted ? `halted: ${String(f.pending)} held` : "rolling out";
+  const wave = f.waves > 1 ? ` (wave ${String(f.wave)} of ${String(f.waves)})` : "";
+  return `${f.phase.toLowerCase()}${wave}: ${f.rolloutMessage}`;
 }
 
 /** How many instances are on each chart version (instances without one yet counted under ""), most first. */

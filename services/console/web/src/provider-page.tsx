@@ -11,6 +11,7 @@ import {
   chartVersions,
   failingInstances,
   fleetSummary,
+  rolloutText,
   type CompositionLike,
   type FailingInstance,
   type InstanceLike,
@@ -161,11 +162,6 @@ export function ProviderPage(props: {
   );
 }
 
-function rolloutText(f: { halted: boolean; pending: number }): string {
-  if (f.halted) return `halted: ${f.pending} held`;
-  return f.pending > 0 ? "rolling out" : "done";
-}
-
 /** One composition's fleet: its chart, the rollout's counts and progress, and its instances per chart version. */
 function FleetCard(props: {
   readonly rc: CompositionLike;
@@ -200,6 +196,10 @@ function FleetCard(props: {
         <dd data-col="in-flight">{f.inFlight}</dd>
         <dt>Failed</dt>
         <dd data-col="failed">{f.failed}</dd>
+        <dt>Pinned</dt>
+        <dd data-col="pinned">{f.pinned}</dd>
+        <dt>Held (values do not fit)</dt>
+        <dd data-col="incompatible">{f.incompatible}</dd>
         <dt>Rollout</dt>
         <dd data-col="rollout">{rolloutText(f)}</dd>
         <dt>Instances by chart version</dt>
