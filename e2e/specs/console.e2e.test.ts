@@ -408,6 +408,9 @@ describe("the console in a browser, as a consumer", () => {
     expect(await alice.locator('[data-testid="instance-namespace"]').innerText()).toBe(releaseNs);
     await seeText(alice, '[data-testid="instance-chart"]', /tenant-echo 0\.1\.0/);
     await see(alice, '[data-testid="condition-row"][data-type="Ready"]');
+    // What the helmer said about it on the way (a Kubernetes Event per state change), readable with her own rights.
+    await see(alice, '[data-testid="event-row"]', 30_000);
+    expect(await alice.locator("#events").innerText()).toMatch(/Ready\s+kubeplus-helmer/);
     await see(alice, '[data-testid="pod-row"]', 60_000);
     const pod =
       (await alice.locator('[data-testid="pod-row"]').first().getAttribute("data-name")) ?? "";

@@ -7,6 +7,7 @@ import { describeRules, mergeRules, revokeRules, sameRules } from "./permission-
 import { DEFAULT_POD_SECURITY, providerPolicies } from "./policies.js";
 import {
   AccessNames,
+  consumerEventRules,
   consumerInstanceRules,
   instanceViewerRules,
   MANAGED_NAMESPACE_LABELS,
@@ -279,6 +280,7 @@ export async function setUpProvider(
   );
   await io.apply(clusterRole(AccessNames.TenantRole, tenantRules(), ref));
   await io.apply(clusterRole(AccessNames.InstanceViewerRole, instanceViewerRules(), ref));
+  await io.apply(clusterRole(AccessNames.ConsumerEventsRole, consumerEventRules(), ref));
   // Grants made since (kubectl grantpermission consumer) are kept: the role is created only when missing.
   if (!(await io.get(Paths.clusterRole(AccessNames.ConsumerInstancesRole))))
     await io.apply(clusterRole(AccessNames.ConsumerInstancesRole, [], ref));
@@ -289,6 +291,9 @@ export async function setUpProvider(
   await io.apply(binding(ref, AccessNames.Provider, AccessNames.Provider));
   return { namespace, restoredBindings };
 }
+
+/** The RoleBinding that lets a consumer read the events of its namespace. */
+const eventsBindingName = (ref: IdentityRef): string => `${ref.serviceAccount}-events`;
 
 /** A consumer: a ServiceAccount in its namespace that may manage the instance kinds granted to consumers there. */
 export async function setUpConsumer(
@@ -304,6 +309,9 @@ export async function setUpConsumer(
   await ensureServiceAccount(io, ref);
   await io.apply(
     binding(ref, ref.serviceAccount, AccessNames.ConsumerInstancesRole, ref.namespace),
+  );
+  await io.apply(
+    binding(ref, eventsBindingName(ref), AccessNames.ConsumerEventsRole, ref.namespace),
   );
   await writePermissionRecord(io, ref);
   return { namespace };
@@ -487,6 +495,7 @@ function sharedRole(name: string, role: RoleObject): boolean {
     AccessNames.ConsumerInstancesRole,
     AccessNames.TenantRole,
     AccessNames.InstanceViewerRole,
+    AccessNames.ConsumerEventsRole,
   ];
   return (
     shared.includes(name) ||
@@ -700,6 +709,7 @@ export async function deleteIdentity(io: ClusterIO, ref: IdentityRef): Promise<v
       await io.delete(Paths.clusterRole(held.role));
       for (const path of held.bindingPaths) await io.delete(path);
     }
+    await io.delete(Paths.roleBinding(namespace, eventsBindingName(ref)));
     await io.delete(Paths.roleBinding(namespace, sa));
     await io.delete(Paths.serviceAccount(namespace, sa));
     return;
@@ -715,6 +725,7 @@ export async function deleteIdentity(io: ClusterIO, ref: IdentityRef): Promise<v
   for (const role of [
     AccessNames.TenantRole,
     AccessNames.InstanceViewerRole,
+    AccessNames.ConsumerEventsRole,
     AccessNames.ConsumerInstancesRole,
   ])
     await io.delete(Paths.clusterRole(role));

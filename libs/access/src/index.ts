@@ -60,6 +60,7 @@ export {
 export type { Manifest } from "./policies.js";
 export {
   AccessNames,
+  consumerEventRules,
   consumerInstanceRules,
   generatedGroups,
   instanceViewerRules,

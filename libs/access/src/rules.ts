@@ -21,6 +21,8 @@ export const AccessNames = {
   ConsumerInstancesRole: "kubeplus-saas-consumer",
   /** Read-only access to the namespace of an instance, granted by the helmer to the instance's creator. */
   InstanceViewerRole: "kubeplus-saas-consumer-instance-viewer",
+  /** Read the events of a consumer's own namespace (what KubePlus says about its instances), bound there. */
+  ConsumerEventsRole: "kubeplus-saas-consumer-events",
   /** Prefix of the admission policies that fence the provider (and their bindings). */
   PolicyPrefix: "kubeplus-saas-provider",
 } as const;
@@ -109,6 +111,7 @@ export function providerClusterRules(
         AccessNames.TenantRole,
         AccessNames.ConsumerInstancesRole,
         AccessNames.InstanceViewerRole,
+        AccessNames.ConsumerEventsRole,
       ],
     },
     // The consumers' instance kinds (kubectl grantpermission consumer): the escalation check still holds, so the
@@ -154,6 +157,17 @@ export function consumerInstanceRules(plurals: readonly string[], group: string)
       resources,
       verbs: ALL.filter((v) => v !== "deletecollection"),
     },
+  ];
+}
+
+/**
+ * A consumer's reading of events in its own namespace: what the helmer and the webhook say about its instances
+ * (`kubectl describe`, the console's instance page). Bound by a RoleBinding there, never cluster-wide.
+ */
+export function consumerEventRules(): PolicyRule[] {
+  return [
+    { apiGroups: [""], resources: ["events"], verbs: READ },
+    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: READ },
   ];
 }
 

@@ -309,6 +309,22 @@ describe("the console, as two consumers with their own kubeconfigs", () => {
     expect(own.body.items).toEqual([]);
   });
 
+  it("lets each consumer read the events of its own namespace (what KubePlus says about its instances), not another's", async () => {
+    const events = (ns: string): string => `/api/k8s/api/v1/namespaces/${ns}/events`;
+    const own = await alice.call(
+      "GET",
+      `${events(teamA)}?fieldSelector=involvedObject.name%3Dshop`,
+    );
+    expect(own.status).toBe(200);
+    expect(Array.isArray(own.body.items)).toBe(true);
+    expect(
+      (await alice.call("GET", `/api/k8s/apis/events.k8s.io/v1/namespaces/${teamA}/events`)).status,
+    ).toBe(200);
+    const other = await bob.call("GET", events(teamA));
+    expect(other.status).toBe(403);
+    expect(String(other.body.message)).toContain(`system:serviceaccount:${teamB}:bob`);
+  });
+
   it("never passes proxy, exec or percent-encoded paths, whatever RBAC would allow", async () => {
     const proxy = await alice.call(
       "GET",

@@ -41,6 +41,7 @@ import {
   type CompositionReconcileDeps,
   type ListedInstance,
 } from "./reconcile-composition.js";
+import { recordEvent } from "./kube-events.js";
 import { logReadyChange, objectFields } from "./state-log.js";
 import { StatusWriter, type Written } from "./status-writer.js";
 import { WakeFilter } from "./wake.js";
@@ -192,37 +193,12 @@ export async function startCompositionController(
   // The chart each composition last registered (for its fleet counts before the cache shows it).
   const registered = new Map<string, { name: string; version: string; digest: string }>();
 
-  const event = async (
+  const event = (
     rc: ResourceComposition,
     type: "Normal" | "Warning",
     reason: string,
     message: string,
-  ): Promise<void> => {
-    const now = new Date();
-    await core.createNamespacedEvent({
-      namespace: rc.metadata.namespace ?? "",
-      body: {
-        metadata: {
-          generateName: `${rc.metadata.name ?? "rc"}.`,
-          namespace: rc.metadata.namespace,
-        },
-        involvedObject: {
-          apiVersion: rc.apiVersion,
-          kind: rc.kind,
-          name: rc.metadata.name,
-          namespace: rc.metadata.namespace,
-          uid: rc.metadata.uid,
-        },
-        type,
-        reason,
-        message: message.slice(0, 1000),
-        source: { component: "kubeplus-helmer" },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    });
-  };
+  ): Promise<void> => recordEvent(core, rc, { type, reason, message });
 
   const depsFor = (rcKey: string): CompositionReconcileDeps => ({
     // Read-your-writes: the cached composition, with the status of our own write the cache has not shown yet.

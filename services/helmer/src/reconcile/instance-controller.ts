@@ -21,6 +21,7 @@ import type { ChartStore } from "../charts/chart-store.js";
 import type { HelmOptions } from "../helm/helm-cli.js";
 import type { PostRenderServer } from "../helm/post-render-server.js";
 import type { FleetSlots } from "./fleet-slots.js";
+import { recordEvent } from "./kube-events.js";
 import {
   chartCredentials,
   fleetSlot,
@@ -240,6 +241,7 @@ export class InstanceController {
       return { group: r?.group ?? "", version: r?.version ?? "", plural: r?.plural ?? "" };
     };
     const custom = options.kc.makeApiClient(CustomObjectsApi);
+    const core = options.kc.makeApiClient(CoreV1Api);
     const instances = { list: () => cache.list().map((i) => statuses.current(i)) };
     return {
       ...(options.self ? { self: options.self } : {}),
@@ -314,6 +316,7 @@ export class InstanceController {
           options.log.warn({ err, subject: event.subject }, "event not published");
         }
       },
+      recordEvent: (instance, event) => recordEvent(core, instance, event),
       resyncMs: options.resyncMs,
       now: () => new Date(),
       log: options.log,

@@ -1,3 +1,4 @@
+import type { ObjectEvent } from "../reconcile/kube-events.js";
 import type { Condition, Instance, InstanceStatus, ResourceComposition } from "@kubeplus/api";
 import { wordpressComposition } from "@kubeplus/api/fixtures";
 import type { FetchedChart, RenderedObject } from "@kubeplus/charts";
@@ -68,6 +69,8 @@ export class InstanceWorld {
   releases: Revision[] = [];
   readonly calls: string[] = [];
   readonly events: InstanceEvent[] = [];
+  /** The Kubernetes Events recorded about the instance. */
+  readonly kubeEvents: ObjectEvent[] = [];
   /** Workloads not Current yet (by readiness.ts's verdict). */
   notReady: NotReadyObject[] = [];
   /** When it returns a message, helm's next install/upgrade of these values fails with it. */
@@ -295,6 +298,10 @@ export class InstanceWorld {
         this.slotsReleased += 1;
       },
       emit: (event) => this.events.push(event),
+      recordEvent: (_instance, event) => {
+        this.kubeEvents.push(event);
+        return Promise.resolve();
+      },
       resyncMs: 60_000,
       now: () => new Date("2026-12-02T10:00:00Z"),
       ...(this.log ? { log: this.log } : {}),

@@ -1,3 +1,4 @@
+import type { ObjectEvent } from "../kube-events.js";
 import type {
   Instance,
   InstanceRef,
@@ -129,6 +130,8 @@ export interface InstanceReconcileDeps {
   fleetSlot(instance: Instance, digest: string): FleetDecision;
   releaseFleetSlot(instance: Instance): void;
   emit(event: InstanceEvent): void;
+  /** Records a Kubernetes Event about the instance (each change of its state); failures are only logged. */
+  recordEvent?(instance: Instance, event: ObjectEvent): Promise<void>;
   /** How long a converged instance waits before it is checked again (drift correction). */
   readonly resyncMs: number;
   now(): Date;

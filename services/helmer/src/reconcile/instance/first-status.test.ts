@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InstanceWorld } from "../../testing/instance-world.js";
+import { chartOf, InstanceWorld } from "../../testing/instance-world.js";
 import { reportQueued, reportRetrying } from "./reconcile.js";
 
 /** Lets every promise that can settle now settle (the reconcile runs up to its next real wait). */
@@ -82,6 +82,24 @@ describe("a new instance says what it waits for before anything slow", () => {
       status: "True",
       reason: "CompositionNotReady",
     });
+  });
+
+  it("records a Kubernetes Event on each change of its state (kubectl describe, the console), not on a resync", async () => {
+    const w = new InstanceWorld();
+    await w.reconcile();
+    expect(w.kubeEvents.map((e) => `${e.type} ${e.reason}`)).toEqual([
+      "Normal Preparing",
+      "Normal Installing",
+      "Normal Ready",
+    ]);
+    expect(w.kubeEvents.at(-1)?.message).toMatch(/is ready in namespace t1-/);
+    await w.reconcile();
+    expect(w.kubeEvents).toHaveLength(3);
+    w.chart = chartOf("2.0.0");
+    w.fleet = "halted";
+    await w.reconcile();
+    // Ready kept True: the event tells what it is doing instead (Reconciling's reason).
+    expect(w.kubeEvents.at(-1)).toMatchObject({ type: "Normal", reason: "UpgradeHalted" });
   });
 
   it("says Queued, with the reconciles ahead of it, while it waits for a worker", async () => {

@@ -8,7 +8,7 @@ import {
 } from "@kubeplus/api";
 import { apiErrorMessage, type TerminalError } from "@kubeplus/kube/lite";
 import { inSpan } from "@kubeplus/runtime";
-import { logReadyChange, objectFields } from "../state-log.js";
+import { logReadyChange, objectFields, stateEvent } from "../state-log.js";
 import { reconcileSpan } from "../trace.js";
 import { planInstance, releasePlan, type InstancePlan } from "../instance-desired.js";
 import type { ReconcileResult } from "../work-queue.js";
@@ -180,23 +180,32 @@ export async function reconcileInstance(
 
 /**
  * The deps of one reconcile of `instance`: its own child logger, and status writes that log each change of Ready
- * (against what this reconcile read, then against its own last write).
+ * and record it as a Kubernetes Event (against what this reconcile read, then against its own last write).
  */
-function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log">>(
+function scopedTo<D extends Pick<InstanceReconcileDeps, "writeStatus" | "log" | "recordEvent">>(
   instance: Instance,
   deps: D,
 ): D {
   const log = deps.log?.child(objectFields(instance));
-  if (!log) return deps;
-  let ready = findCondition(instance.status?.conditions, ConditionType.Ready);
+  let conditions = instance.status?.conditions;
   return {
     ...deps,
-    log,
+    ...(log ? { log } : {}),
     writeStatus: async (target, status) => {
       await deps.writeStatus(target, status);
-      const next = findCondition(status.conditions, ConditionType.Ready);
-      logReadyChange(log, "instance", ready, next);
-      ready = next ?? ready;
+      if (log)
+        logReadyChange(
+          log,
+          "instance",
+          findCondition(conditions, ConditionType.Ready),
+          findCondition(status.conditions, ConditionType.Ready),
+        );
+      const change = stateEvent(conditions, status.conditions);
+      conditions = status.conditions ?? conditions;
+      if (change)
+        await deps.recordEvent?.(target, change).catch((err: unknown) => {
+          log?.warn({ err, reason: change.reason }, "could not record the instance's event");
+        });
     },
   };
 }
