@@ -160,11 +160,39 @@ beforeAll(async () => {
       },
     }),
   });
+  // 0.0.5 is 0.0.2 renaming db.username to db.user: every tenant set db.username, and would lose it (the gate says
+  // so). nodeName stays: the composition's pod policy declares it whatever the chart says.
+  const renamed = originals.map(({ name, content }) => ({
+    name,
+    content: name.endsWith("Chart.yaml")
+      ? content.replace(/version: 0\.0\.2/, "version: 0.0.5")
+      : content,
+  }));
+  renamed.push({
+    name: "basicwebapp/values.schema.json",
+    content: JSON.stringify({
+      type: "object",
+      properties: {
+        db: {
+          type: "object",
+          properties: Object.fromEntries(
+            ["user", "password", "host", "db_name", "rootpassword"].map((k) => [
+              k,
+              { type: "string" },
+            ]),
+          ),
+        },
+        MYSQL_SERVICE_NAME: { type: "string" },
+        sql: { type: "object", additionalProperties: { type: "string" } },
+      },
+    }),
+  });
   charts = await serveFiles({
     "/basicwebapp-0.0.1.tgz": sharedChart("basicwebapp-0.0.1.tgz"),
     "/basicwebapp-0.0.2.tgz": sharedChart("basicwebapp-0.0.2.tgz"),
     "/basicwebapp-0.0.3.tgz": await makeArchive(entries),
     "/basicwebapp-0.0.4.tgz": await makeArchive(narrowed),
+    "/basicwebapp-0.0.5.tgz": await makeArchive(renamed),
   });
   nc = await connectNatsAs(cluster.state, "provider");
   for (const subject of ["kubeplus.v1.evt.instance.>", "kubeplus.v1.evt.fleet.>"]) {
@@ -346,12 +374,36 @@ describe("a fleet of tenants through chart upgrades", () => {
     expect(conditionOf(recovered, "Stalled")?.status).toBe("False");
   }, 240_000);
 
+  it("holds a chart that renames a value every tenant sets, naming the value each would lose", async () => {
+    expect((await useChart("basicwebapp-0.0.5.tgz")).stderr).toBe("");
+    const blocked = await waitFor(
+      async () => {
+        const c = await composition();
+        const gate = c?.status?.compatibility;
+        return conditionOf(c)?.reason === "UpgradeBlocked" && gate?.chart === "basicwebapp-0.0.5"
+          ? gate
+          : undefined;
+      },
+      { what: "the composition to block 0.0.5", timeoutMs: 60_000, diagnose },
+    );
+    expect(blocked.incompatibleCount).toBe(3);
+    for (const held of blocked.incompatible ?? [])
+      expect(held.problems).toEqual([
+        expect.objectContaining({ path: "spec.db.username", kind: "removed" }),
+      ]);
+    for (const name of TENANTS)
+      expect((await app(name))?.status?.chart?.ref).toBe("basicwebapp-0.0.2");
+  }, 120_000);
+
   it("holds a chart that some tenant's values do not fit, lists that tenant field by field, and moves only the others when allowed", async () => {
     expect((await useChart("basicwebapp-0.0.4.tgz")).stderr).toBe("");
     const blocked = await waitFor(
       async () => {
         const c = await composition();
-        return conditionOf(c)?.reason === "UpgradeBlocked" ? c : undefined;
+        return conditionOf(c)?.reason === "UpgradeBlocked" &&
+          c?.status?.compatibility?.chart === "basicwebapp-0.0.4"
+          ? c
+          : undefined;
       },
       { what: "the composition to block 0.0.4", timeoutMs: 60_000, diagnose },
     );
