@@ -292,6 +292,8 @@ describe("kubectl plugins", () => {
       const sample = r.stdout;
       expect(sample).toContain('# greeting (string): Chart default: "Hello World!"');
       expect(sample).toContain("  replicas: 1");
+      // How to keep an instance on its chart version during the provider's upgrades (a comment: created as is).
+      expect(sample).toContain('  #   kubeplus.dev/pin-chart: "<chart version>"');
       const doc = parse(sample) as { kind: string; spec: Record<string, unknown> };
       expect(doc.kind).toBe("HelloWorldService");
       expect(doc.spec).toEqual({ greeting: "Hello World!", replicas: 1 });

@@ -1,4 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import { PIN_CHART_SAMPLE_LINES } from "@kubeplus/api";
 import { chartDefaultIn } from "@kubeplus/charts";
 import { kubeRequest } from "@kubeplus/kube";
 import { resolveKind, type KindInfo } from "../common/instances.js";
@@ -144,6 +145,7 @@ export function runMan(argv: readonly string[], io: PluginIO): Promise<number> {
       `kind: ${k.kind}`,
       "metadata:",
       `  name: sample-${k.kind.toLowerCase()}`,
+      ...PIN_CHART_SAMPLE_LINES,
       "spec:",
       ...(spec.properties && Object.keys(spec.properties).length > 0
         ? specLines(spec.properties, "  ")

@@ -38,6 +38,7 @@ export {
   Labels,
   MANAGED_BY_VALUE,
   MAX_RELEASE_NAME,
+  PIN_CHART_SAMPLE_LINES,
   releaseNameFor,
 } from "./labels.js";
 export { parseQuantity } from "./quantity.js";

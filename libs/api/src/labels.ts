@@ -22,7 +22,18 @@ export const Annotations = {
    * webhook when tracing is on: the helmer's reconcile of that generation is its child (docs/observability.md).
    */
   TraceParent: "kubeplus.dev/traceparent",
+  /**
+   * On an instance: the chart version it stays on while its composition's chart is another (a fleet rollout skips
+   * it, reason Pinned); removing the annotation lets it move.
+   */
+  PinChart: "kubeplus.dev/pin-chart",
 } as const;
+
+/** The lines a sample manifest (`kubectl man`) shows under its metadata about pinning an instance's chart. */
+export const PIN_CHART_SAMPLE_LINES: readonly string[] = [
+  "  # annotations:",
+  `  #   kubeplus.dev/pin-chart: "<chart version>"  # stay on that chart version during the provider's chart upgrades`,
+];
 
 export const MANAGED_BY_VALUE = "kubeplus";
 

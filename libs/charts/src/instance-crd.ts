@@ -3,6 +3,7 @@ import {
   buildCustomResourceDefinition,
   type CustomResourceDefinition,
   type JsonSchema,
+  PIN_CHART_SAMPLE_LINES,
 } from "@kubeplus/api";
 import { specSchemaForChart, type SchemaNote } from "./values-schema.js";
 
@@ -215,6 +216,7 @@ export function buildSampleManifest(
     `kind: ${resource.kind}`,
     "metadata:",
     `  name: sample-${resource.kind.toLowerCase()}`,
+    ...PIN_CHART_SAMPLE_LINES,
   ];
   const entries = Object.keys(chart.values);
   const body =

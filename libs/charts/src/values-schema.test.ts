@@ -193,6 +193,8 @@ describe("the generated CRD and sample manifest of real charts", () => {
         "kind: HelloWorldService",
         "metadata:",
         "  name: sample-helloworldservice",
+        "  # annotations:",
+        '  #   kubeplus.dev/pin-chart: "<chart version>"  # stay on that chart version during the provider\'s chart upgrades',
         "spec:",
         '  # greeting (string): Chart default: "Hello World!"',
         "  greeting: Hello World!",

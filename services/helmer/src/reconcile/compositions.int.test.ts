@@ -181,7 +181,7 @@ describe("composition controller (no webhook running: the controller judges on i
       namespace: kp,
     });
     expect(usage.data?.spec).toContain(
-      "kind: WordpressService\nmetadata:\n  name: sample-wordpressservice\nspec:\n",
+      "kind: WordpressService\nmetadata:\n  name: sample-wordpressservice\n  # annotations:\n",
     );
     const events = await cluster.kubectl([
       "get",

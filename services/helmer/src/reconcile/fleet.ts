@@ -1,4 +1,5 @@
 import {
+  Annotations,
   ConditionType,
   isConditionTrue,
   type Instance,
@@ -26,7 +27,7 @@ export type FleetDecision =
   "go" | "wait" | "halted" | "incompatible" | "pinned" | "paused" | "wave";
 
 /** An instance's annotation that keeps it on a chart version: it does not move while the composition's differs. */
-export const PIN_ANNOTATION = "kubeplus.dev/pin-chart";
+export const PIN_ANNOTATION = Annotations.PinChart;
 
 /** The version the instance is pinned to, when it is pinned away from `version` (the composition's chart). */
 export function pinnedAway(instance: Instance, version: string): string | undefined {
