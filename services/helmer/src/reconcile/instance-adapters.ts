@@ -37,7 +37,7 @@ import {
   type FleetDecision,
 } from "./fleet.js";
 import type { FleetSlots } from "./fleet-slots.js";
-import { waveVerdict } from "./rollout.js";
+import { hasWaves, waveVerdict } from "./rollout.js";
 import { chartIdentity, ISOLATION, type InstancePlan } from "./instance-desired.js";
 import {
   IsolationRefusal,
@@ -362,6 +362,7 @@ function heldBack(
   const version = rc.status?.chart?.digest === o.digest ? (rc.status.chart.version ?? "") : "";
   if (pinnedAway(instance, version)) return "pinned";
   if (rc.spec.upgrade?.paused === true) return "paused";
+  if (!hasWaves(rc.spec.upgrade)) return undefined;
   const verdict = waveVerdict({
     key: o.instanceKey,
     members: membersOf(rc, { version, digest: o.digest }, o.instances.list()),

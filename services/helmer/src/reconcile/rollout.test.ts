@@ -117,6 +117,16 @@ describe("decideRollout", () => {
     expect(d.status.message).toMatch(/until every canary instance is Ready/);
   });
 
+  it("does not soak a canary no instance matches", () => {
+    const d = decideRollout(
+      input([member("a"), member("b")], {
+        upgrade: { canary: { selector: { matchLabels: { canary: "yes" } } }, waveSize: 1 },
+      }),
+    );
+    expect(d.status).toMatchObject({ phase: "Rolling", wave: 2, waves: 3 });
+    expect(d.recheckAfterMs).toBeUndefined();
+  });
+
   it("counts failed, pinned and incompatible instances as settled for the next wave", () => {
     const d = decideRollout(
       input(

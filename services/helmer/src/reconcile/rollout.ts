@@ -38,6 +38,11 @@ const matches = (
   want: Readonly<Record<string, string | undefined>>,
 ): boolean => Object.entries(want).every(([k, v]) => labels[k] === v);
 
+/** Whether the rollout is in waves at all (a canary or a wave size): otherwise every instance may go at once. */
+export function hasWaves(upgrade: Upgrade | undefined): boolean {
+  return hasCanary(upgrade) || upgrade?.waveSize !== undefined;
+}
+
 /** Whether the composition's rollout has a canary wave. */
 function hasCanary(upgrade: Upgrade | undefined): boolean {
   const canary = upgrade?.canary;
@@ -116,10 +121,13 @@ function openWave(
   waves: readonly string[][],
   firstPending: number,
 ): { open: number; phase: RolloutPhase; extra: Partial<RolloutStatus>; recheckAfterMs?: number } {
-  if (!hasCanary(input.upgrade)) return { open: firstPending, phase: "Rolling", extra: {} };
-  if (firstPending === 0) return { open: 0, phase: "Canary", extra: {} };
   const byKey = new Map(input.members.map((m) => [m.key, m]));
-  const canary = (waves[0] ?? []).flatMap((k) => byKey.get(k) ?? []);
+  const canary = hasCanary(input.upgrade)
+    ? (waves[0] ?? []).flatMap((k) => byKey.get(k) ?? [])
+    : [];
+  // No canary (none asked, or no instance matches it): nothing to soak.
+  if (canary.length === 0) return { open: firstPending, phase: "Rolling", extra: {} };
+  if (firstPending === 0) return { open: 0, phase: "Canary", extra: {} };
   const s = soak(canary, input);
   const extra = {
     ...(s.readyAt ? { canaryReadyAt: s.readyAt } : {}),
