@@ -9,6 +9,7 @@ import {
   AccessNames,
   consumerEventRules,
   consumerInstanceRules,
+  providerEventRules,
   instanceViewerRules,
   MANAGED_NAMESPACE_LABELS,
   permissionNames,
@@ -281,6 +282,7 @@ export async function setUpProvider(
   await io.apply(clusterRole(AccessNames.TenantRole, tenantRules(), ref));
   await io.apply(clusterRole(AccessNames.InstanceViewerRole, instanceViewerRules(), ref));
   await io.apply(clusterRole(AccessNames.ConsumerEventsRole, consumerEventRules(), ref));
+  await io.apply(clusterRole(AccessNames.ProviderEventsRole, providerEventRules(), ref));
   // Grants made since (kubectl grantpermission consumer) are kept: the role is created only when missing.
   if (!(await io.get(Paths.clusterRole(AccessNames.ConsumerInstancesRole))))
     await io.apply(clusterRole(AccessNames.ConsumerInstancesRole, [], ref));
@@ -313,6 +315,22 @@ export async function setUpConsumer(
   await io.apply(
     binding(ref, eventsBindingName(ref), AccessNames.ConsumerEventsRole, ref.namespace),
   );
+  // The provider (the helmer) records events about the instances made here; deleted with the provider (its label).
+  // The provider itself may not read that ClusterRoleBinding: it sets up only the built-in consumer, in its own
+  // namespace, where its tenant role already lets it record events.
+  const providerNs = await providerNamespace(io).catch((err: unknown) => {
+    if (err instanceof KubeRequestError && err.code === 403) return undefined;
+    throw err;
+  });
+  if (providerNs)
+    await io.apply(
+      binding(
+        { namespace: providerNs, serviceAccount: AccessNames.Provider },
+        AccessNames.ProviderEventsRole,
+        AccessNames.ProviderEventsRole,
+        ref.namespace,
+      ),
+    );
   await writePermissionRecord(io, ref);
   return { namespace };
 }
@@ -496,6 +514,7 @@ function sharedRole(name: string, role: RoleObject): boolean {
     AccessNames.TenantRole,
     AccessNames.InstanceViewerRole,
     AccessNames.ConsumerEventsRole,
+    AccessNames.ProviderEventsRole,
   ];
   return (
     shared.includes(name) ||
@@ -726,6 +745,7 @@ export async function deleteIdentity(io: ClusterIO, ref: IdentityRef): Promise<v
     AccessNames.TenantRole,
     AccessNames.InstanceViewerRole,
     AccessNames.ConsumerEventsRole,
+    AccessNames.ProviderEventsRole,
     AccessNames.ConsumerInstancesRole,
   ])
     await io.delete(Paths.clusterRole(role));

@@ -62,6 +62,7 @@ export {
   AccessNames,
   consumerEventRules,
   consumerInstanceRules,
+  providerEventRules,
   generatedGroups,
   instanceViewerRules,
   MANAGED_NAMESPACE_LABELS,

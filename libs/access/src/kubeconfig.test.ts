@@ -78,7 +78,7 @@ describe("the provider's fences", () => {
       "escalate",
     ])
       expect(text).not.toContain(word);
-    expect(rules.find((r) => r.verbs.includes("bind"))?.resourceNames).toHaveLength(4);
+    expect(rules.find((r) => r.verbs.includes("bind"))?.resourceNames).toHaveLength(5);
   });
 
   it("binds every policy it defines, and matches the provider's namespace identities only", () => {

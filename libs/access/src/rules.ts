@@ -23,6 +23,8 @@ export const AccessNames = {
   InstanceViewerRole: "kubeplus-saas-consumer-instance-viewer",
   /** Read the events of a consumer's own namespace (what KubePlus says about its instances), bound there. */
   ConsumerEventsRole: "kubeplus-saas-consumer-events",
+  /** Record events in a consumer's namespace (the helmer's, about the instances there), bound there to the provider. */
+  ProviderEventsRole: "kubeplus-saas-provider-events",
   /** Prefix of the admission policies that fence the provider (and their bindings). */
   PolicyPrefix: "kubeplus-saas-provider",
 } as const;
@@ -112,6 +114,7 @@ export function providerClusterRules(
         AccessNames.ConsumerInstancesRole,
         AccessNames.InstanceViewerRole,
         AccessNames.ConsumerEventsRole,
+        AccessNames.ProviderEventsRole,
       ],
     },
     // The consumers' instance kinds (kubectl grantpermission consumer): the escalation check still holds, so the
@@ -168,6 +171,18 @@ export function consumerEventRules(): PolicyRule[] {
   return [
     { apiGroups: [""], resources: ["events"], verbs: READ },
     { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: READ },
+  ];
+}
+
+/**
+ * The provider's recording of events in a consumer's namespace: the helmer tells each change of an instance's state
+ * there (an Event lives in its object's namespace). Create and patch only, bound by a RoleBinding in each consumer
+ * namespace; the provider holds nothing else there but the instance kinds.
+ */
+export function providerEventRules(): PolicyRule[] {
+  return [
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
   ];
 }
 
