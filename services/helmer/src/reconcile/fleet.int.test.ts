@@ -103,6 +103,39 @@ function useChart(file: string): Promise<{ code: number | null; stderr: string }
   ]);
 }
 
+/**
+ * basicwebapp 0.0.2's files as chart `version`: each file through `edit`, and with `schema` a values.schema.json of
+ * those properties beside the chart's other values (MYSQL_SERVICE_NAME, sql).
+ */
+function variantOf(
+  originals: readonly { name: string; content: string }[],
+  version: string,
+  o: { edit?: (name: string, content: string) => string; schema?: Record<string, unknown> },
+): { name: string; content: string }[] {
+  const files = originals.map(({ name, content }) => ({
+    name,
+    content: (o.edit ?? ((_n: string, c: string) => c))(
+      name,
+      name.endsWith("Chart.yaml")
+        ? content.replace(/version: 0\.0\.2/, `version: ${version}`)
+        : content,
+    ),
+  }));
+  if (!o.schema) return files;
+  const properties = {
+    ...o.schema,
+    MYSQL_SERVICE_NAME: { type: "string" },
+    sql: { type: "object", additionalProperties: { type: "string" } },
+  };
+  return [
+    ...files,
+    {
+      name: "basicwebapp/values.schema.json",
+      content: JSON.stringify({ type: "object", properties }),
+    },
+  ];
+}
+
 /** kubectl in the platform namespace, which must not complain. */
 async function kubectl(args: string[]): Promise<void> {
   const r = await cluster.kubectl([...args, "-n", kp]);
@@ -133,59 +166,34 @@ beforeAll(async () => {
       name,
     ]).toString(),
   }));
-  const entries = originals.map(({ name, content }) => {
-    if (name.endsWith("Chart.yaml"))
-      content = content.replace(/version: 0\.0\.2/, "version: 0.0.3");
-    if (name.endsWith("basic-web-app-deployment.yaml"))
-      content = content.replace(/port: \d+/, "port: 99999");
-    return { name, content };
+  const entries = variantOf(originals, "0.0.3", {
+    edit: (name, content) =>
+      name.endsWith("basic-web-app-deployment.yaml")
+        ? content.replace(/port: \d+/, "port: 99999")
+        : content,
   });
   // 0.0.4 is 0.0.2 with a values.schema.json that narrows the node a tenant may ask for: bwa-3's kwok-node-2 no
   // longer fits it (the compatibility gate).
-  const narrowed = originals.map(({ name, content }) => ({
-    name,
-    content: name.endsWith("Chart.yaml")
-      ? content.replace(/version: 0\.0\.2/, "version: 0.0.4")
-      : content,
-  }));
-  narrowed.push({
-    name: "basicwebapp/values.schema.json",
-    content: JSON.stringify({
-      type: "object",
-      properties: {
-        nodeName: { type: "string", enum: ["kwok-node-0", "kwok-node-1"] },
-        db: { type: "object", additionalProperties: { type: "string" } },
-        MYSQL_SERVICE_NAME: { type: "string" },
-        sql: { type: "object", additionalProperties: { type: "string" } },
-      },
-    }),
+  const narrowed = variantOf(originals, "0.0.4", {
+    schema: {
+      nodeName: { type: "string", enum: ["kwok-node-0", "kwok-node-1"] },
+      db: { type: "object", additionalProperties: { type: "string" } },
+    },
   });
   // 0.0.5 is 0.0.2 renaming db.username to db.user: every tenant set db.username, and would lose it (the gate says
   // so). nodeName stays: the composition's pod policy declares it whatever the chart says.
-  const renamed = originals.map(({ name, content }) => ({
-    name,
-    content: name.endsWith("Chart.yaml")
-      ? content.replace(/version: 0\.0\.2/, "version: 0.0.5")
-      : content,
-  }));
-  renamed.push({
-    name: "basicwebapp/values.schema.json",
-    content: JSON.stringify({
-      type: "object",
-      properties: {
-        db: {
-          type: "object",
-          properties: Object.fromEntries(
-            ["user", "password", "host", "db_name", "rootpassword"].map((k) => [
-              k,
-              { type: "string" },
-            ]),
-          ),
-        },
-        MYSQL_SERVICE_NAME: { type: "string" },
-        sql: { type: "object", additionalProperties: { type: "string" } },
+  const renamed = variantOf(originals, "0.0.5", {
+    schema: {
+      db: {
+        type: "object",
+        properties: Object.fromEntries(
+          ["user", "password", "host", "db_name", "rootpassword"].map((k) => [
+            k,
+            { type: "string" },
+          ]),
+        ),
       },
-    }),
+    },
   });
   charts = await serveFiles({
     "/basicwebapp-0.0.1.tgz": sharedChart("basicwebapp-0.0.1.tgz"),
